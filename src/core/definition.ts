@@ -1,0 +1,14 @@
+import type { z } from 'zod';
+import type { FaultModel } from './quorum.js';
+
+/**
+ * What a host needs to know of a protocol to admit its messages: the name that goes into
+ * every signature's domain tag, its fault model, and a schema for the body of every message
+ * kind it accepts (replica and client messages alike). A frame whose kind is not listed here,
+ * or whose body does not match, never reaches the protocol.
+ */
+export interface ProtocolDefinition {
+  readonly name: string;
+  readonly model: FaultModel;
+  readonly messages: Readonly<Record<string, z.ZodType>>;
+}
