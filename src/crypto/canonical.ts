@@ -1,0 +1,61 @@
+/**
+ * Canonical encoding: the one deterministic byte form of everything bftkit hashes or signs.
+ *
+ * It is JSON text with the rules of RFC 8785 (JCS) restricted to what bftkit sends:
+ *   - objects: members sorted by key (UTF-16 code units, as JCS), no whitespace;
+ *   - strings: JSON string escaping as ECMAScript's JSON.stringify (JCS §3.2.2.2);
+ *   - numbers: safe integers only (−2^53+1 … 2^53−1) — no floats, so no float formatting;
+ *   - true, false, null, arrays as usual;
+ *   - anything else (undefined, NaN, non-integers, bigint, byte arrays, class instances,
+ *     cycles) is refused: bytes travel as lowercase hex strings.
+ * Being JSON, it is readable in traces and reproducible in any language.
+ */
+import type { Json } from '../core/json.js';
+
+export class EncodingError extends Error {
+  override name = 'EncodingError';
+}
+
+export function canonical(value: Json): string {
+  return encode(value, 0);
+}
+
+const MAX_DEPTH = 64;
+
+function encode(value: unknown, depth: number): string {
+  if (depth > MAX_DEPTH) throw new EncodingError('nesting deeper than 64 levels');
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      if (!Number.isSafeInteger(value)) throw new EncodingError(`not a safe integer: ${value}`);
+      return Object.is(value, -0) ? '0' : String(value);
+    case 'object':
+      if (Array.isArray(value)) return `[${value.map((v) => encode(v, depth + 1)).join(',')}]`;
+      if (Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null)
+        throw new EncodingError('only plain objects can be encoded');
+      return encodeObject(value as Record<string, unknown>, depth);
+    default:
+      throw new EncodingError(`cannot encode a ${typeof value}`);
+  }
+}
+
+function encodeObject(object: Record<string, unknown>, depth: number): string {
+  const keys = Object.keys(object).sort();
+  const members: string[] = [];
+  for (const key of keys) {
+    const v = object[key];
+    if (v === undefined) throw new EncodingError(`member "${key}" is undefined`);
+    members.push(`${JSON.stringify(key)}:${encode(v, depth + 1)}`);
+  }
+  return `{${members.join(',')}}`;
+}
+
+const utf8 = new TextEncoder();
+
+export function canonicalBytes(value: Json): Uint8Array {
+  return utf8.encode(canonical(value));
+}

@@ -1,0 +1,203 @@
+/**
+ * Perfect point-to-point links over fair-loss links (seeds/002 §2.3): retransmit until
+ * acknowledged ("stubborn" delivery) and deliver each message once. bftkit's links are also
+ * FIFO: a receiver delivers a sender's messages in the order they were sent.
+ *
+ *   upon ⟨pl.send | q, m⟩:   seq := seq+1; keep (seq, m) until acked; sl.send(q, DATA(seq, m))
+ *   upon timeout:            resend every unacked DATA (interval doubles while nothing is acked)
+ *   upon sl.deliver DATA:    if seq unseen: buffer; deliver the contiguous run in order;
+ *                            ACK the highest contiguous seq (cumulative)
+ *   upon sl.deliver ACK(s):  forget every DATA with seq ≤ s
+ *
+ * Sequence numbers belong to one incarnation of the sender (a restart or a twin gets a new
+ * one), and every DATA carries the sender's base — the lowest seq it still keeps — so a
+ * receiver that restarted, or a sender whose bounded queue overflowed, resynchronise
+ * without a handshake. Memory is bounded on both sides: a peer that never acks costs only
+ * its own queue, and a receiver buffers a bounded window ahead of the next expected seq.
+ */
+import { z } from 'zod';
+import type { Envelope } from '../core/envelope-types.js';
+import type { NodeId } from '../core/protocol.js';
+
+export const linkFrameSchema = z.discriminatedUnion('t', [
+  z
+    .object({
+      t: z.literal('d'),
+      i: z.number().int().nonnegative(),
+      s: z.number().int().positive(),
+      b: z.number().int().positive(),
+      m: z.unknown(),
+    })
+    .strict(),
+  z.object({ t: z.literal('a'), i: z.number().int().nonnegative(), s: z.number().int().nonnegative() }).strict(),
+]);
+export type LinkFrame =
+  | { t: 'd'; i: number; s: number; b: number; m: Envelope }
+  | { t: 'a'; i: number; s: number };
+
+export interface LinkOptions {
+  /** First retransmission interval; doubles while a peer acknowledges nothing. */
+  retransmitMs: number;
+  maxRetransmitMs: number;
+  /** Unacknowledged messages kept per peer; beyond it the oldest are given up (and counted). */
+  maxQueue: number;
+  /** Out-of-order messages a receiver buffers ahead of the next expected one. */
+  window: number;
+  /** How many incarnations of one sender a receiver tracks at once (twins, restarts). */
+  incarnationsPerPeer: number;
+}
+
+export const defaultLinkOptions: LinkOptions = {
+  retransmitMs: 40,
+  maxRetransmitMs: 1_000,
+  maxQueue: 8_192,
+  window: 4_096,
+  incarnationsPerPeer: 4,
+};
+
+export interface LinkIO {
+  transmit(to: NodeId, frame: LinkFrame): void;
+  setTimer(peer: NodeId, delayMs: number): void;
+  cancelTimer(peer: NodeId): void;
+}
+
+interface Outbound {
+  nextSeq: number;
+  unacked: Map<number, Envelope>;
+  interval: number;
+  armed: boolean;
+}
+
+interface Inbound {
+  next: number;
+  buffered: Map<number, Envelope>;
+}
+
+export class PerfectLinks {
+  private readonly out = new Map<NodeId, Outbound>();
+  private readonly in = new Map<NodeId, Map<number, Inbound>>();
+  /** Messages given up because a peer's queue overflowed. */
+  dropped = 0;
+
+  constructor(
+    private readonly incarnation: number,
+    private readonly io: LinkIO,
+    private readonly options: LinkOptions = defaultLinkOptions,
+  ) {}
+
+  /** pl.send: returns the sequence number, which with the incarnation names the message. */
+  send(to: NodeId, message: Envelope): number {
+    const link = this.outbound(to);
+    const seq = link.nextSeq++;
+    link.unacked.set(seq, message);
+    if (link.unacked.size > this.options.maxQueue) {
+      const oldest = link.unacked.keys().next();
+      if (!oldest.done) link.unacked.delete(oldest.value);
+      this.dropped++;
+    }
+    this.io.transmit(to, { t: 'd', i: this.incarnation, s: seq, b: this.base(link), m: message });
+    this.arm(to, link);
+    return seq;
+  }
+
+  /** The retransmission timer for `peer` fired. */
+  onTimer(peer: NodeId): void {
+    const link = this.out.get(peer);
+    if (link === undefined) return;
+    link.armed = false;
+    if (link.unacked.size === 0) return;
+    const base = this.base(link);
+    for (const [seq, message] of link.unacked) {
+      this.io.transmit(peer, { t: 'd', i: this.incarnation, s: seq, b: base, m: message });
+    }
+    link.interval = Math.min(link.interval * 2, this.options.maxRetransmitMs);
+    this.arm(peer, link);
+  }
+
+  /**
+   * sl.deliver: returns the messages to deliver now, in FIFO order, each with its sequence
+   * number and the sender's incarnation. `message` of a DATA frame is delivered as is; its
+   * admission (shape, signature) is the caller's job.
+   */
+  onFrame(from: NodeId, frame: LinkFrame): { incarnation: number; seq: number; message: Envelope }[] {
+    if (frame.t === 'a') {
+      this.onAck(from, frame);
+      return [];
+    }
+    const link = this.inbound(from, frame.i, frame.b);
+    if (frame.b > link.next) {
+      // The sender gave these up (queue overflow) or we restarted: resume from its base.
+      for (const seq of link.buffered.keys()) if (seq < frame.b) link.buffered.delete(seq);
+      link.next = frame.b;
+    }
+    if (frame.s >= link.next && frame.s < link.next + this.options.window)
+      link.buffered.set(frame.s, frame.m);
+    const delivered: { incarnation: number; seq: number; message: Envelope }[] = [];
+    for (let m = link.buffered.get(link.next); m !== undefined; m = link.buffered.get(link.next)) {
+      link.buffered.delete(link.next);
+      delivered.push({ incarnation: frame.i, seq: link.next, message: m });
+      link.next++;
+    }
+    this.io.transmit(from, { t: 'a', i: frame.i, s: link.next - 1 });
+    return delivered;
+  }
+
+  /** Messages sent but not yet acknowledged, per peer (for status pages). */
+  pending(peer: NodeId): number {
+    return this.out.get(peer)?.unacked.size ?? 0;
+  }
+
+  private onAck(from: NodeId, frame: { i: number; s: number }): void {
+    const link = this.out.get(from);
+    if (link === undefined || frame.i !== this.incarnation) return;
+    let progress = false;
+    for (const seq of link.unacked.keys()) {
+      if (seq > frame.s) break;
+      link.unacked.delete(seq);
+      progress = true;
+    }
+    if (progress) link.interval = this.options.retransmitMs;
+    if (link.unacked.size === 0 && link.armed) {
+      link.armed = false;
+      this.io.cancelTimer(from);
+    }
+  }
+
+  private base(link: Outbound): number {
+    const first = link.unacked.keys().next();
+    return first.done ? link.nextSeq : first.value;
+  }
+
+  private arm(peer: NodeId, link: Outbound): void {
+    if (link.armed) return;
+    link.armed = true;
+    this.io.setTimer(peer, link.interval);
+  }
+
+  private outbound(peer: NodeId): Outbound {
+    let link = this.out.get(peer);
+    if (link === undefined) {
+      link = { nextSeq: 1, unacked: new Map(), interval: this.options.retransmitMs, armed: false };
+      this.out.set(peer, link);
+    }
+    return link;
+  }
+
+  private inbound(peer: NodeId, incarnation: number, base: number): Inbound {
+    let byIncarnation = this.in.get(peer);
+    if (byIncarnation === undefined) {
+      byIncarnation = new Map();
+      this.in.set(peer, byIncarnation);
+    }
+    let link = byIncarnation.get(incarnation);
+    if (link === undefined) {
+      link = { next: base, buffered: new Map() };
+      byIncarnation.set(incarnation, link);
+      if (byIncarnation.size > this.options.incarnationsPerPeer) {
+        const oldest = [...byIncarnation.keys()].sort((a, b) => a - b)[0];
+        if (oldest !== undefined) byIncarnation.delete(oldest);
+      }
+    }
+    return link;
+  }
+}
