@@ -1,0 +1,123 @@
+/**
+ * The `bftkit` command. Every subcommand has --help; an unknown command or flag prints the
+ * usage to stderr and exits 2, as does any bad input (with one line naming what is wrong).
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { EXIT, InputError } from './errors.js';
+import { keygen } from './keygen.js';
+import { listScenarios, runScenarioCommand } from './scenario.js';
+
+function integer(min: number, max: number) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`expected an integer, got "${value}"`);
+    const n = Number(value);
+    if (n < min || n > max) throw new InvalidArgumentError(`expected ${min}…${max}, got ${n}`);
+    return n;
+  };
+}
+
+/** Commands set this; the action's return value is the process exit code. */
+let exitCode: number = EXIT.ok;
+
+export function buildProgram(): Command {
+  const program = new Command('bftkit')
+    .description('Byzantine fault-tolerant replication service and laboratory')
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command('keygen')
+    .description('create a cluster file and one secret key file (mode 0600) per node and client')
+    .requiredOption('--nodes <n>', 'number of replicas', integer(1, 64))
+    .option('--clients <m>', 'number of clients', integer(0, 1024), 2)
+    .addOption(
+      new Option('--protocol <name>', 'replication protocol').choices(['pbft', 'raft']).default('pbft'),
+    )
+    .option('--f <f>', 'faults tolerated (default: the most the protocol allows)', integer(0, 21))
+    .option('--base-port <port>', 'port of node n0; node i listens on base+i', integer(1, 65_000), 7000)
+    .option('--host <host>', 'host every node listens on', '127.0.0.1')
+    .option('--cluster-id <id>', 'cluster id (default: random)')
+    .requiredOption('--out <dir>', 'directory to write cluster.json and the key files to')
+    .action((o) => {
+      const file = keygen({
+        nodes: o.nodes,
+        clients: o.clients,
+        protocol: o.protocol,
+        basePort: o.basePort,
+        host: o.host,
+        f: o.f,
+        out: o.out,
+        clusterId: o.clusterId,
+      });
+      process.stdout.write(
+        `wrote ${o.out}/cluster.json (${file.protocol}, n=${file.n}, f=${file.f}, cluster ${file.clusterId}) and ${file.nodes.length + file.clients.length} key files (mode 0600)\n`,
+      );
+    });
+
+  const scenario = program.command('scenario').description('run adversary scenarios in the deterministic simulator');
+  scenario
+    .command('list')
+    .description('list the built-in scenarios')
+    .option('--json', 'print JSON')
+    .action((o) => {
+      exitCode = listScenarios(o.json === true);
+    });
+  scenario
+    .command('run')
+    .description('run a scenario (a built-in name or a JSON file); exit 0 if its expectations hold, 1 if not')
+    .argument('<scenario>', 'built-in scenario name or path to a scenario JSON file')
+    .option('--seed <n>', 'seed (default: the scenario file\'s)', integer(0, 2 ** 31))
+    .option('--json', 'print one JSON object with the verdict')
+    .option('--trace <file>', 'write the causal trace as JSON Lines')
+    .action((name, o) => {
+      exitCode = runScenarioCommand(name, o);
+    });
+
+  program
+    .command('demo')
+    .description('the main demo (until the ledger demo exists: a tour of adversary scenarios)')
+    .action(async () => {
+      const { demo } = await import('./demo.js');
+      exitCode = demo();
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  exitCode = EXIT.ok;
+  const program = buildProgram();
+  try {
+    if (argv.length === 0) {
+      program.outputHelp({ error: true });
+      return EXIT.badInput;
+    }
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version')
+        return EXIT.ok;
+      return EXIT.badInput;
+    }
+    if (e instanceof InputError) {
+      process.stderr.write(`bftkit: ${e.message}\n`);
+      return EXIT.badInput;
+    }
+    throw e;
+  }
+}
+
+const invokedDirectly = process.argv[1] !== undefined && /main\.ts$/.test(process.argv[1]);
+if (invokedDirectly || process.env.BFTKIT_CLI === '1') {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e) => {
+      process.stderr.write(`bftkit: internal error: ${(e as Error).stack ?? e}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,99 @@
+/** Finding and validating scenario files: built-in by name, or any JSON file by path. */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InputError } from '../cli/errors.js';
+import { jsonPath } from '../core/cluster-file.js';
+import { ConfigError, checkFaultBound } from '../core/quorum.js';
+import { findAdversary } from './adversaries.js';
+import { findKit, UnknownNameError } from './kits.js';
+import { type Scenario, scenarioSchema } from './schema.js';
+
+export const BUILTIN_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../scenarios');
+
+export function builtinNames(): string[] {
+  if (!existsSync(BUILTIN_DIR)) return [];
+  return readdirSync(BUILTIN_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => basename(f, '.json'))
+    .sort();
+}
+
+/** A built-in name, or a path to a scenario file. */
+export function loadScenario(nameOrPath: string): Scenario {
+  const isPath = nameOrPath.endsWith('.json') || nameOrPath.includes('/');
+  const path = isPath ? nameOrPath : join(BUILTIN_DIR, `${nameOrPath}.json`);
+  if (!existsSync(path)) {
+    throw new InputError(
+      isPath
+        ? `no scenario file ${nameOrPath}`
+        : `unknown scenario "${nameOrPath}"; built-in scenarios: ${builtinNames().join(', ')}`,
+    );
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new InputError(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+  return validateScenario(raw, path);
+}
+
+/** Schema, then the cross-field rules; every error names the JSON path at fault. */
+export function validateScenario(raw: unknown, source: string): Scenario {
+  const parsed = scenarioSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new InputError(`${source}: ${jsonPath(issue.path)}: ${issue.message}`);
+  }
+  const scenario = parsed.data;
+  const fail = (path: string, message: string): never => {
+    throw new InputError(`${source}: ${path}: ${message}`);
+  };
+  let model: 'byzantine' | 'crash' = 'byzantine';
+  try {
+    model = findKit(scenario.protocol).definition.model;
+  } catch (e) {
+    if (e instanceof UnknownNameError) fail('$.protocol', e.message);
+    throw e;
+  }
+  try {
+    checkFaultBound(model, scenario.n, scenario.f, scenario.unsafe);
+  } catch (e) {
+    if (e instanceof ConfigError) fail('$.f', e.message);
+    throw e;
+  }
+  const replicas = new Set(Array.from({ length: scenario.n }, (_, i) => `n${i}`));
+  const nodes = new Set([...replicas, ...Array.from({ length: scenario.clients }, (_, i) => `c${i}`)]);
+  scenario.adversaries.forEach((adversary, i) => {
+    if (!replicas.has(adversary.node)) fail(`$.adversaries[${i}].node`, `no replica "${adversary.node}"`);
+    try {
+      const definition = findAdversary(adversary.name, scenario.protocol);
+      const params = definition.params.safeParse(adversary.params ?? {});
+      if (!params.success) {
+        const issue = params.error.issues[0]!;
+        fail(`$.adversaries[${i}].params${jsonPath(issue.path).slice(1)}`, issue.message);
+      }
+    } catch (e) {
+      if (e instanceof UnknownNameError) fail(`$.adversaries[${i}].name`, e.message);
+      throw e;
+    }
+  });
+  scenario.faults.forEach((fault, i) => {
+    const named =
+      fault.action === 'crash' || fault.action === 'restart'
+        ? [fault.node]
+        : fault.action === 'partition'
+          ? fault.blocks.flat()
+          : [];
+    for (const name of named) {
+      if (!['leader', 'primary', 'all'].includes(name) && !nodes.has(name))
+        fail(`$.faults[${i}]`, `no node "${name}"`);
+    }
+    if (fault.at > scenario.duration) fail(`$.faults[${i}].at`, `${fault.at} is after the end (${scenario.duration})`);
+  });
+  scenario.twins.forEach((id, i) => {
+    if (!replicas.has(id)) fail(`$.twins[${i}]`, `no replica "${id}"`);
+  });
+  return scenario;
+}

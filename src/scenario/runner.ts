@@ -1,0 +1,181 @@
+/**
+ * The scenario runner: builds a simulation from a scenario, applies its fault schedule,
+ * drives closed-loop client workloads, and asks the protocol's checkers for a verdict.
+ * It is generic — everything protocol-specific comes from the kit.
+ */
+import type { Json } from '../core/json.js';
+import type { NodeId, ProtocolFactory } from '../core/protocol.js';
+import { Simulation, type SimStats } from '../sim/simulation.js';
+import { Rng } from '../sim/rng.js';
+import { findAdversary } from './adversaries.js';
+import { findKit } from './kits.js';
+import type { HistoryEntry, ProtocolKit, RunRecord, Violation } from './kit.js';
+import type { Fault, Scenario } from './schema.js';
+
+export interface ScenarioReport {
+  scenario: string;
+  seed: number;
+  /** The scenario's expectations held (for a negative control: the violation was found). */
+  ok: boolean;
+  safety: { ok: boolean; expected: 'hold' | 'violated'; violations: Violation[] };
+  liveness: { ok: boolean; completed: number; completedAfter: number; required: number; after: number };
+  stats: SimStats & { operations: number; simulatedMs: number; wallMs: number };
+  /** The command that reruns exactly this run. */
+  reproduce: string;
+}
+
+export interface RunOptions {
+  seed?: number;
+  /** How the scenario was named on the command line, for the reproduce command. */
+  source?: string;
+  trace?: 'full' | 'notes';
+}
+
+export function replicaIds(n: number): NodeId[] {
+  return Array.from({ length: n }, (_, i) => `n${i}`);
+}
+
+export function clientIds(count: number): NodeId[] {
+  return Array.from({ length: count }, (_, i) => `c${i}`);
+}
+
+export function buildSimulation(scenario: Scenario, seed: number, trace: 'full' | 'notes' = 'full') {
+  const kit = findKit(scenario.protocol);
+  const replicas = replicaIds(scenario.n);
+  const clients = clientIds(scenario.clients);
+  const byzantine = new Set<string>();
+  const factories = new Map<NodeId, ProtocolFactory>();
+  for (const id of replicas) factories.set(id, kit.replica(id, scenario.params));
+  for (const id of clients) factories.set(id, kit.client(id, scenario.params));
+  for (const spec of scenario.adversaries) {
+    const honest = factories.get(spec.node);
+    if (honest === undefined) throw new Error(`adversary on unknown node "${spec.node}"`);
+    const adversary = findAdversary(spec.name, scenario.protocol);
+    factories.set(spec.node, adversary.create(honest, adversary.params.parse(spec.params ?? {})));
+    byzantine.add(spec.node);
+  }
+  for (const id of scenario.twins) {
+    if (!replicas.includes(id)) throw new Error(`twins: "${id}" is not a replica`);
+    byzantine.add(id);
+  }
+  const sim = new Simulation({
+    seed,
+    cluster: { id: `sim-${scenario.name}`, replicas, clients, f: scenario.f, unsafe: scenario.unsafe },
+    definition: kit.definition,
+    factory: (_instance, identity) => factories.get(identity)!,
+    network: scenario.network,
+    twins: scenario.twins.map((id) => ({ id: `${id}'`, identity: id })),
+    byzantine: [...byzantine, ...scenario.twins.map((id) => `${id}'`)],
+    trace,
+    meta: { scenario: scenario.name, seed, protocol: scenario.protocol, n: scenario.n, f: scenario.f },
+  });
+  return { sim, kit, replicas, clients, byzantine };
+}
+
+export function runScenario(scenario: Scenario, options: RunOptions = {}) {
+  const seed = options.seed ?? scenario.seed;
+  const wallStart = performance.now();
+  const { sim, kit, replicas, clients, byzantine } = buildSimulation(scenario, seed, options.trace);
+  const history = driveWorkload(sim, kit, scenario, clients, seed);
+  for (const fault of scenario.faults) sim.at(fault.at, () => applyFault(sim, kit, fault, replicas));
+  sim.start();
+  sim.runUntil(scenario.duration);
+
+  const record: RunRecord = {
+    replicas,
+    clients,
+    byzantine,
+    history,
+    notes: sim.notes,
+    endTime: sim.now,
+  };
+  const violations = kit.check(record, scenario.params);
+  const expected = scenario.expect.safety;
+  const safetyOk = expected === 'hold' ? violations.length === 0 : violations.length > 0;
+  const liveness = judgeLiveness(scenario, history);
+  const source = options.source ?? scenario.name;
+  const report: ScenarioReport = {
+    scenario: scenario.name,
+    seed,
+    ok: safetyOk && liveness.ok,
+    safety: { ok: safetyOk, expected, violations },
+    liveness,
+    stats: {
+      ...sim.stats,
+      operations: history.filter((h) => h.respondedAt !== null).length,
+      simulatedMs: sim.now,
+      wallMs: Math.round(performance.now() - wallStart),
+    },
+    reproduce: `npx bftkit scenario run ${source} --seed ${seed}`,
+  };
+  return { report, sim, record };
+}
+
+/** Closed-loop clients: each sends its next operation `interval` ms after the last reply. */
+function driveWorkload(
+  sim: Simulation,
+  kit: ProtocolKit,
+  scenario: Scenario,
+  clients: readonly NodeId[],
+  seed: number,
+): HistoryEntry[] {
+  const history: HistoryEntry[] = [];
+  const { operations, start, interval, params } = scenario.workload;
+  const rng = new Rng(seed, 0x5ce9a);
+  const outstanding = new Map<NodeId, HistoryEntry>();
+  const issue = (client: NodeId, index: number) => {
+    if (index >= operations || !sim.isUp(client)) return;
+    const op = kit.nextOperation(rng, client, index, params);
+    const entry: HistoryEntry = { client, index, op, invokedAt: sim.now, result: null, respondedAt: null };
+    history.push(entry);
+    outstanding.set(client, entry);
+    sim.request(client, op);
+  };
+  sim.onOutput((instance, event, time) => {
+    const entry = outstanding.get(instance);
+    const reply = event as { type?: string; result?: Json };
+    if (entry === undefined || reply.type !== 'reply') return;
+    outstanding.delete(instance);
+    entry.result = reply.result ?? null;
+    entry.respondedAt = time;
+    sim.at(time + interval, () => issue(instance, entry.index + 1));
+  });
+  for (const client of clients) sim.at(start, () => issue(client, 0));
+  return history;
+}
+
+function applyFault(sim: Simulation, kit: ProtocolKit, fault: Fault, replicas: readonly NodeId[]): void {
+  const resolve = (name: string): string | null =>
+    name === 'leader' || name === 'primary' ? (kit.leader?.(sim.notes) ?? null) : name;
+  switch (fault.action) {
+    case 'crash': {
+      const target = resolve(fault.node);
+      if (target !== null) sim.crash(target);
+      return;
+    }
+    case 'crash-all':
+      for (const id of replicas) sim.crash(id);
+      return;
+    case 'restart':
+      for (const id of fault.node === 'all' ? replicas : [fault.node]) sim.restart(id);
+      return;
+    case 'partition':
+      sim.partition(fault.blocks.map((block) => block.map((n) => resolve(n) ?? n)));
+      return;
+    case 'heal':
+      sim.heal();
+      return;
+    case 'network':
+      sim.setNetwork(fault.network as Parameters<Simulation['setNetwork']>[0]);
+      return;
+  }
+}
+
+function judgeLiveness(scenario: Scenario, history: readonly HistoryEntry[]) {
+  const completed = history.filter((h) => h.respondedAt !== null);
+  const requirement = scenario.expect.liveness;
+  const after = requirement?.after ?? 0;
+  const completedAfter = completed.filter((h) => (h.respondedAt ?? 0) >= after).length;
+  const required = requirement?.minOps ?? 0;
+  return { ok: completedAfter >= required, completed: completed.length, completedAfter, required, after };
+}
