@@ -15,7 +15,10 @@ export function demo(): number {
   for (const name of builtinNames()) {
     const scenario = loadScenario(name);
     const { report } = runScenario(scenario, { trace: 'notes' });
-    const safety = report.safety.violations.length === 0 ? 'safety held' : `safety violated (${report.safety.violations[0]?.checker})`;
+    const safety =
+      report.safety.violations.length === 0
+        ? 'safety held'
+        : `safety violated (${report.safety.violations[0]?.checker})`;
     const verdict = report.ok ? 'as expected' : 'UNEXPECTED';
     process.stdout.write(
       `${name.padEnd(34)} ${safety.padEnd(40)} ${String(report.liveness.completed).padStart(4)} ops  ${verdict}\n`,

@@ -2,7 +2,12 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLUSTER_FORMAT, type ClusterFile, parseClusterFile, PROTOCOL_MODELS } from '../core/cluster-file.js';
+import {
+  CLUSTER_FORMAT,
+  type ClusterFile,
+  PROTOCOL_MODELS,
+  parseClusterFile,
+} from '../core/cluster-file.js';
 import { maxFaults } from '../core/quorum.js';
 import { toHex } from '../crypto/hex.js';
 import { generateKey, writeKeyFile } from '../crypto/keyfile.js';
@@ -22,12 +27,17 @@ export interface KeygenOptions {
 export function keygen(options: KeygenOptions): ClusterFile {
   const clusterFile = join(options.out, 'cluster.json');
   if (existsSync(clusterFile))
-    throw new InputError(`${clusterFile} already exists; choose another --out (keys are never overwritten)`);
+    throw new InputError(
+      `${clusterFile} already exists; choose another --out (keys are never overwritten)`,
+    );
   const model = PROTOCOL_MODELS[options.protocol];
   const f = options.f ?? maxFaults(model, options.nodes);
-  const clusterId = options.clusterId ?? `${options.protocol}-${toHex(new Uint8Array(randomBytes(4)))}`;
+  const clusterId =
+    options.clusterId ?? `${options.protocol}-${toHex(new Uint8Array(randomBytes(4)))}`;
   const nodeKeys = Array.from({ length: options.nodes }, (_, i) => generateKey(`n${i}`, clusterId));
-  const clientKeys = Array.from({ length: options.clients }, (_, i) => generateKey(`c${i}`, clusterId));
+  const clientKeys = Array.from({ length: options.clients }, (_, i) =>
+    generateKey(`c${i}`, clusterId),
+  );
   // Validate before writing anything, so a refused configuration leaves no files behind.
   const file = parseClusterFile(
     {
@@ -47,7 +57,8 @@ export function keygen(options: KeygenOptions): ClusterFile {
     'keygen',
   );
   mkdirSync(options.out, { recursive: true });
-  for (const key of [...nodeKeys, ...clientKeys]) writeKeyFile(join(options.out, `${key.id}.key`), key);
+  for (const key of [...nodeKeys, ...clientKeys])
+    writeKeyFile(join(options.out, `${key.id}.key`), key);
   writeFileSync(clusterFile, `${JSON.stringify(file, null, 2)}\n`);
   return file;
 }

@@ -32,10 +32,17 @@ export function buildProgram(): Command {
     .requiredOption('--nodes <n>', 'number of replicas', integer(1, 64))
     .option('--clients <m>', 'number of clients', integer(0, 1024), 2)
     .addOption(
-      new Option('--protocol <name>', 'replication protocol').choices(['pbft', 'raft']).default('pbft'),
+      new Option('--protocol <name>', 'replication protocol')
+        .choices(['pbft', 'raft'])
+        .default('pbft'),
     )
     .option('--f <f>', 'faults tolerated (default: the most the protocol allows)', integer(0, 21))
-    .option('--base-port <port>', 'port of node n0; node i listens on base+i', integer(1, 65_000), 7000)
+    .option(
+      '--base-port <port>',
+      'port of node n0; node i listens on base+i',
+      integer(1, 65_000),
+      7000,
+    )
     .option('--host <host>', 'host every node listens on', '127.0.0.1')
     .option('--cluster-id <id>', 'cluster id (default: random)')
     .requiredOption('--out <dir>', 'directory to write cluster.json and the key files to')
@@ -55,7 +62,9 @@ export function buildProgram(): Command {
       );
     });
 
-  const scenario = program.command('scenario').description('run adversary scenarios in the deterministic simulator');
+  const scenario = program
+    .command('scenario')
+    .description('run adversary scenarios in the deterministic simulator');
   scenario
     .command('list')
     .description('list the built-in scenarios')
@@ -65,9 +74,11 @@ export function buildProgram(): Command {
     });
   scenario
     .command('run')
-    .description('run a scenario (a built-in name or a JSON file); exit 0 if its expectations hold, 1 if not')
+    .description(
+      'run a scenario (a built-in name or a JSON file); exit 0 if its expectations hold, 1 if not',
+    )
     .argument('<scenario>', 'built-in scenario name or path to a scenario JSON file')
-    .option('--seed <n>', 'seed (default: the scenario file\'s)', integer(0, 2 ** 31))
+    .option('--seed <n>', "seed (default: the scenario file's)", integer(0, 2 ** 31))
     .option('--json', 'print one JSON object with the verdict')
     .option('--trace <file>', 'write the causal trace as JSON Lines')
     .action((name, o) => {
@@ -97,7 +108,11 @@ export async function main(argv: string[]): Promise<number> {
     return exitCode;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version')
+      if (
+        e.code === 'commander.helpDisplayed' ||
+        e.code === 'commander.help' ||
+        e.code === 'commander.version'
+      )
         return EXIT.ok;
       return EXIT.badInput;
     }

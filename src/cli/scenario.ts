@@ -1,13 +1,20 @@
 /** `bftkit scenario …`: list the built-in scenarios, run one and report its verdict. */
 import { writeFileSync } from 'node:fs';
-import { runScenario, type ScenarioReport } from '../scenario/runner.js';
 import { builtinNames, loadScenario } from '../scenario/load.js';
+import { runScenario, type ScenarioReport } from '../scenario/runner.js';
 import { EXIT } from './errors.js';
 
 export function listScenarios(json: boolean): number {
   const scenarios = builtinNames().map((name) => {
     const s = loadScenario(name);
-    return { name, protocol: s.protocol, n: s.n, f: s.f, unsafe: s.unsafe, description: s.description };
+    return {
+      name,
+      protocol: s.protocol,
+      n: s.n,
+      f: s.f,
+      unsafe: s.unsafe,
+      description: s.description,
+    };
   });
   if (json) {
     process.stdout.write(`${JSON.stringify(scenarios, null, 2)}\n`);

@@ -12,8 +12,12 @@ import { ConfigError, checkFaultBound, type FaultModel } from './quorum.js';
 
 export const CLUSTER_FORMAT = 'bftkit-cluster/1';
 
-const id = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'expected an id like "n0" (lowercase, ≤ 32 chars)');
-const publicKey = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters (32 bytes)');
+const id = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]{0,31}$/, 'expected an id like "n0" (lowercase, ≤ 32 chars)');
+const publicKey = z
+  .string()
+  .regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters (32 bytes)');
 
 export const PROTOCOL_MODELS = { pbft: 'byzantine', raft: 'crash', register: 'byzantine' } as const;
 export type ClusterProtocol = keyof typeof PROTOCOL_MODELS;
@@ -21,7 +25,9 @@ export type ClusterProtocol = keyof typeof PROTOCOL_MODELS;
 export const clusterFileSchema = z
   .object({
     format: z.literal(CLUSTER_FORMAT),
-    clusterId: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'expected lowercase letters, digits, dashes'),
+    clusterId: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'expected lowercase letters, digits, dashes'),
     protocol: z.enum(['pbft', 'raft', 'register']),
     n: z.number().int().min(1).max(64),
     f: z.number().int().min(0).max(21),
@@ -92,7 +98,9 @@ export function loadClusterFile(path: string): ClusterFile {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new InputError(`cannot read cluster file ${path}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+    throw new InputError(
+      `cannot read cluster file ${path}: ${(e as NodeJS.ErrnoException).code ?? e}`,
+    );
   }
   let raw: unknown;
   try {

@@ -1,5 +1,5 @@
 import type { NodeId } from './protocol.js';
-import { type FaultModel, checkFaultBound, quorumSize, replyQuorum } from './quorum.js';
+import { checkFaultBound, type FaultModel, quorumSize, replyQuorum } from './quorum.js';
 
 /** What a protocol instance knows of its cluster: who is in it and how many make a quorum. */
 export interface ClusterView {

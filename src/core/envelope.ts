@@ -155,7 +155,8 @@ export function admitEnvelope(
   if (!shape.success) return reject('bad-shape', describe(shape.error));
   const { kind, from, sig } = shape.data;
   const schema = definition.messages[kind];
-  if (schema === undefined) return reject('unknown-kind', `no message kind "${kind}" in ${definition.name}`);
+  if (schema === undefined)
+    return reject('unknown-kind', `no message kind "${kind}" in ${definition.name}`);
   const body = schema.safeParse(shape.data.body);
   if (!body.success) return reject('bad-shape', `${kind}: ${describe(body.error)}`);
   if (!keys.has(from)) return reject('unknown-sender', `no public key for "${from}"`);
@@ -171,7 +172,10 @@ export function parseFrame(
   maxBytes: number,
 ): { ok: true; value: unknown } | { ok: false; reason: RejectReason; detail: string } {
   // A JS string of length L encodes to at most 3L UTF-8 bytes; check cheaply first.
-  if (frame.length > maxBytes || (frame.length * 3 > maxBytes && utf8.encode(frame).length > maxBytes))
+  if (
+    frame.length > maxBytes ||
+    (frame.length * 3 > maxBytes && utf8.encode(frame).length > maxBytes)
+  )
     return reject('too-large', `frame exceeds ${maxBytes} bytes`);
   try {
     return { ok: true, value: JSON.parse(frame) };
@@ -180,7 +184,10 @@ export function parseFrame(
   }
 }
 
-function reject(reason: RejectReason, detail: string): { ok: false; reason: RejectReason; detail: string } {
+function reject(
+  reason: RejectReason,
+  detail: string,
+): { ok: false; reason: RejectReason; detail: string } {
   return { ok: false, reason, detail };
 }
 

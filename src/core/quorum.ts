@@ -42,14 +42,11 @@ export function maxFaults(model: FaultModel, n: number): number {
  * Refuse a configuration that breaks the model's bound, unless it is explicitly marked
  * unsafe — which exists so that a course can watch safety break.
  */
-export function checkFaultBound(
-  model: FaultModel,
-  n: number,
-  f: number,
-  unsafe = false,
-): void {
-  if (!Number.isSafeInteger(n) || n < 1) throw new ConfigError(`n must be a positive integer, got ${n}`);
-  if (!Number.isSafeInteger(f) || f < 0) throw new ConfigError(`f must be a non-negative integer, got ${f}`);
+export function checkFaultBound(model: FaultModel, n: number, f: number, unsafe = false): void {
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new ConfigError(`n must be a positive integer, got ${n}`);
+  if (!Number.isSafeInteger(f) || f < 0)
+    throw new ConfigError(`f must be a non-negative integer, got ${f}`);
   if (f >= n) throw new ConfigError(`f = ${f} must be smaller than n = ${n}`);
   const bound = model === 'byzantine' ? 3 * f + 1 : 2 * f + 1;
   if (n < bound && !unsafe) {

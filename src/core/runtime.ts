@@ -11,12 +11,20 @@
  * Persisting before sending is what makes "persist the vote, then send it" hold for every
  * protocol without each one arranging it.
  */
+
+import {
+  defaultLinkOptions,
+  type LinkFrame,
+  type LinkOptions,
+  linkFrameSchema,
+  PerfectLinks,
+} from '../links/perfect-link.js';
 import type { ClusterView } from './cluster-view.js';
 import type { ProtocolDefinition } from './definition.js';
 import {
   admitEnvelope,
-  describe,
   type Domain,
+  describe,
   type KeyRing,
   parseFrame,
   type RejectReason,
@@ -26,13 +34,6 @@ import {
 import type { Envelope } from './envelope-types.js';
 import type { Json } from './json.js';
 import type { Context, NodeId, Protocol, ProtocolFactory, Recovered } from './protocol.js';
-import {
-  defaultLinkOptions,
-  type LinkFrame,
-  type LinkOptions,
-  linkFrameSchema,
-  PerfectLinks,
-} from '../links/perfect-link.js';
 
 /** What a host gives the runtime: a fair-loss network, timers, stable storage, a clock. */
 export interface HostIO {
@@ -133,7 +134,8 @@ export class NodeRuntime {
     const parsed = parseFrame(frame, this.maxFrameBytes);
     if (!parsed.ok) return this.rejected(peer, parsed.reason, parsed.detail);
     const link = linkFrameSchema.safeParse(parsed.value);
-    if (!link.success) return this.rejected(peer, 'bad-shape', `link frame: ${describe(link.error)}`);
+    if (!link.success)
+      return this.rejected(peer, 'bad-shape', `link frame: ${describe(link.error)}`);
     this.step(() => {
       for (const d of this.links.onFrame(peer, link.data as LinkFrame)) {
         this.admitAndDeliver(peer, `${peer}>${this.self}:${d.incarnation}.${d.seq}`, d.message);
@@ -164,7 +166,10 @@ export class NodeRuntime {
       this.domain,
       this.options.keys,
     );
-    if (!admission.ok) return this.rejected(peer, admission.reason, admission.detail);
+    if (!admission.ok) {
+      this.rejected(peer, admission.reason, admission.detail);
+      return;
+    }
     this.io.trace({ type: 'deliver', from: peer, id, kind: admission.envelope.kind });
     this.core.onMessage(peer, admission.envelope);
   }

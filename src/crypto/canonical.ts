@@ -35,7 +35,10 @@ function encode(value: unknown, depth: number): string {
       return Object.is(value, -0) ? '0' : String(value);
     case 'object':
       if (Array.isArray(value)) return `[${value.map((v) => encode(v, depth + 1)).join(',')}]`;
-      if (Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null)
+      if (
+        Object.getPrototypeOf(value) !== Object.prototype &&
+        Object.getPrototypeOf(value) !== null
+      )
         throw new EncodingError('only plain objects can be encoded');
       return encodeObject(value as Record<string, unknown>, depth);
     default:

@@ -29,7 +29,13 @@ export const linkFrameSchema = z.discriminatedUnion('t', [
       m: z.unknown(),
     })
     .strict(),
-  z.object({ t: z.literal('a'), i: z.number().int().nonnegative(), s: z.number().int().nonnegative() }).strict(),
+  z
+    .object({
+      t: z.literal('a'),
+      i: z.number().int().nonnegative(),
+      s: z.number().int().nonnegative(),
+    })
+    .strict(),
 ]);
 export type LinkFrame =
   | { t: 'd'; i: number; s: number; b: number; m: Envelope }
@@ -119,7 +125,10 @@ export class PerfectLinks {
    * number and the sender's incarnation. `message` of a DATA frame is delivered as is; its
    * admission (shape, signature) is the caller's job.
    */
-  onFrame(from: NodeId, frame: LinkFrame): { incarnation: number; seq: number; message: Envelope }[] {
+  onFrame(
+    from: NodeId,
+    frame: LinkFrame,
+  ): { incarnation: number; seq: number; message: Envelope }[] {
     if (frame.t === 'a') {
       this.onAck(from, frame);
       return [];

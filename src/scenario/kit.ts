@@ -3,9 +3,10 @@
  * simulation, applies the fault schedule, drives closed-loop client workloads and hands the
  * record of the run to the protocol's checkers. Everything protocol-specific lives in a kit.
  */
+
+import type { ProtocolDefinition } from '../core/definition.js';
 import type { Json } from '../core/json.js';
 import type { NodeId, ProtocolFactory } from '../core/protocol.js';
-import type { ProtocolDefinition } from '../core/definition.js';
 import type { Rng } from '../sim/rng.js';
 
 /** Free-form protocol parameters from the scenario file (timeouts, batch size, …). */

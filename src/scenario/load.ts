@@ -64,9 +64,13 @@ export function validateScenario(raw: unknown, source: string): Scenario {
     throw e;
   }
   const replicas = new Set(Array.from({ length: scenario.n }, (_, i) => `n${i}`));
-  const nodes = new Set([...replicas, ...Array.from({ length: scenario.clients }, (_, i) => `c${i}`)]);
+  const nodes = new Set([
+    ...replicas,
+    ...Array.from({ length: scenario.clients }, (_, i) => `c${i}`),
+  ]);
   scenario.adversaries.forEach((adversary, i) => {
-    if (!replicas.has(adversary.node)) fail(`$.adversaries[${i}].node`, `no replica "${adversary.node}"`);
+    if (!replicas.has(adversary.node))
+      fail(`$.adversaries[${i}].node`, `no replica "${adversary.node}"`);
     try {
       const definition = findAdversary(adversary.name, scenario.protocol);
       const params = definition.params.safeParse(adversary.params ?? {});
@@ -90,7 +94,8 @@ export function validateScenario(raw: unknown, source: string): Scenario {
       if (!['leader', 'primary', 'all'].includes(name) && !nodes.has(name))
         fail(`$.faults[${i}]`, `no node "${name}"`);
     }
-    if (fault.at > scenario.duration) fail(`$.faults[${i}].at`, `${fault.at} is after the end (${scenario.duration})`);
+    if (fault.at > scenario.duration)
+      fail(`$.faults[${i}].at`, `${fault.at} is after the end (${scenario.duration})`);
   });
   scenario.twins.forEach((id, i) => {
     if (!replicas.has(id)) fail(`$.twins[${i}]`, `no replica "${id}"`);

@@ -5,11 +5,11 @@
  */
 import type { Json } from '../core/json.js';
 import type { NodeId, ProtocolFactory } from '../core/protocol.js';
-import { Simulation, type SimStats } from '../sim/simulation.js';
 import { Rng } from '../sim/rng.js';
+import { type SimStats, Simulation } from '../sim/simulation.js';
 import { findAdversary } from './adversaries.js';
-import { findKit } from './kits.js';
 import type { HistoryEntry, ProtocolKit, RunRecord, Violation } from './kit.js';
+import { findKit } from './kits.js';
 import type { Fault, Scenario } from './schema.js';
 
 export interface ScenarioReport {
@@ -18,7 +18,13 @@ export interface ScenarioReport {
   /** The scenario's expectations held (for a negative control: the violation was found). */
   ok: boolean;
   safety: { ok: boolean; expected: 'hold' | 'violated'; violations: Violation[] };
-  liveness: { ok: boolean; completed: number; completedAfter: number; required: number; after: number };
+  liveness: {
+    ok: boolean;
+    completed: number;
+    completedAfter: number;
+    required: number;
+    after: number;
+  };
   stats: SimStats & { operations: number; simulatedMs: number; wallMs: number };
   /** The command that reruns exactly this run. */
   reproduce: string;
@@ -39,7 +45,11 @@ export function clientIds(count: number): NodeId[] {
   return Array.from({ length: count }, (_, i) => `c${i}`);
 }
 
-export function buildSimulation(scenario: Scenario, seed: number, trace: 'full' | 'notes' = 'full') {
+export function buildSimulation(
+  scenario: Scenario,
+  seed: number,
+  trace: 'full' | 'notes' = 'full',
+) {
   const kit = findKit(scenario.protocol);
   const replicas = replicaIds(scenario.n);
   const clients = clientIds(scenario.clients);
@@ -60,14 +70,26 @@ export function buildSimulation(scenario: Scenario, seed: number, trace: 'full' 
   }
   const sim = new Simulation({
     seed,
-    cluster: { id: `sim-${scenario.name}`, replicas, clients, f: scenario.f, unsafe: scenario.unsafe },
+    cluster: {
+      id: `sim-${scenario.name}`,
+      replicas,
+      clients,
+      f: scenario.f,
+      unsafe: scenario.unsafe,
+    },
     definition: kit.definition,
     factory: (_instance, identity) => factories.get(identity)!,
     network: scenario.network,
     twins: scenario.twins.map((id) => ({ id: `${id}'`, identity: id })),
     byzantine: [...byzantine, ...scenario.twins.map((id) => `${id}'`)],
     trace,
-    meta: { scenario: scenario.name, seed, protocol: scenario.protocol, n: scenario.n, f: scenario.f },
+    meta: {
+      scenario: scenario.name,
+      seed,
+      protocol: scenario.protocol,
+      n: scenario.n,
+      f: scenario.f,
+    },
   });
   return { sim, kit, replicas, clients, byzantine };
 }
@@ -77,7 +99,8 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}) {
   const wallStart = performance.now();
   const { sim, kit, replicas, clients, byzantine } = buildSimulation(scenario, seed, options.trace);
   const history = driveWorkload(sim, kit, scenario, clients, seed);
-  for (const fault of scenario.faults) sim.at(fault.at, () => applyFault(sim, kit, fault, replicas));
+  for (const fault of scenario.faults)
+    sim.at(fault.at, () => applyFault(sim, kit, fault, replicas));
   sim.start();
   sim.runUntil(scenario.duration);
 
@@ -126,7 +149,14 @@ function driveWorkload(
   const issue = (client: NodeId, index: number) => {
     if (index >= operations || !sim.isUp(client)) return;
     const op = kit.nextOperation(rng, client, index, params);
-    const entry: HistoryEntry = { client, index, op, invokedAt: sim.now, result: null, respondedAt: null };
+    const entry: HistoryEntry = {
+      client,
+      index,
+      op,
+      invokedAt: sim.now,
+      result: null,
+      respondedAt: null,
+    };
     history.push(entry);
     outstanding.set(client, entry);
     sim.request(client, op);
@@ -144,7 +174,12 @@ function driveWorkload(
   return history;
 }
 
-function applyFault(sim: Simulation, kit: ProtocolKit, fault: Fault, replicas: readonly NodeId[]): void {
+function applyFault(
+  sim: Simulation,
+  kit: ProtocolKit,
+  fault: Fault,
+  replicas: readonly NodeId[],
+): void {
   const resolve = (name: string): string | null =>
     name === 'leader' || name === 'primary' ? (kit.leader?.(sim.notes) ?? null) : name;
   switch (fault.action) {
@@ -177,5 +212,11 @@ function judgeLiveness(scenario: Scenario, history: readonly HistoryEntry[]) {
   const after = requirement?.after ?? 0;
   const completedAfter = completed.filter((h) => (h.respondedAt ?? 0) >= after).length;
   const required = requirement?.minOps ?? 0;
-  return { ok: completedAfter >= required, completed: completed.length, completedAfter, required, after };
+  return {
+    ok: completedAfter >= required,
+    completed: completed.length,
+    completedAfter,
+    required,
+    after,
+  };
 }

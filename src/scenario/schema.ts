@@ -32,7 +32,11 @@ export const faultSchema = z.discriminatedUnion('action', [
   z.object({ at: ms, action: z.literal('restart'), node: nodeName.or(z.literal('all')) }).strict(),
   z.object({ at: ms, action: z.literal('crash-all') }).strict(),
   z
-    .object({ at: ms, action: z.literal('partition'), blocks: z.array(z.array(target).min(1)).min(1) })
+    .object({
+      at: ms,
+      action: z.literal('partition'),
+      blocks: z.array(z.array(target).min(1)).min(1),
+    })
     .strict(),
   z.object({ at: ms, action: z.literal('heal') }).strict(),
   z.object({ at: ms, action: z.literal('network'), network: networkSchema }).strict(),

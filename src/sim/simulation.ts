@@ -10,15 +10,15 @@
  * Twins are two instances of one identity: messages to the identity reach every instance
  * the sender can reach, and both sign with the same key.
  */
-import { makeClusterView, type ClusterView } from '../core/cluster-view.js';
+import { type ClusterView, makeClusterView } from '../core/cluster-view.js';
 import type { ProtocolDefinition } from '../core/definition.js';
 import { KeyRing, makeSigner } from '../core/envelope.js';
 import type { Json } from '../core/json.js';
 import type { NodeId, ProtocolFactory } from '../core/protocol.js';
 import { NodeRuntime } from '../core/runtime.js';
-import type { LinkOptions } from '../links/perfect-link.js';
 import { nodeBackend } from '../crypto/ed25519-node.js';
 import { sha256 } from '../crypto/hash-node.js';
+import type { LinkOptions } from '../links/perfect-link.js';
 import type { NoteRecord } from '../scenario/kit.js';
 import { EventQueue } from './event-queue.js';
 import { Rng } from './rng.js';
@@ -146,7 +146,8 @@ export class Simulation {
     const byzantine = new Set(options.byzantine ?? []);
     specs.forEach((spec, index) => {
       if (this.instances.has(spec.id)) throw new Error(`duplicate instance id ${spec.id}`);
-      if (!this.publicKeys.has(spec.identity)) throw new Error(`twin of unknown node ${spec.identity}`);
+      if (!this.publicKeys.has(spec.identity))
+        throw new Error(`twin of unknown node ${spec.identity}`);
       const instance: Instance = {
         id: spec.id,
         identity: spec.identity,
@@ -166,8 +167,16 @@ export class Simulation {
     this.tracer = new Tracer({
       type: 'header',
       format: TRACE_FORMAT,
-      instances: specs.map((s) => ({ id: s.id, identity: s.identity, byzantine: byzantine.has(s.id) })),
-      meta: options.meta ?? { seed: options.seed, cluster: cluster.id, protocol: options.definition.name },
+      instances: specs.map((s) => ({
+        id: s.id,
+        identity: s.identity,
+        byzantine: byzantine.has(s.id),
+      })),
+      meta: options.meta ?? {
+        seed: options.seed,
+        cluster: cluster.id,
+        protocol: options.definition.name,
+      },
     });
   }
 
@@ -241,7 +250,9 @@ export class Simulation {
     const blockOf = new Map<string, number>();
     blocks.forEach((block, b) => {
       for (const name of block) {
-        const members = this.instances.has(name) ? [name] : (this.byIdentity.get(name) ?? []).map((i) => i.id);
+        const members = this.instances.has(name)
+          ? [name]
+          : (this.byIdentity.get(name) ?? []).map((i) => i.id);
         if (members.length === 0) throw new Error(`partition names unknown node ${name}`);
         for (const m of members) blockOf.set(m, b);
       }
@@ -267,7 +278,11 @@ export class Simulation {
 
   /** Run every event scheduled up to `time`, then set the clock to it. */
   runUntil(time: number): void {
-    for (let next = this.queue.peekTime(); next !== undefined && next <= time; next = this.queue.peekTime()) {
+    for (
+      let next = this.queue.peekTime();
+      next !== undefined && next <= time;
+      next = this.queue.peekTime()
+    ) {
       const event = this.queue.pop()!;
       this.clock = event.time;
       this.stats.events++;

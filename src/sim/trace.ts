@@ -47,7 +47,9 @@ export class Tracer {
   private readonly sent = new Map<string, { lamport: number; vc: number[] }>();
 
   constructor(readonly header: TraceHeader) {
-    header.instances.forEach((instance, i) => this.index.set(instance.id, i));
+    header.instances.forEach((instance, i) => {
+      this.index.set(instance.id, i);
+    });
     this.lamport = header.instances.map(() => 0);
     this.vectors = header.instances.map(() => header.instances.map(() => 0));
   }

@@ -45,7 +45,16 @@ describe('canonical encoding', () => {
   });
 
   it('refuses what has no single encoding', () => {
-    for (const bad of [1.5, Number.NaN, 2 ** 53, undefined, () => 0, new Uint8Array(2), new Date(0), 10n]) {
+    for (const bad of [
+      1.5,
+      Number.NaN,
+      2 ** 53,
+      undefined,
+      () => 0,
+      new Uint8Array(2),
+      new Date(0),
+      10n,
+    ]) {
       expect(() => canonical(bad as unknown as Json)).toThrow(EncodingError);
     }
     expect(() => canonical({ a: undefined } as unknown as Json)).toThrow(/"a" is undefined/);

@@ -96,12 +96,30 @@ describe('quorum math', () => {
   });
 
   it('a cluster view carries the quorum of its model', () => {
-    const bft = makeClusterView({ id: 'x', protocol: 'pbft', model: 'byzantine', replicas: ['a', 'b', 'c', 'd'], f: 1 });
+    const bft = makeClusterView({
+      id: 'x',
+      protocol: 'pbft',
+      model: 'byzantine',
+      replicas: ['a', 'b', 'c', 'd'],
+      f: 1,
+    });
     expect([bft.quorum, bft.replyQuorum]).toEqual([3, 2]);
-    const cft = makeClusterView({ id: 'x', protocol: 'raft', model: 'crash', replicas: ['a', 'b', 'c'], f: 1 });
+    const cft = makeClusterView({
+      id: 'x',
+      protocol: 'raft',
+      model: 'crash',
+      replicas: ['a', 'b', 'c'],
+      f: 1,
+    });
     expect([cft.quorum, cft.replyQuorum]).toEqual([2, 1]);
     expect(() =>
-      makeClusterView({ id: 'x', protocol: 'pbft', model: 'byzantine', replicas: ['a', 'b', 'c'], f: 1 }),
+      makeClusterView({
+        id: 'x',
+        protocol: 'pbft',
+        model: 'byzantine',
+        replicas: ['a', 'b', 'c'],
+        f: 1,
+      }),
     ).toThrow(ConfigError);
   });
 });

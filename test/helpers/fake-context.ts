@@ -78,7 +78,8 @@ export class FakeContext<Out = unknown> implements Context<Out> {
   }
   sent(kind?: string): Envelope[] {
     return this.effects.flatMap((e) =>
-      (e.type === 'send' || e.type === 'broadcast') && (kind === undefined || e.message.kind === kind)
+      (e.type === 'send' || e.type === 'broadcast') &&
+      (kind === undefined || e.message.kind === kind)
         ? [e.message]
         : [],
     );

@@ -113,7 +113,10 @@ describe('simulator', () => {
       definition: echoDefinition,
       factory: () => (ctx) => new Chatter(ctx, 1),
     });
-    sim.partition([['n0', 'n1'], ['n2', 'n3']]);
+    sim.partition([
+      ['n0', 'n1'],
+      ['n2', 'n3'],
+    ]);
     sim.start();
     sim.runUntil(500);
     expect(sim.stats.messagesDelivered).toBe(4);
