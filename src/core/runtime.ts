@@ -132,10 +132,15 @@ export class NodeRuntime {
   /** A frame arrived from `peer` over an authenticated fair-loss link. */
   receive(peer: NodeId, frame: string): void {
     const parsed = parseFrame(frame, this.maxFrameBytes);
-    if (!parsed.ok) return this.rejected(peer, parsed.reason, parsed.detail);
+    if (!parsed.ok) {
+      this.rejected(peer, parsed.reason, parsed.detail);
+      return;
+    }
     const link = linkFrameSchema.safeParse(parsed.value);
-    if (!link.success)
-      return this.rejected(peer, 'bad-shape', `link frame: ${describe(link.error)}`);
+    if (!link.success) {
+      this.rejected(peer, 'bad-shape', `link frame: ${describe(link.error)}`);
+      return;
+    }
     this.step(() => {
       for (const d of this.links.onFrame(peer, link.data as LinkFrame)) {
         this.admitAndDeliver(peer, `${peer}>${this.self}:${d.incarnation}.${d.seq}`, d.message);
