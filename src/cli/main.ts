@@ -3,6 +3,7 @@
  * usage to stderr and exits 2, as does any bad input (with one line naming what is wrong).
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { loadClusterFile } from '../core/cluster-file.js';
 import { EXIT, InputError } from './errors.js';
 import { keygen } from './keygen.js';
 import { listScenarios, runScenarioCommand } from './scenario.js';
@@ -59,6 +60,18 @@ export function buildProgram(): Command {
       });
       process.stdout.write(
         `wrote ${o.out}/cluster.json (${file.protocol}, n=${file.n}, f=${file.f}, cluster ${file.clusterId}) and ${file.nodes.length + file.clients.length} key files (mode 0600)\n`,
+      );
+    });
+
+  const cluster = program.command('cluster').description('work with cluster files');
+  cluster
+    .command('check')
+    .description('validate a cluster file; an error names the field and exits 2')
+    .argument('<file>', 'cluster.json')
+    .action((path) => {
+      const file = loadClusterFile(path);
+      process.stdout.write(
+        `${path}: ok — ${file.protocol} cluster ${file.clusterId}, n=${file.n}, f=${file.f}, ${file.clients.length} clients\n`,
       );
     });
 

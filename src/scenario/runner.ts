@@ -25,7 +25,13 @@ export interface ScenarioReport {
     required: number;
     after: number;
   };
-  stats: SimStats & { operations: number; simulatedMs: number; wallMs: number };
+  stats: SimStats & {
+    operations: number;
+    /** When the last client reply arrived (simulated ms). */
+    lastResponseMs: number;
+    simulatedMs: number;
+    wallMs: number;
+  };
   /** The command that reruns exactly this run. */
   reproduce: string;
 }
@@ -126,6 +132,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}) {
     stats: {
       ...sim.stats,
       operations: history.filter((h) => h.respondedAt !== null).length,
+      lastResponseMs: Math.max(0, ...history.map((h) => h.respondedAt ?? 0)),
       simulatedMs: sim.now,
       wallMs: Math.round(performance.now() - wallStart),
     },

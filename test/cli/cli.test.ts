@@ -1,0 +1,128 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseClusterFile } from '../../src/core/cluster-file.js';
+import { readKeyFile } from '../../src/crypto/keyfile.js';
+
+const root = join(import.meta.dirname, '../..');
+
+function bftkit(...args: string[]) {
+  const result = spawnSync(process.execPath, [join(root, 'scripts/bftkit.mjs'), ...args], {
+    encoding: 'utf8',
+    cwd: root,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('bftkit CLI', () => {
+  it('--help lists the commands and exits 0', () => {
+    const r = bftkit('--help');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/keygen/);
+    expect(r.stdout).toMatch(/scenario/);
+    expect(bftkit('keygen', '--help').stdout).toMatch(/--nodes <n>/);
+  });
+
+  it('an unknown command or flag prints usage to stderr and exits 2', () => {
+    const cmd = bftkit('frobnicate');
+    expect(cmd.code).toBe(2);
+    expect(cmd.stderr).toMatch(/unknown command/);
+    expect(cmd.stderr).toMatch(/Usage: bftkit/);
+    const flag = bftkit('keygen', '--nodes', '4', '--out', '/tmp/x', '--colour');
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toMatch(/unknown option '--colour'/);
+    expect(bftkit('keygen', '--nodes', 'four', '--out', '/tmp/x').code).toBe(2);
+  });
+
+  it('keygen writes a valid cluster file and 0600 key files that match it', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'bftkit-keygen-')), 'cluster');
+    const r = bftkit('keygen', '--nodes', '4', '--clients', '2', '--out', out);
+    expect(r.code).toBe(0);
+    const file = parseClusterFile(JSON.parse(readFileSync(join(out, 'cluster.json'), 'utf8')));
+    expect([file.protocol, file.n, file.f, file.nodes.length, file.clients.length]).toEqual([
+      'pbft',
+      4,
+      1,
+      4,
+      2,
+    ]);
+    expect(file.nodes.map((n) => `${n.host}:${n.port}`)).toEqual([
+      '127.0.0.1:7000',
+      '127.0.0.1:7001',
+      '127.0.0.1:7002',
+      '127.0.0.1:7003',
+    ]);
+    for (const member of [...file.nodes, ...file.clients]) {
+      const path = join(out, `${member.id}.key`);
+      expect(statSync(path).mode & 0o777).toBe(0o600);
+      const key = readKeyFile(path);
+      expect(Buffer.from(key.publicKey).toString('hex')).toBe(member.publicKey);
+    }
+    // Never overwrites an existing cluster.
+    const again = bftkit('keygen', '--nodes', '4', '--out', out);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/already exists/);
+  });
+
+  it('keygen refuses a configuration that breaks the fault bound', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'bftkit-keygen-')), 'c');
+    const r = bftkit('keygen', '--nodes', '3', '--f', '1', '--out', out);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/f: .*n ≥ 3f\+1/);
+  });
+
+  it('the committed demo keys load and match their cluster file', () => {
+    const file = parseClusterFile(
+      JSON.parse(readFileSync(join(root, 'keys/cluster.json'), 'utf8')),
+    );
+    expect(file.clusterId).toBe('bftkit-demo');
+    expect([file.n, file.f, file.clients.length]).toEqual([4, 1, 2]);
+  });
+});
+
+describe('cluster file validation names the field', () => {
+  const valid = JSON.parse(readFileSync(join(root, 'keys/cluster.json'), 'utf8'));
+  const broken = (mutate: (c: typeof valid) => void) => {
+    const copy = structuredClone(valid);
+    mutate(copy);
+    return copy;
+  };
+  it.each([
+    [
+      'a bad public key',
+      (c: typeof valid) => (c.nodes[2].publicKey = 'xyz'),
+      /nodes\[2\]\.publicKey/,
+    ],
+    ['a missing port', (c: typeof valid) => delete c.nodes[1].port, /nodes\[1\]\.port/],
+    ['n that disagrees with nodes', (c: typeof valid) => (c.n = 5), /^.*: n: is 5/],
+    ['too many faults', (c: typeof valid) => (c.f = 2), /: f: byzantine model needs/],
+    [
+      'a duplicate id',
+      (c: typeof valid) => (c.nodes[3].id = 'n0'),
+      /nodes\[3\]\.id: "n0" is also used/,
+    ],
+    [
+      'a duplicate key',
+      (c: typeof valid) => (c.clients[1].publicKey = c.nodes[0].publicKey),
+      /clients\[1\]\.publicKey/,
+    ],
+    ['an unknown protocol', (c: typeof valid) => (c.protocol = 'paxos'), /\$\.protocol/],
+    ['an unknown field', (c: typeof valid) => (c.colour = 'red'), /colour/],
+  ])('%s', (_name, mutate, pattern) => {
+    expect(() => parseClusterFile(broken(mutate), 'cluster.json')).toThrow(pattern);
+  });
+
+  it('a command given a broken cluster file prints one line naming the field and exits 2', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bftkit-cluster-'));
+    const path = join(dir, 'cluster.json');
+    writeFileSync(path, JSON.stringify(broken((c) => (c.nodes[2].publicKey = 'xyz'))));
+    const r = bftkit('cluster', 'check', path);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/nodes\[2\]\.publicKey: expected 64 lowercase hex/);
+    writeFileSync(path, JSON.stringify(valid));
+    expect(bftkit('cluster', 'check', path).code).toBe(0);
+  });
+});
