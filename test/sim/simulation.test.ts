@@ -125,3 +125,33 @@ describe('simulator', () => {
     expect(sim.stats.messagesDelivered).toBe(12);
   });
 });
+
+describe('traces', () => {
+  it('carry Lamport and vector clocks that respect causality', () => {
+    const { sim } = run(5, { loss: 0, duplicate: 0 }, 2);
+    const lines = sim.trace;
+    const sends = new Map(
+      lines.filter((l) => l.event.type === 'send').map((l) => [(l.event as { id: string }).id, l]),
+    );
+    let checked = 0;
+    for (const line of lines) {
+      if (line.event.type !== 'deliver') continue;
+      const send = sends.get(line.event.id)!;
+      expect(line.lamport).toBeGreaterThan(send.lamport);
+      // send → deliver: the send's vector clock is below the delivery's, component-wise.
+      expect(send.vc.every((v, i) => v <= line.vc[i]!)).toBe(true);
+      expect(send.vc.some((v, i) => v < line.vc[i]!)).toBe(true);
+      checked++;
+    }
+    expect(checked).toBe(24);
+  });
+
+  it('never contain a secret key', async () => {
+    const { simulatedSeed } = await import('../../src/sim/simulation.js');
+    const { toHex } = await import('../../src/crypto/hex.js');
+    const text = run(5, { loss: 0.1, duplicate: 0.1 }, 3).sim.traceJsonl();
+    for (const id of ['n0', 'n1', 'n2', 'n3']) {
+      expect(text).not.toContain(toHex(simulatedSeed('echo-test', id)));
+    }
+  });
+});
