@@ -98,3 +98,11 @@ export const scenarioSchema = z
 export type Scenario = z.output<typeof scenarioSchema>;
 export type ScenarioInput = z.input<typeof scenarioSchema>;
 export type Fault = z.output<typeof faultSchema>;
+
+/** The JSON Schema of scenario files (draft 2020-12), for editors and other tools. */
+export function scenarioJsonSchema(): Record<string, unknown> {
+  return {
+    ...z.toJSONSchema(scenarioSchema, { io: 'input', unrepresentable: 'any' }),
+    title: 'bftkit scenario',
+  };
+}
