@@ -6,7 +6,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { loadClusterFile } from '../core/cluster-file.js';
 import { EXIT, InputError } from './errors.js';
 import { keygen } from './keygen.js';
-import { listScenarios, runScenarioCommand } from './scenario.js';
+import { listScenarios, runScenarioCommand, sweepCommand } from './scenario.js';
 
 function integer(min: number, max: number) {
   return (value: string): number => {
@@ -96,6 +96,17 @@ export function buildProgram(): Command {
     .option('--trace <file>', 'write the causal trace as JSON Lines')
     .action((name, o) => {
       exitCode = runScenarioCommand(name, o);
+    });
+
+  scenario
+    .command('sweep')
+    .description('run scenarios over a range of seeds in parallel; list every unexpected outcome')
+    .argument('<scenario>', 'built-in name, scenario file, or "all"')
+    .requiredOption('--seeds <A..B>', 'seed range, e.g. 1..100')
+    .option('--jobs <k>', 'worker threads (default: one per core)', integer(1, 64))
+    .option('--json', 'print one JSON object at the end')
+    .action(async (target, o) => {
+      exitCode = await sweepCommand(target, o);
     });
 
   program

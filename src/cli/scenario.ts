@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { builtinNames, loadScenario } from '../scenario/load.js';
 import { runScenario, type ScenarioReport } from '../scenario/runner.js';
+import { parseSeeds, sweep } from '../scenario/sweep.js';
 import { EXIT } from './errors.js';
 
 export function listScenarios(json: boolean): number {
@@ -67,4 +68,49 @@ export function formatReport(report: ScenarioReport): string {
     `  stats: ${st.messagesSent} messages, ${st.framesLost} frames lost, ${st.simulatedMs} simulated ms in ${st.wallMs} ms`,
   );
   return `${lines.join('\n')}\n`;
+}
+
+export async function sweepCommand(
+  target: string,
+  options: { seeds: string; jobs?: number; json?: boolean },
+): Promise<number> {
+  const seeds = parseSeeds(options.seeds);
+  const tty = process.stderr.isTTY === true && options.json !== true;
+  const summary = await sweep(target, seeds, {
+    ...(options.jobs === undefined ? {} : { jobs: options.jobs }),
+    progress: (done, total, last) => {
+      if (tty) {
+        const width = 30;
+        const filled = Math.round((done / total) * width);
+        process.stderr.write(
+          `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${last.scenario} seed ${last.seed}`.padEnd(
+            100,
+          ),
+        );
+      } else if (options.json !== true) {
+        process.stderr.write(
+          `${done}/${total} ${last.scenario} seed ${last.seed}: ${last.ok ? 'ok' : 'UNEXPECTED'}\n`,
+        );
+      }
+    },
+  });
+  if (tty) process.stderr.write('\n');
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+  } else {
+    const width = Math.max(8, ...summary.table.map((r) => r.scenario.length));
+    process.stdout.write(`${'scenario'.padEnd(width)}  seeds        runs  unexpected\n`);
+    for (const row of summary.table) {
+      const range = `${seeds.from}..${seeds.to}`;
+      process.stdout.write(
+        `${row.scenario.padEnd(width)}  ${range.padEnd(11)}  ${String(row.runs).padStart(4)}  ${String(row.unexpected).padStart(10)}\n`,
+      );
+    }
+    process.stdout.write(
+      `${summary.runs} runs in ${(summary.wallMs / 1000).toFixed(1)} s, ${summary.unexpected.length} unexpected\n`,
+    );
+    for (const r of summary.unexpected)
+      process.stdout.write(`  ${r.summary}\n    reproduce: ${r.reproduce}\n`);
+  }
+  return summary.unexpected.length === 0 ? EXIT.ok : EXIT.failed;
 }

@@ -1,0 +1,61 @@
+/** A sweep worker: runs the (scenario, seed) tasks it is sent and posts back each verdict. */
+import { parentPort } from 'node:worker_threads';
+import { loadScenario } from './load.js';
+import { runScenario } from './runner.js';
+import type { Scenario } from './schema.js';
+import type { SweepResult, SweepTask } from './sweep.js';
+
+const scenarios = new Map<string, Scenario>();
+
+parentPort!.on('message', (task: SweepTask) => {
+  let scenario = scenarios.get(task.source);
+  if (scenario === undefined) {
+    scenario = loadScenario(task.source);
+    scenarios.set(task.source, scenario);
+  }
+  let result: SweepResult;
+  try {
+    const { report } = runScenario(scenario, {
+      seed: task.seed,
+      source: task.source,
+      trace: 'notes',
+    });
+    result = {
+      source: task.source,
+      scenario: report.scenario,
+      seed: task.seed,
+      ok: report.ok,
+      summary: summarize(report),
+      reproduce: report.reproduce,
+      wallMs: report.stats.wallMs,
+    };
+  } catch (e) {
+    result = {
+      source: task.source,
+      scenario: scenario.name,
+      seed: task.seed,
+      ok: false,
+      summary: `crashed: ${(e as Error).stack ?? e}`,
+      reproduce: `npx bftkit scenario run ${task.source} --seed ${task.seed}`,
+      wallMs: 0,
+    };
+  }
+  parentPort!.postMessage(result);
+});
+
+function summarize(report: ReturnType<typeof runScenario>['report']): string {
+  const parts: string[] = [];
+  if (!report.safety.ok) {
+    const first = report.safety.violations[0];
+    parts.push(
+      report.safety.expected === 'hold'
+        ? `safety violated: [${first?.checker}] ${first?.message}`
+        : 'expected a safety violation, none found',
+    );
+  }
+  if (!report.liveness.ok)
+    parts.push(
+      `liveness: ${report.liveness.completedAfter}/${report.liveness.required} operations`,
+    );
+  return parts.join('; ') || 'as expected';
+}
