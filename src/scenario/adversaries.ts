@@ -1,9 +1,10 @@
 /** Every adversary a scenario can name, with the protocols each applies to. */
 import type { AdversaryDefinition } from '../adversary/api.js';
+import { registerAdversaries } from '../adversary/register.js';
 import { UnknownNameError } from './kits.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: each adversary has its own parameter type
-const adversaries: AdversaryDefinition<any>[] = [];
+const adversaries: readonly AdversaryDefinition<any>[] = [...registerAdversaries];
 
 // biome-ignore lint/suspicious/noExplicitAny: see above
 export function knownAdversaries(): readonly AdversaryDefinition<any>[] {

@@ -1,7 +1,9 @@
 /** Every protocol the scenario runner knows, by the name a scenario file uses. */
+import { raftKit } from '../raft/kit.js';
+import { registerKits } from '../register/kit.js';
 import type { ProtocolKit } from './kit.js';
 
-const kits: ProtocolKit[] = [];
+const kits: readonly ProtocolKit[] = [...registerKits, raftKit];
 
 export class UnknownNameError extends Error {
   override name = 'UnknownNameError';
