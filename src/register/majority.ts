@@ -63,11 +63,14 @@ export class MajorityRegisterReplica implements Protocol {
   onMessage(from: NodeId, message: Envelope): void {
     switch (message.kind) {
       case 'WRITE':
-        return this.onWrite(from, message.body as WriteBody);
+        this.onWrite(from, message.body as WriteBody);
+        return;
       case 'READ':
-        return this.onRead(from, message.body as ReadBody);
+        this.onRead(from, message.body as ReadBody);
+        return;
       case 'RWRITE':
-        return this.onRwrite(from, message.body as RwriteBody);
+        this.onRwrite(from, message.body as RwriteBody);
+        return;
     }
   }
 
@@ -138,11 +141,14 @@ export class MajorityRegisterClient implements Protocol {
     if (!this.ctx.cluster.replicas.includes(from)) return;
     switch (message.kind) {
       case 'ACK':
-        return this.onAck(from, message.body as AckBody);
+        this.onAck(from, message.body as AckBody);
+        return;
       case 'VALUE':
-        return this.onValue(from, message.body as ValueBody);
+        this.onValue(from, message.body as ValueBody);
+        return;
       case 'RACK':
-        return this.onRack(from, message.body as RackBody);
+        this.onRack(from, message.body as RackBody);
+        return;
     }
   }
 

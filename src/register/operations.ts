@@ -26,8 +26,9 @@ export class OperationQueue {
   /** ⟨Write | v⟩ / ⟨Read⟩ from the layer above. */
   submit(request: unknown): void {
     const parsed = registerRequestSchema.safeParse(request);
-    if (!parsed.success) return this.reply({ error: 'malformed register request' });
-    if (!this.busy) {
+    if (!parsed.success) {
+      this.reply({ error: 'malformed register request' });
+    } else if (!this.busy) {
       this.busy = true;
       this.begin(parsed.data);
     } else if (this.queued.length < MAX_QUEUED_OPERATIONS) {

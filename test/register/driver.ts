@@ -136,7 +136,8 @@ function apply(sim: Simulation, fault: Fault, replicas: string[], clients: strin
   };
   switch (fault.action) {
     case 'crash':
-      return sim.crash(node(fault.node));
+      sim.crash(node(fault.node));
+      return;
     case 'restart':
       if (fault.node === 'all') for (const id of [...replicas, ...clients]) sim.restart(id);
       else sim.restart(fault.node);
@@ -145,10 +146,13 @@ function apply(sim: Simulation, fault: Fault, replicas: string[], clients: strin
       for (const id of replicas) sim.crash(id);
       return;
     case 'partition':
-      return sim.partition(fault.blocks.map((block) => block.map(node)));
+      sim.partition(fault.blocks.map((block) => block.map(node)));
+      return;
     case 'heal':
-      return sim.heal();
+      sim.heal();
+      return;
     case 'network':
-      return sim.setNetwork(fault.network);
+      sim.setNetwork(fault.network);
+      return;
   }
 }
