@@ -41,6 +41,8 @@ export interface RunOptions {
   /** How the scenario was named on the command line, for the reproduce command. */
   source?: string;
   trace?: 'full' | 'notes';
+  /** Replace a node's core after adversaries are applied (tests build broken variants). */
+  wrap?: (identity: NodeId, factory: ProtocolFactory) => ProtocolFactory;
 }
 
 export function replicaIds(n: number): NodeId[] {
@@ -55,6 +57,7 @@ export function buildSimulation(
   scenario: Scenario,
   seed: number,
   trace: 'full' | 'notes' = 'full',
+  wrap: RunOptions['wrap'] = (_id, factory) => factory,
 ) {
   const kit = findKit(scenario.protocol);
   const replicas = replicaIds(scenario.n);
@@ -84,7 +87,7 @@ export function buildSimulation(
       unsafe: scenario.unsafe,
     },
     definition: kit.definition,
-    factory: (_instance, identity) => factories.get(identity)!,
+    factory: (_instance, identity) => wrap(identity, factories.get(identity)!),
     network: scenario.network,
     twins: scenario.twins.map((id) => ({ id: `${id}'`, identity: id })),
     byzantine: [...byzantine, ...scenario.twins.map((id) => `${id}'`)],
@@ -103,7 +106,12 @@ export function buildSimulation(
 export function runScenario(scenario: Scenario, options: RunOptions = {}) {
   const seed = options.seed ?? scenario.seed;
   const wallStart = performance.now();
-  const { sim, kit, replicas, clients, byzantine } = buildSimulation(scenario, seed, options.trace);
+  const { sim, kit, replicas, clients, byzantine } = buildSimulation(
+    scenario,
+    seed,
+    options.trace,
+    options.wrap,
+  );
   const history = driveWorkload(sim, kit, scenario, clients, seed);
   for (const fault of scenario.faults)
     sim.at(fault.at, () => applyFault(sim, kit, fault, replicas));

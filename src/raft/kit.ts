@@ -1,0 +1,91 @@
+/**
+ * Raft's kit for the scenario runner: replica and client factories, the KV workload, who
+ * leads, and the checkers (Raft's invariants over the notes, linearizability over the
+ * client history).
+ *
+ * Scenario params (all optional):
+ *   electionTimeoutMs: [min, max]   default [150, 300]
+ *   heartbeatMs: number             default 50
+ *   unsafeCommitAnyTerm: boolean    default false (the Figure 8 trap — negative tests only)
+ *   maxSuffix: number               entries per LogRequest, default 64
+ *   clientRetryMs: number           default 600
+ *   keys: number                    size of the workload's key space, default 4 (k0 … k3)
+ */
+import { z } from 'zod';
+import { checkLinearizability } from '../check/linearizability.js';
+import type { Json } from '../core/json.js';
+import type { NodeId, ProtocolFactory } from '../core/protocol.js';
+import type { Params, ProtocolKit, RunRecord, Violation } from '../scenario/kit.js';
+import type { Rng } from '../sim/rng.js';
+import type { KvCommand } from '../smr/kv.js';
+import { RaftClient } from './client.js';
+import { checkRaftInvariants, currentLeader } from './invariants.js';
+import { MAX_SUFFIX, raftDefinition } from './messages.js';
+import { RaftNode, type RaftOptions } from './raft.js';
+
+const positive = z.number().positive().max(3_600_000);
+
+export const raftParamsSchema = z.object({
+  electionTimeoutMs: z
+    .tuple([positive, positive])
+    .refine(([min, max]) => min <= max, 'electionTimeoutMs must be [min, max] with min ≤ max')
+    .optional(),
+  heartbeatMs: positive.optional(),
+  unsafeCommitAnyTerm: z.boolean().optional(),
+  maxSuffix: z.number().int().min(1).max(MAX_SUFFIX).optional(),
+  clientRetryMs: positive.optional(),
+  keys: z.number().int().min(1).max(1000).optional(),
+});
+export type RaftParams = z.infer<typeof raftParamsSchema>;
+
+export function parseRaftParams(params: Params): RaftParams {
+  return raftParamsSchema.parse(params);
+}
+
+export function replicaOptions(params: Params): Partial<RaftOptions> {
+  const p = parseRaftParams(params);
+  const options: Partial<RaftOptions> = {};
+  if (p.electionTimeoutMs !== undefined) options.electionTimeoutMs = p.electionTimeoutMs;
+  if (p.heartbeatMs !== undefined) options.heartbeatMs = p.heartbeatMs;
+  if (p.unsafeCommitAnyTerm !== undefined) options.unsafeCommitAnyTerm = p.unsafeCommitAnyTerm;
+  if (p.maxSuffix !== undefined) options.maxSuffix = p.maxSuffix;
+  return options;
+}
+
+/**
+ * The workload: puts of unique values (`<client>-<index>`), gets, and compare-and-swaps that
+ * expect the client's previous value or an absent key, over a small key space so that
+ * clients contend.
+ */
+export function nextRaftOperation(rng: Rng, client: NodeId, index: number, params: Params): Json {
+  const keys = parseRaftParams(params).keys ?? 4;
+  const key = `k${rng.int(0, keys - 1)}`;
+  const value = `${client}-${index}`;
+  const r = rng.next();
+  let command: KvCommand;
+  if (r < 0.4) command = { op: 'put', key, value };
+  else if (r < 0.7) command = { op: 'get', key };
+  else {
+    const from = index === 0 || rng.chance(0.3) ? null : `${client}-${index - 1}`;
+    command = { op: 'cas', key, from, to: value };
+  }
+  return command;
+}
+
+export const raftKit: ProtocolKit = {
+  name: 'raft',
+  definition: raftDefinition,
+  replica(_id: NodeId, params: Params): ProtocolFactory {
+    const options = replicaOptions(params);
+    return (ctx) => new RaftNode(ctx, options);
+  },
+  client(_id: NodeId, params: Params): ProtocolFactory {
+    const retryMs = parseRaftParams(params).clientRetryMs;
+    return (ctx) => new RaftClient(ctx, retryMs === undefined ? {} : { retryMs });
+  },
+  nextOperation: nextRaftOperation,
+  leader: currentLeader,
+  check(run: RunRecord): Violation[] {
+    return [...checkRaftInvariants(run), ...checkLinearizability(run.history)];
+  },
+};

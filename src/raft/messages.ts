@@ -1,0 +1,99 @@
+/**
+ * Raft's messages (Kleppmann's slides 1/9–9/9) and the client messages of the Raft service.
+ *
+ * The slides write a message as a tuple whose second field is the sender, e.g.
+ * (VoteRequest, nodeId, currentTerm, log.length, lastTerm). Here the sender is the signed
+ * envelope's `from`, which the host has already authenticated, so no body repeats it: the
+ * handler reads cId / voterId / leaderId / follower from `from`.
+ *
+ * Every size is bounded: ids, sequence numbers, terms and lengths are safe integers, a
+ * LogRequest's suffix holds at most MAX_SUFFIX entries, and a command's strings are bounded
+ * by the KV store's own schema.
+ */
+import { z } from 'zod';
+import type { ProtocolDefinition } from '../core/definition.js';
+import { type KvCommand, kvCommandSchema, kvResultSchema } from '../smr/kv.js';
+
+/** The most log entries one LogRequest may carry (the sender's batch is usually smaller). */
+export const MAX_SUFFIX = 1024;
+export const NODE_ID_MAX = 128;
+
+const nodeId = z.string().min(1).max(NODE_ID_MAX);
+const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const term = count;
+const length = count;
+const seq = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+
+/** What a log entry carries: a client's command, or the no-op a new leader appends. */
+export const entryMsgSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('noop') }).strict(),
+  z.object({ type: z.literal('request'), client: nodeId, seq, command: kvCommandSchema }).strict(),
+]);
+export type EntryMsg = z.infer<typeof entryMsgSchema>;
+
+/** Slide 4/9: "append the record (msg : msg, term : currentTerm) to log". */
+export const logEntrySchema = z.object({ msg: entryMsgSchema, term }).strict();
+export type LogEntry = z.infer<typeof logEntrySchema>;
+
+/** Slide 1/9: (VoteRequest, nodeId, currentTerm, log.length, lastTerm). */
+export const voteRequestSchema = z.object({ term, logLength: length, lastTerm: term }).strict();
+export type VoteRequest = z.infer<typeof voteRequestSchema>;
+
+/** Slide 2/9: (VoteResponse, nodeId, currentTerm, granted). */
+export const voteResponseSchema = z.object({ term, granted: z.boolean() }).strict();
+export type VoteResponse = z.infer<typeof voteResponseSchema>;
+
+/** Slide 5/9: (LogRequest, leaderId, currentTerm, prefixLen, prefixTerm, commitLength, suffix). */
+export const logRequestSchema = z
+  .object({
+    term,
+    prefixLen: length,
+    prefixTerm: term,
+    leaderCommit: length,
+    suffix: z.array(logEntrySchema).max(MAX_SUFFIX),
+  })
+  .strict();
+export type LogRequest = z.infer<typeof logRequestSchema>;
+
+/**
+ * Slide 6/9: (LogResponse, nodeId, currentTerm, ack, success). `hint` is our addition (the
+ * back-off gap): on failure, the prefix length the follower suggests the leader try next.
+ */
+export const logResponseSchema = z
+  .object({ term, ack: length, success: z.boolean(), hint: length.optional() })
+  .strict();
+export type LogResponse = z.infer<typeof logResponseSchema>;
+
+/** A client's request; `client` must be the envelope's sender (one session per client). */
+export const clientRequestSchema = z
+  .object({ client: nodeId, seq, command: kvCommandSchema })
+  .strict();
+export type ClientRequest = { client: string; seq: number; command: KvCommand };
+
+/** Slide 4/9 "forward the request to currentLeader via a FIFO link": a replica relays it. */
+export const forwardRequestSchema = clientRequestSchema;
+
+/** The result of a committed and applied request, with who leads (for the client's cache). */
+export const clientReplySchema = z
+  .object({ seq, result: kvResultSchema, leaderHint: nodeId.nullable() })
+  .strict();
+export type ClientReply = z.infer<typeof clientReplySchema>;
+
+/** "Not leader, try leaderHint" — or, with leaderHint null, "no leader known, retry". */
+export const redirectSchema = z.object({ seq, leaderHint: nodeId.nullable() }).strict();
+export type Redirect = z.infer<typeof redirectSchema>;
+
+export const raftDefinition: ProtocolDefinition = {
+  name: 'raft',
+  model: 'crash',
+  messages: {
+    VoteRequest: voteRequestSchema,
+    VoteResponse: voteResponseSchema,
+    LogRequest: logRequestSchema,
+    LogResponse: logResponseSchema,
+    ClientRequest: clientRequestSchema,
+    ForwardRequest: forwardRequestSchema,
+    ClientReply: clientReplySchema,
+    Redirect: redirectSchema,
+  },
+};

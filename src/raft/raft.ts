@@ -1,0 +1,838 @@
+/**
+ * Raft in Kleppmann's formulation (seeds/004, "Raft (1/9)" … "Raft (9/9)"), as a sans-IO
+ * core driving a replicated key-value store. Each slide's pseudocode is beside the method
+ * that implements it; src/raft/README.md lists them side by side, together with the gaps a
+ * service has to close and the traps of reference/raft.md.
+ *
+ * Stable storage (slide 1/9: what "on recovery from crash" does not reset): currentTerm,
+ * votedFor, log and commitLength, written through ctx.persist as soon as they change — in the
+ * same step as, and before, any message that depends on them. The host makes a step's
+ * writes durable before the step's messages leave. The log is stored entry by entry
+ * (`log/<index>` and `log.length`), so an append writes one entry, not the whole log.
+ *
+ * Indices are 0-based, as on the slides: log[0] is the first entry, and a "length" is the
+ * number of entries in a prefix.
+ */
+
+import type { Envelope } from '../core/envelope-types.js';
+import type { Json } from '../core/json.js';
+import type { Context, NodeId, Protocol, Recovered } from '../core/protocol.js';
+import { majority } from '../core/quorum.js';
+import { canonical } from '../crypto/canonical.js';
+import { sha256 } from '../crypto/hash-node.js';
+import { toHex } from '../crypto/hex.js';
+import { type KvResult, KvStore } from '../smr/kv.js';
+import { SessionTable } from '../smr/sessions.js';
+import {
+  type ClientReply,
+  type ClientRequest,
+  clientRequestSchema,
+  type LogEntry,
+  type LogRequest,
+  type LogResponse,
+  logEntrySchema,
+  MAX_SUFFIX,
+  type Redirect,
+  type VoteRequest,
+  type VoteResponse,
+} from './messages.js';
+
+export type Role = 'follower' | 'candidate' | 'leader';
+
+export interface RaftOptions {
+  /** The election timeout is drawn uniformly from [min, max) on every (re)arm. */
+  electionTimeoutMs: readonly [number, number];
+  /** "periodically at node nodeId do": how often a leader sends LogRequests. */
+  heartbeatMs: number;
+  /**
+   * DANGER — for the negative test only: drop slide 9's condition
+   * log[max(ready) − 1].term = currentTerm, so a leader commits earlier-term entries by
+   * counting replicas (the Raft paper's Figure 8 trap).
+   */
+  unsafeCommitAnyTerm: boolean;
+  /** Most entries in one LogRequest (≤ MAX_SUFFIX); the rest follow on acknowledgement. */
+  maxSuffix: number;
+  /** Most client requests a replica buffers while it knows no leader. */
+  maxBuffered: number;
+}
+
+export const defaultRaftOptions: RaftOptions = {
+  electionTimeoutMs: [150, 300],
+  heartbeatMs: 50,
+  unsafeCommitAnyTerm: false,
+  maxSuffix: 64,
+  maxBuffered: 64,
+};
+
+/** Timer names (ctx.setTimer). */
+export const ELECTION_TIMER = 'election';
+export const HEARTBEAT_TIMER = 'heartbeat';
+
+/** Storage keys. */
+export const KEY_TERM = 'currentTerm';
+export const KEY_VOTED_FOR = 'votedFor';
+export const KEY_COMMIT = 'commitLength';
+export const KEY_LOG_LENGTH = 'log.length';
+export const logKey = (index: number): string => `log/${index}`;
+
+/** Hex characters of a log digest kept in notes (128 bits). */
+const DIGEST_HEX = 32;
+const utf8 = new TextEncoder();
+
+/**
+ * The digest of the log prefix log[0..index]: H(digest of log[0..index−1] ‖ canonical(entry)).
+ * Two nodes whose digests at one index agree hold the same prefix up to that index; the
+ * checkers compare these digests, so they never need to see a node's log.
+ */
+export function chainDigest(previous: string, entry: LogEntry): string {
+  return toHex(sha256(utf8.encode(previous + canonical(entry)))).slice(0, DIGEST_HEX);
+}
+
+export class RaftNode implements Protocol {
+  // ── Slide 1/9: stable storage ──────────────────────────────────────────────────────────
+  private currentTerm = 0;
+  private votedFor: NodeId | null = null;
+  private log: LogEntry[] = [];
+  private commitLength = 0;
+  // ── Slide 1/9: volatile state, reset on recovery from crash ────────────────────────────
+  private currentRole: Role = 'follower';
+  private currentLeader: NodeId | null = null;
+  private votesReceived = new Set<NodeId>();
+  private sentLength = new Map<NodeId, number>();
+  private ackedLength = new Map<NodeId, number>();
+
+  // ── Beyond the slides ──────────────────────────────────────────────────────────────────
+  /** chain[i] = chainDigest of log[0..i]; rebuilt from the log on recovery. */
+  private chain: string[] = [];
+  /** The application: the KV store and its client sessions, fed by committed entries. */
+  private kv = new KvStore();
+  private sessions = new SessionTable<KvResult>();
+  /** Requests that arrived while no leader was known, by client (bounded). */
+  private readonly buffered = new Map<NodeId, ClientRequest>();
+  /** Leader only: per client, the seq already appended in this term (no double append). */
+  private readonly appendedThisTerm = new Map<NodeId, number>();
+  /** Leader only: per follower, the log length the last LogRequest reached. */
+  private readonly sentUpTo = new Map<NodeId, number>();
+
+  private readonly options: RaftOptions;
+  private readonly nodeId: NodeId;
+  private readonly nodes: readonly NodeId[];
+
+  constructor(
+    private readonly ctx: Context,
+    options: Partial<RaftOptions> = {},
+  ) {
+    this.options = { ...defaultRaftOptions, ...options };
+    const [min, max] = this.options.electionTimeoutMs;
+    if (!(min > 0 && max >= min)) throw new Error('electionTimeoutMs must be 0 < min ≤ max');
+    if (!(this.options.heartbeatMs > 0)) throw new Error('heartbeatMs must be positive');
+    if (!(this.options.maxSuffix >= 1 && this.options.maxSuffix <= MAX_SUFFIX)) {
+      throw new Error(`maxSuffix must be in [1, ${MAX_SUFFIX}]`);
+    }
+    this.nodeId = ctx.self;
+    this.nodes = ctx.cluster.replicas;
+  }
+
+  // ══ Slide 1/9: initialisation, recovery, election timeout ══════════════════════════════
+
+  /**
+   * recovered = null: "on initialisation" — the field initialisers above are that slide's
+   * assignments. Otherwise "on recovery from crash": currentTerm, votedFor, log and
+   * commitLength come back from storage, everything else keeps its initial value (follower,
+   * no leader, no votes, empty sentLength/ackedLength). The state machine is rebuilt by
+   * re-applying the committed prefix log[0..commitLength−1] (there are no snapshots).
+   */
+  start(recovered: Recovered | null): void {
+    if (recovered !== null) this.recover(recovered);
+    this.ctx.note('role', { term: this.currentTerm, role: this.currentRole });
+    this.resetElectionTimer();
+  }
+
+  private recover(stored: Recovered): void {
+    const term = stored.get(KEY_TERM);
+    this.currentTerm = typeof term === 'number' ? term : 0;
+    const votedFor = stored.get(KEY_VOTED_FOR);
+    this.votedFor = typeof votedFor === 'string' ? votedFor : null;
+    const storedLength = stored.get(KEY_LOG_LENGTH);
+    const length = typeof storedLength === 'number' ? storedLength : 0;
+    for (let i = 0; i < length; i++) {
+      const entry = logEntrySchema.safeParse(stored.get(logKey(i)));
+      if (!entry.success) break; // never happens: an entry is written before log.length
+      this.log.push(entry.data);
+      this.chain.push(chainDigest(this.chain[i - 1] ?? '', entry.data));
+    }
+    if (this.log.length !== length) this.ctx.persist(KEY_LOG_LENGTH, this.log.length);
+    const commit = stored.get(KEY_COMMIT);
+    this.commitLength = Math.min(typeof commit === 'number' ? commit : 0, this.log.length);
+    for (let i = 0; i < this.commitLength; i++) this.deliver(i, false);
+    this.ctx.note('recovered', {
+      term: this.currentTerm,
+      logLength: this.log.length,
+      commitLength: this.commitLength,
+    });
+  }
+
+  onTimer(name: string): void {
+    if (name === ELECTION_TIMER) {
+      if (this.currentRole !== 'leader') this.startElection();
+    } else if (name === HEARTBEAT_TIMER) {
+      this.periodically();
+    }
+  }
+
+  /**
+   *   on node nodeId suspects leader has failed, or on election timeout do
+   *     currentTerm := currentTerm + 1; currentRole := candidate
+   *     votedFor := nodeId; votesReceived := {nodeId}; lastTerm := 0
+   *     if log.length > 0 then lastTerm := log[log.length − 1].term; end if
+   *     msg := (VoteRequest, nodeId, currentTerm, log.length, lastTerm)
+   *     for each node ∈ nodes: send msg to node
+   *     start election timer
+   *
+   * Our node sends to every other node: its own vote is already in votesReceived.
+   */
+  private startElection(): void {
+    this.setCurrentTerm(this.currentTerm + 1);
+    this.setRole('candidate');
+    this.setVotedFor(this.nodeId);
+    this.votesReceived = new Set([this.nodeId]); // reset on every new election (trap 2)
+    this.currentLeader = null;
+    const lastTerm = this.lastLogTerm();
+    const msg = this.ctx.sign('VoteRequest', {
+      term: this.currentTerm,
+      logLength: this.log.length,
+      lastTerm,
+    } satisfies VoteRequest);
+    for (const node of this.others()) this.ctx.send(node, msg);
+    this.resetElectionTimer();
+    // A one-node cluster has its majority already.
+    if (this.votesReceived.size >= majority(this.nodes.length)) this.becomeLeader();
+  }
+
+  // ══ Slide 2/9: voting on a new leader ══════════════════════════════════════════════════
+
+  /**
+   *   on receiving (VoteRequest, cId, cTerm, cLogLength, cLogTerm) at node nodeId do
+   *     if cTerm > currentTerm then
+   *       currentTerm := cTerm; currentRole := follower; votedFor := null
+   *     end if
+   *     lastTerm := 0
+   *     if log.length > 0 then lastTerm := log[log.length − 1].term; end if
+   *     logOk := (cLogTerm > lastTerm) ∨ (cLogTerm = lastTerm ∧ cLogLength ≥ log.length)
+   *     if cTerm = currentTerm ∧ logOk ∧ votedFor ∈ {cId, null} then
+   *       votedFor := cId
+   *       send (VoteResponse, nodeId, currentTerm, true) to node cId
+   *     else
+   *       send (VoteResponse, nodeId, currentTerm, false) to node cId
+   *     end if
+   */
+  private onVoteRequest(cId: NodeId, request: VoteRequest): void {
+    const { term: cTerm, logLength: cLogLength, lastTerm: cLogTerm } = request;
+    if (cTerm > this.currentTerm) this.stepDown(cTerm);
+    const lastTerm = this.lastLogTerm();
+    const logOk = cLogTerm > lastTerm || (cLogTerm === lastTerm && cLogLength >= this.log.length);
+    if (cTerm === this.currentTerm && logOk && (this.votedFor === cId || this.votedFor === null)) {
+      this.setVotedFor(cId); // persisted in this step, before the response leaves (trap 4)
+      this.resetElectionTimer();
+      this.sendVoteResponse(cId, true);
+    } else {
+      this.sendVoteResponse(cId, false);
+    }
+  }
+
+  private sendVoteResponse(cId: NodeId, granted: boolean): void {
+    const body: VoteResponse = { term: this.currentTerm, granted };
+    this.ctx.send(cId, this.ctx.sign('VoteResponse', body));
+  }
+
+  // ══ Slide 3/9: collecting votes ════════════════════════════════════════════════════════
+
+  /**
+   *   on receiving (VoteResponse, voterId, term, granted) at nodeId do
+   *     if currentRole = candidate ∧ term = currentTerm ∧ granted then
+   *       votesReceived := votesReceived ∪ {voterId}
+   *       if |votesReceived| ≥ ⌈(|nodes| + 1)/2⌉ then … (becomeLeader)
+   *     else if term > currentTerm then
+   *       currentTerm := term; currentRole := follower; votedFor := null
+   *       cancel election timer
+   *     end if
+   *
+   * The step-down branch belongs to the outer `if` (trap 3): a candidate that hears of a
+   * higher term steps down whatever its role.
+   */
+  private onVoteResponse(voterId: NodeId, response: VoteResponse): void {
+    const { term, granted } = response;
+    if (this.currentRole === 'candidate' && term === this.currentTerm && granted) {
+      this.votesReceived.add(voterId);
+      if (this.votesReceived.size >= majority(this.nodes.length)) this.becomeLeader();
+    } else if (term > this.currentTerm) {
+      this.stepDown(term);
+    }
+  }
+
+  /**
+   *       currentRole := leader; currentLeader := nodeId
+   *       cancel election timer
+   *       for each follower ∈ nodes \ {nodeId} do
+   *         sentLength[follower] := log.length
+   *         ackedLength[follower] := 0
+   *         ReplicateLog(nodeId, follower)
+   *       end for
+   *
+   * Gap closed: before replicating, the new leader appends a no-op entry of its own term, so
+   * that slide 9's term condition can be met — and earlier-term entries committed — without
+   * waiting for a client request. Requests buffered while no leader was known follow it.
+   */
+  private becomeLeader(): void {
+    this.setRole('leader');
+    this.currentLeader = this.nodeId;
+    this.ctx.cancelTimer(ELECTION_TIMER);
+    this.ctx.note('became-leader', {
+      term: this.currentTerm,
+      logLength: this.log.length,
+      runs: this.termRuns(),
+    });
+    for (const follower of this.others()) {
+      this.sentLength.set(follower, this.log.length);
+      this.ackedLength.set(follower, 0);
+    }
+    this.appendedThisTerm.clear();
+    this.appendToLog([{ msg: { type: 'noop' }, term: this.currentTerm }]);
+    this.ackedLength.set(this.nodeId, this.log.length);
+    for (const request of this.takeBuffered()) {
+      if (this.isNewRequest(request)) this.appendRequest(request);
+    }
+    for (const follower of this.others()) this.replicateLog(follower);
+    this.ctx.setTimer(HEARTBEAT_TIMER, this.options.heartbeatMs);
+    this.commitLogEntries(); // a one-node cluster commits alone
+  }
+
+  // ══ Slide 4/9: broadcasting messages ═══════════════════════════════════════════════════
+
+  /**
+   *   on request to broadcast msg at node nodeId do
+   *     if currentRole = leader then
+   *       append the record (msg: msg, term: currentTerm) to log
+   *       ackedLength[nodeId] := log.length
+   *       for each follower ∈ nodes \ {nodeId} do ReplicateLog(nodeId, follower) end for
+   *     else
+   *       forward the request to currentLeader via a FIFO link
+   *     end if
+   *
+   * Around it, the service's part: a retried (client, seq) that was already applied is
+   * answered from the session table; the leader appends a request once per term; a
+   * follower forwards only when it knows a leader (trap 7) and otherwise buffers the
+   * request (bounded) until it learns one, or answers "no leader, retry" when the buffer is
+   * full. A forwarded request that reaches a non-leader is not forwarded again: the client
+   * gets a redirect instead, so requests cannot circle between replicas.
+   */
+  private onClientRequest(request: ClientRequest, forwarded: boolean): void {
+    if (!this.isNewRequest(request)) return;
+    if (this.currentRole === 'leader') {
+      if (!this.appendRequest(request)) return;
+      for (const follower of this.others()) this.replicateLog(follower);
+      this.commitLogEntries(); // a one-node cluster commits alone
+    } else if (this.currentLeader !== null) {
+      if (forwarded) this.sendRedirect(request, this.currentLeader);
+      else this.ctx.send(this.currentLeader, this.ctx.sign('ForwardRequest', { ...request }));
+    } else if (this.buffered.has(request.client) || this.buffered.size < this.options.maxBuffered) {
+      this.buffered.set(request.client, request);
+    } else {
+      this.sendRedirect(request, null);
+    }
+  }
+
+  /**
+   * Exactly-once, before anything else: a request already applied is answered from the
+   * session table (its result is committed), an older one is dropped (its client has moved
+   * on). Only a new request goes on.
+   */
+  private isNewRequest(request: ClientRequest): boolean {
+    const verdict = this.sessions.check(request.client, request.seq);
+    if (verdict.kind === 'duplicate') {
+      this.sendReply(request.client, { seq: request.seq, result: verdict.result });
+    }
+    return verdict.kind === 'new';
+  }
+
+  /**
+   * "append the record (msg: msg, term: currentTerm) to log; ackedLength[nodeId] := log.length"
+   * — unless this leader already appended the same (client, seq) in this term.
+   */
+  private appendRequest(request: ClientRequest): boolean {
+    if (this.appendedThisTerm.get(request.client) === request.seq) return false;
+    this.appendedThisTerm.set(request.client, request.seq);
+    const { client, seq, command } = request;
+    this.appendToLog([{ msg: { type: 'request', client, seq, command }, term: this.currentTerm }]);
+    this.ackedLength.set(this.nodeId, this.log.length);
+    return true;
+  }
+
+  /** Take the requests buffered while no leader was known. */
+  private takeBuffered(): ClientRequest[] {
+    const requests = [...this.buffered.values()];
+    this.buffered.clear();
+    return requests;
+  }
+
+  /** A follower that learns its leader forwards what it buffered. */
+  private flushBuffered(): void {
+    if (this.currentLeader === null) return;
+    for (const request of this.takeBuffered()) this.onClientRequest(request, false);
+  }
+
+  /**
+   *   periodically at node nodeId do
+   *     if currentRole = leader then
+   *       for each follower ∈ nodes \ {nodeId} do ReplicateLog(nodeId, follower) end for
+   *     end if
+   */
+  private periodically(): void {
+    if (this.currentRole !== 'leader') return;
+    for (const follower of this.others()) this.replicateLog(follower);
+    this.ctx.setTimer(HEARTBEAT_TIMER, this.options.heartbeatMs);
+  }
+
+  // ══ Slide 5/9: replicating from leader to followers ════════════════════════════════════
+
+  /**
+   *   function ReplicateLog(leaderId, followerId)
+   *     prefixLen := sentLength[followerId]
+   *     suffix := ⟨log[prefixLen], log[prefixLen + 1], …, log[log.length − 1]⟩
+   *     prefixTerm := 0
+   *     if prefixLen > 0 then prefixTerm := log[prefixLen − 1].term end if
+   *     send (LogRequest, leaderId, currentTerm, prefixLen, prefixTerm, commitLength, suffix)
+   *       to followerId
+   *
+   * The suffix is cut at maxSuffix entries to bound the message; the rest is sent as soon as
+   * this part is acknowledged (slide 8/9).
+   */
+  private replicateLog(followerId: NodeId): void {
+    const prefixLen = Math.min(this.sentLength.get(followerId) ?? 0, this.log.length);
+    const end = Math.min(this.log.length, prefixLen + this.options.maxSuffix);
+    const suffix = this.log.slice(prefixLen, end);
+    let prefixTerm = 0;
+    if (prefixLen > 0) prefixTerm = this.entry(prefixLen - 1).term;
+    this.sentUpTo.set(followerId, end);
+    const body: LogRequest = {
+      term: this.currentTerm,
+      prefixLen,
+      prefixTerm,
+      leaderCommit: this.commitLength,
+      suffix,
+    };
+    this.ctx.send(followerId, this.ctx.sign('LogRequest', body));
+  }
+
+  // ══ Slide 6/9: followers receiving messages ════════════════════════════════════════════
+
+  /**
+   *   on receiving (LogRequest, leaderId, term, prefixLen, prefixTerm, leaderCommit, suffix)
+   *       at node nodeId do
+   *     if term > currentTerm then
+   *       currentTerm := term; votedFor := null
+   *       cancel election timer
+   *     end if
+   *     if term = currentTerm then
+   *       currentRole := follower; currentLeader := leaderId
+   *     end if
+   *     logOk := (log.length ≥ prefixLen) ∧
+   *              (prefixLen = 0 ∨ log[prefixLen − 1].term = prefixTerm)
+   *     if term = currentTerm ∧ logOk then
+   *       AppendEntries(prefixLen, leaderCommit, suffix)
+   *       ack := prefixLen + suffix.length
+   *       send (LogResponse, nodeId, currentTerm, ack, true) to leaderId
+   *     else
+   *       send (LogResponse, nodeId, currentTerm, 0, false) to leaderId
+   *     end if
+   *
+   * "cancel election timer": our one election timer is also the follower's failure
+   * detector, so a follower that hears its leader re-arms it with a fresh random timeout.
+   * A failed response carries a hint (back-off gap): see backOffHint.
+   */
+  private onLogRequest(leaderId: NodeId, request: LogRequest): void {
+    const { term, prefixLen, prefixTerm, leaderCommit, suffix } = request;
+    // A leader of term `term` never holds entries of later terms: drop a malformed request.
+    if (prefixTerm > term || suffix.some((e) => e.term > term)) return;
+    if (term > this.currentTerm) {
+      this.setCurrentTerm(term);
+      this.setVotedFor(null);
+    }
+    if (term === this.currentTerm) {
+      this.setRole('follower');
+      this.currentLeader = leaderId;
+      this.resetElectionTimer();
+    }
+    const logOk =
+      this.log.length >= prefixLen &&
+      (prefixLen === 0 || this.entry(prefixLen - 1).term === prefixTerm);
+    if (term === this.currentTerm && logOk) {
+      this.appendEntries(prefixLen, leaderCommit, suffix);
+      const ack = prefixLen + suffix.length;
+      this.sendLogResponse(leaderId, { term: this.currentTerm, ack, success: true });
+    } else {
+      this.sendLogResponse(leaderId, {
+        term: this.currentTerm,
+        ack: 0,
+        success: false,
+        hint: this.backOffHint(prefixLen),
+      });
+    }
+    this.flushBuffered();
+  }
+
+  private sendLogResponse(leaderId: NodeId, body: LogResponse): void {
+    this.ctx.send(leaderId, this.ctx.sign('LogResponse', body));
+  }
+
+  /**
+   * Gap closed — fast back-off. Slide 8/9 backs sentLength off by one entry per round trip.
+   * A follower that rejects prefixLen instead suggests where to retry: its own log length
+   * if it is shorter than prefixLen, otherwise the first index of the term it holds at
+   * prefixLen − 1 (every entry of that term from there on is suspect), so the leader skips
+   * a whole term per round trip.
+   */
+  private backOffHint(prefixLen: number): number {
+    if (this.log.length < prefixLen) return this.log.length;
+    if (prefixLen === 0) return 0;
+    const conflictTerm = this.entry(prefixLen - 1).term;
+    let first = prefixLen - 1;
+    while (first > 0 && this.entry(first - 1).term === conflictTerm) first--;
+    return first;
+  }
+
+  // ══ Slide 7/9: updating followers' logs ════════════════════════════════════════════════
+
+  /**
+   *   function AppendEntries(prefixLen, leaderCommit, suffix)
+   *     if suffix.length > 0 ∧ log.length > prefixLen then
+   *       index := min(log.length, prefixLen + suffix.length) − 1
+   *       if log[index].term ≠ suffix[index − prefixLen].term then
+   *         log := ⟨log[0], log[1], …, log[prefixLen − 1]⟩
+   *       end if
+   *     end if
+   *     if prefixLen + suffix.length > log.length then
+   *       for i := log.length − prefixLen to suffix.length − 1 do append suffix[i] to log
+   *     end if
+   *     if leaderCommit > commitLength then
+   *       for i := commitLength to leaderCommit − 1 do deliver log[i].msg to the application
+   *       commitLength := leaderCommit
+   *     end if
+   *
+   * Two changes, both forced by the bounded suffix (on the slides the suffix always runs to
+   * the end of the leader's log; here it stops after maxSuffix entries):
+   *  - On a conflict the log is cut at the first index whose term differs from the suffix's,
+   *    not at prefixLen. The entries in between equal the suffix's (log matching), so the
+   *    resulting log is the same as the slide's — but a committed entry is never removed,
+   *    even for a moment, and entries past the end of a short suffix are not lost.
+   *  - The follower commits only up to min(leaderCommit, prefixLen + suffix.length): entries
+   *    past the suffix are not known to match the leader's and must not be committed.
+   */
+  private appendEntries(prefixLen: number, leaderCommit: number, suffix: readonly LogEntry[]) {
+    if (suffix.length > 0 && this.log.length > prefixLen) {
+      const index = Math.min(this.log.length, prefixLen + suffix.length) - 1;
+      if (this.entry(index).term !== suffix[index - prefixLen]?.term) {
+        let conflict = prefixLen;
+        while (this.entry(conflict).term === suffix[conflict - prefixLen]?.term) conflict++;
+        this.truncateLog(conflict);
+      }
+    }
+    if (prefixLen + suffix.length > this.log.length) {
+      this.appendToLog(suffix.slice(this.log.length - prefixLen));
+    }
+    const verified = Math.min(leaderCommit, prefixLen + suffix.length);
+    if (verified > this.commitLength) {
+      for (let i = this.commitLength; i < verified; i++) this.deliver(i, true);
+      this.setCommitLength(verified);
+    }
+  }
+
+  // ══ Slide 8/9: leader receiving log acknowledgements ═══════════════════════════════════
+
+  /**
+   *   on receiving (LogResponse, follower, term, ack, success) at nodeId do
+   *     if term = currentTerm ∧ currentRole = leader then
+   *       if success = true ∧ ack ≥ ackedLength[follower] then
+   *         sentLength[follower] := ack
+   *         ackedLength[follower] := ack
+   *         CommitLogEntries()
+   *       else if sentLength[follower] > 0 then
+   *         sentLength[follower] := sentLength[follower] − 1
+   *         ReplicateLog(nodeId, follower)
+   *       end if
+   *     else if term > currentTerm then
+   *       currentTerm := term; currentRole := follower; votedFor := null
+   *       cancel election timer
+   *     end if
+   *
+   * Changes: (1) back-off jumps to the follower's hint, never below ackedLength[follower]
+   * (that prefix is known to match); (2) a late success for an already-acknowledged prefix
+   * is ignored rather than taken as a failure; (3) if the last LogRequest was cut at
+   * maxSuffix, the next part is sent at once.
+   */
+  private onLogResponse(follower: NodeId, response: LogResponse): void {
+    const { term, ack, success, hint } = response;
+    if (term === this.currentTerm && this.currentRole === 'leader') {
+      if (ack > this.log.length) return; // cannot acknowledge what was never sent
+      const acked = this.ackedLength.get(follower) ?? 0;
+      const sent = this.sentLength.get(follower) ?? 0;
+      if (success && ack >= acked) {
+        this.sentLength.set(follower, ack);
+        this.ackedLength.set(follower, ack);
+        this.commitLogEntries();
+        if (ack < this.log.length && ack >= (this.sentUpTo.get(follower) ?? 0)) {
+          this.replicateLog(follower);
+        }
+      } else if (!success && sent > 0) {
+        const next = Math.min(sent - 1, hint ?? sent - 1);
+        this.sentLength.set(follower, Math.max(acked, next));
+        this.replicateLog(follower);
+      }
+    } else if (term > this.currentTerm) {
+      this.stepDown(term);
+    }
+  }
+
+  // ══ Slide 9/9: leader committing log entries ═══════════════════════════════════════════
+
+  /**
+   *   define acks(length) = |{n ∈ nodes | ackedLength[n] ≥ length}|
+   *   function CommitLogEntries
+   *     minAcks := ⌈(|nodes| + 1)/2⌉
+   *     ready := {len ∈ {1, …, log.length} | acks(len) ≥ minAcks}
+   *     if ready ≠ {} ∧ max(ready) > commitLength ∧ log[max(ready) − 1].term = currentTerm then
+   *       for i := commitLength to max(ready) − 1 do deliver log[i].msg to the application
+   *       commitLength := max(ready)
+   *     end if
+   *
+   * acks(len) only decreases as len grows, so ready = {1, …, max(ready)} and max(ready) is
+   * the minAcks-th largest of the ackedLength values: computed that way rather than by
+   * counting for every len. minAcks comes from quorum.majority, ⌈(n+1)/2⌉ (trap 5). The term
+   * condition is the Raft paper's Figure 8 rule (trap 1): a leader never commits an entry of
+   * an earlier term by counting replicas; such entries commit with a current-term entry
+   * after them — hence the no-op a new leader appends.
+   */
+  private commitLogEntries(): void {
+    const minAcks = majority(this.nodes.length);
+    const acked = this.nodes
+      .map((n) => Math.min(this.ackedLength.get(n) ?? 0, this.log.length))
+      .sort((a, b) => b - a);
+    const maxReady = acked[minAcks - 1] ?? 0; // 0: ready = {}
+    if (
+      maxReady > 0 &&
+      maxReady > this.commitLength &&
+      (this.options.unsafeCommitAnyTerm || this.entry(maxReady - 1).term === this.currentTerm)
+    ) {
+      for (let i = this.commitLength; i < maxReady; i++) this.deliver(i, true);
+      this.setCommitLength(maxReady);
+    }
+  }
+
+  // ══ The application: "deliver log[i].msg to the application" ══════════════════════════
+
+  /**
+   * Apply a committed entry to the KV store, exactly once per (client, seq): the session
+   * table answers a retried request with the cached result and skips a stale one. The
+   * leader replies only now, after commit and apply (trap 6). `live` is false while the
+   * committed prefix is replayed on recovery: no notes, no replies.
+   */
+  private deliver(index: number, live: boolean): void {
+    const entry = this.entry(index);
+    if (live) {
+      this.ctx.note('commit', {
+        index,
+        term: entry.term,
+        leaderTerm: this.currentTerm,
+        digest: this.chain[index] ?? '',
+      });
+    }
+    const { msg } = entry;
+    if (msg.type === 'noop') return;
+    const verdict = this.sessions.check(msg.client, msg.seq);
+    let result: KvResult;
+    if (verdict.kind === 'new') {
+      result = this.kv.apply(msg.command);
+      this.sessions.record(msg.client, msg.seq, result);
+      if (live) this.ctx.note('apply', { index, client: msg.client, seq: msg.seq });
+    } else if (verdict.kind === 'duplicate') {
+      result = verdict.result;
+    } else {
+      return;
+    }
+    if (live && this.currentRole === 'leader') {
+      this.sendReply(msg.client, { seq: msg.seq, result });
+    }
+  }
+
+  private sendReply(client: NodeId, reply: { seq: number; result: KvResult }): void {
+    const body: ClientReply = { ...reply, leaderHint: this.currentLeader };
+    this.ctx.send(client, this.ctx.sign('ClientReply', body));
+  }
+
+  private sendRedirect(request: ClientRequest, leaderHint: NodeId | null): void {
+    const body: Redirect = { seq: request.seq, leaderHint };
+    this.ctx.send(request.client, this.ctx.sign('Redirect', body));
+  }
+
+  // ══ Events ═════════════════════════════════════════════════════════════════════════════
+
+  onMessage(from: NodeId, message: Envelope): void {
+    const fromReplica = this.nodes.includes(from);
+    const body = message.body as never;
+    switch (message.kind) {
+      case 'VoteRequest':
+        if (fromReplica) this.onVoteRequest(from, body);
+        break;
+      case 'VoteResponse':
+        if (fromReplica) this.onVoteResponse(from, body);
+        break;
+      case 'LogRequest':
+        if (fromReplica) this.onLogRequest(from, body);
+        break;
+      case 'LogResponse':
+        if (fromReplica) this.onLogResponse(from, body);
+        break;
+      case 'ClientRequest': {
+        // A client speaks only for its own session.
+        const request = body as ClientRequest;
+        if (request.client === from && this.ctx.cluster.clients.includes(from)) {
+          this.onClientRequest(request, false);
+        }
+        break;
+      }
+      case 'ForwardRequest':
+        if (fromReplica) this.onClientRequest(body, true);
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** A request handed to this replica by the layer above, as if a client had sent it. */
+  onRequest(request: unknown): void {
+    const parsed = clientRequestSchema.safeParse(request);
+    if (parsed.success) this.onClientRequest(parsed.data, false);
+  }
+
+  // ══ State changes (each persisted where the slides call it stable) ═════════════════════
+
+  /** The shared step-down of slides 2/9, 3/9 and 8/9 (currentLeader is unknown in a new term). */
+  private stepDown(term: number): void {
+    const wasFollower = this.currentRole === 'follower';
+    this.setCurrentTerm(term);
+    this.setRole('follower');
+    this.setVotedFor(null);
+    this.currentLeader = null;
+    // "cancel election timer" ends a candidate's election; as a follower the same timer
+    // keeps watching for a leader. A follower's own timer is already running.
+    if (!wasFollower) this.resetElectionTimer();
+  }
+
+  private setCurrentTerm(term: number): void {
+    if (term === this.currentTerm) return;
+    this.currentTerm = term;
+    this.ctx.persist(KEY_TERM, term);
+  }
+
+  private setVotedFor(votedFor: NodeId | null): void {
+    if (votedFor === this.votedFor) return;
+    this.votedFor = votedFor;
+    this.ctx.persist(KEY_VOTED_FOR, votedFor);
+  }
+
+  private setCommitLength(length: number): void {
+    this.commitLength = length;
+    this.ctx.persist(KEY_COMMIT, length);
+  }
+
+  private setRole(role: Role): void {
+    if (role === this.currentRole) return;
+    if (this.currentRole === 'leader') this.ctx.cancelTimer(HEARTBEAT_TIMER);
+    this.currentRole = role;
+    this.ctx.note('role', { term: this.currentTerm, role });
+  }
+
+  /** Append entries, persisting each one and then the new length. */
+  private appendToLog(entries: readonly LogEntry[]): void {
+    if (entries.length === 0) return;
+    for (const entry of entries) {
+      const index = this.log.length;
+      this.log.push(entry);
+      this.chain.push(chainDigest(this.chain[index - 1] ?? '', entry));
+      this.ctx.persist(logKey(index), entry);
+    }
+    this.ctx.persist(KEY_LOG_LENGTH, this.log.length);
+  }
+
+  /** log := ⟨log[0], …, log[length − 1]⟩: persist the new length first, then drop entries. */
+  private truncateLog(length: number): void {
+    if (length >= this.log.length) return;
+    if (length < this.commitLength) {
+      // Impossible unless safety is broken (unsafeCommitAnyTerm): say so in the trace.
+      this.ctx.note('truncate-committed', { length, commitLength: this.commitLength });
+    }
+    this.ctx.persist(KEY_LOG_LENGTH, length);
+    for (let i = length; i < this.log.length; i++) this.ctx.persist(logKey(i), null);
+    this.log.length = length;
+    this.chain.length = length;
+  }
+
+  private resetElectionTimer(): void {
+    const [min, max] = this.options.electionTimeoutMs;
+    this.ctx.setTimer(ELECTION_TIMER, Math.floor(min + this.ctx.random() * (max - min)));
+  }
+
+  // ══ Helpers ════════════════════════════════════════════════════════════════════════════
+
+  private entry(index: number): LogEntry {
+    const entry = this.log[index];
+    if (entry === undefined) throw new Error(`log index ${index} out of range`);
+    return entry;
+  }
+
+  private lastLogTerm(): number {
+    return this.log.length > 0 ? this.entry(this.log.length - 1).term : 0;
+  }
+
+  private others(): NodeId[] {
+    return this.nodes.filter((n) => n !== this.nodeId);
+  }
+
+  /** The log as runs of one term: [[first index, term], …] (for the leader-completeness check). */
+  private termRuns(): Json {
+    const runs: [number, number][] = [];
+    this.log.forEach((e, i) => {
+      if (runs.length === 0 || runs[runs.length - 1]?.[1] !== e.term) runs.push([i, e.term]);
+    });
+    return runs;
+  }
+
+  /** Read-only view for tests and tools (never used by checkers). */
+  inspect(): {
+    currentTerm: number;
+    votedFor: NodeId | null;
+    log: readonly LogEntry[];
+    commitLength: number;
+    currentRole: Role;
+    currentLeader: NodeId | null;
+    votesReceived: ReadonlySet<NodeId>;
+    sentLength: ReadonlyMap<NodeId, number>;
+    ackedLength: ReadonlyMap<NodeId, number>;
+    kv: Json;
+    buffered: number;
+  } {
+    return {
+      currentTerm: this.currentTerm,
+      votedFor: this.votedFor,
+      log: this.log,
+      commitLength: this.commitLength,
+      currentRole: this.currentRole,
+      currentLeader: this.currentLeader,
+      votesReceived: this.votesReceived,
+      sentLength: this.sentLength,
+      ackedLength: this.ackedLength,
+      kv: this.kv.snapshot(),
+      buffered: this.buffered.size,
+    };
+  }
+}
