@@ -31,6 +31,9 @@ export function act(ctx: Context, action: string, data: Record<string, Json> = {
   ctx.note('adversary', { action, ...data });
 }
 
+/** A message to really send: to one node, or to every replica when `to` is null. */
+export type Out = { to: NodeId | null; message: Envelope };
+
 /**
  * Run the honest core over a Context whose outgoing messages pass through `rewrite`, which
  * returns the (to, message) pairs to really send — none to withhold, several to equivocate.
@@ -38,11 +41,7 @@ export function act(ctx: Context, action: string, data: Record<string, Json> = {
  */
 export function interceptSends(
   honest: ProtocolFactory,
-  rewrite: (
-    ctx: Context,
-    to: NodeId | null,
-    message: Envelope,
-  ) => Iterable<{ to: NodeId | null; message: Envelope }>,
+  rewrite: (ctx: Context, to: NodeId | null, message: Envelope) => Iterable<Out>,
 ): ProtocolFactory {
   return (ctx) => {
     const release = (to: NodeId | null, message: Envelope, includeSelf?: boolean) => {
@@ -59,5 +58,33 @@ export function interceptSends(
       },
     });
     return honest(intercepted);
+  };
+}
+
+/** What a wrapper adversary does around an honest core, set up once per instance. */
+export interface Hooks {
+  /** Sees every message before the honest core does (to remember what it may replay). */
+  observe?(from: NodeId, message: Envelope): void;
+  /** Rewrites every message the honest core sends. */
+  rewrite(to: NodeId | null, message: Envelope): Iterable<Out>;
+}
+
+/** Run the honest core with per-instance hooks on what it receives and what it sends. */
+export function wrapHonest(
+  honest: ProtocolFactory,
+  setup: (ctx: Context) => Hooks,
+): ProtocolFactory {
+  return (ctx) => {
+    const hooks = setup(ctx);
+    const core = interceptSends(honest, (_ctx, to, message) => hooks.rewrite(to, message))(ctx);
+    return {
+      start: (recovered) => core.start(recovered),
+      onMessage: (from, message) => {
+        hooks.observe?.(from, message);
+        core.onMessage(from, message);
+      },
+      onTimer: (name) => core.onTimer(name),
+      onRequest: (request) => core.onRequest(request),
+    };
   };
 }

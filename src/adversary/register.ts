@@ -18,38 +18,12 @@ import { z } from 'zod';
 import type { Envelope } from '../core/envelope-types.js';
 import type { Context, NodeId, Protocol, ProtocolFactory } from '../core/protocol.js';
 import type { ByzValueBody, ReadBody, SignedWrite, WriteBody } from '../register/messages.js';
-import { type AdversaryDefinition, act, interceptSends } from './api.js';
+import { type AdversaryDefinition, act, type Out, wrapHonest } from './api.js';
 
 const BYZ_ONLY = ['byz-register'] as const;
 const ALL_REGISTERS = ['byz-register', 'register', 'atomic-register'] as const;
 /** How many old messages a replaying replica keeps. */
 const REPLAY_MEMORY = 64;
-
-type Out = { to: NodeId | null; message: Envelope };
-
-interface Hooks {
-  /** Sees every message before the honest core does. */
-  observe?(from: NodeId, message: Envelope): void;
-  /** Rewrites every message the honest core sends. */
-  rewrite(to: NodeId | null, message: Envelope): Iterable<Out>;
-}
-
-/** Run the honest replica with per-instance hooks on what it receives and what it sends. */
-function wrapHonest(honest: ProtocolFactory, setup: (ctx: Context) => Hooks): ProtocolFactory {
-  return (ctx) => {
-    const hooks = setup(ctx);
-    const core = interceptSends(honest, (_ctx, to, message) => hooks.rewrite(to, message))(ctx);
-    return {
-      start: (recovered) => core.start(recovered),
-      onMessage: (from, message) => {
-        hooks.observe?.(from, message);
-        core.onMessage(from, message);
-      },
-      onTimer: (name) => core.onTimer(name),
-      onRequest: (request) => core.onRequest(request),
-    };
-  };
-}
 
 /** A WRITE the writer really signed (the host has checked the signature against `from`). */
 function writerSigned(ctx: Context, from: NodeId, message: Envelope): SignedWrite | null {
