@@ -10,9 +10,11 @@
  * not linearized yet. Configurations (set of linearized operations, register value) already
  * explored are cached, so each is expanded at most once. See src/check/README.md.
  */
+
 import type { Json } from '../core/json.js';
 import type { HistoryEntry, Violation } from '../scenario/kit.js';
 import { type KvCommand, type KvResult, kvCommandSchema, kvResultSchema } from '../smr/kv.js';
+import { ms } from './format.js';
 
 const CHECKER = 'linearizability';
 
@@ -114,8 +116,8 @@ function formatOp(e: HistoryEntry, command: KvCommand): string {
         ? JSON.stringify(command.value)
         : `${JSON.stringify(command.from)} → ${JSON.stringify(command.to)}`;
   const res = e.result === null ? '?' : JSON.stringify(e.result);
-  const until = e.respondedAt === null ? '…' : String(e.respondedAt);
-  return `${e.client}#${e.index} ${command.op}(${args}) = ${res} [${e.invokedAt}, ${until}]`;
+  const until = e.respondedAt === null ? '…' : ms(e.respondedAt);
+  return `${e.client}#${e.index} ${command.op}(${args}) = ${res} [${ms(e.invokedAt)}, ${until}]`;
 }
 
 function isIncomplete(e: HistoryEntry): boolean {

@@ -4,9 +4,11 @@
  * `{value}` (null: the initial value ⊥). Written values are assumed unique, so a read's value
  * names the write it came from. See src/check/README.md.
  */
+
 import { z } from 'zod';
 import type { Json } from '../core/json.js';
 import type { HistoryEntry, Violation } from '../scenario/kit.js';
+import { ms } from './format.js';
 
 /** Most violations reported by one checker; the rest are summed up in a final one. */
 const MAX_REPORTED = 20;
@@ -62,12 +64,13 @@ function writeEvidence(w: Write | null): Json {
 
 function showRead(r: Read): string {
   const v = r.value === null ? '⊥' : JSON.stringify(r.value);
-  return `read ${r.entry.client}#${r.entry.index} [${r.entry.invokedAt}, ${r.respondedAt}] → ${v}`;
+  return `read ${r.entry.client}#${r.entry.index} [${ms(r.entry.invokedAt)}, ${ms(r.respondedAt)}] → ${v}`;
 }
 
 function showWrite(w: Write): string {
-  const end = w.entry.respondedAt === null || w.entry.result === null ? '…' : w.entry.respondedAt;
-  return `write #${w.seq} (${JSON.stringify(w.value)}) [${w.entry.invokedAt}, ${end}]`;
+  const end =
+    w.entry.respondedAt === null || w.entry.result === null ? '…' : ms(w.entry.respondedAt);
+  return `write #${w.seq} (${JSON.stringify(w.value)}) [${ms(w.entry.invokedAt)}, ${end}]`;
 }
 
 interface Parsed {
