@@ -75,6 +75,54 @@ export function buildProgram(): Command {
       );
     });
 
+  cluster
+    .command('up')
+    .description(
+      'start every node of a cluster file as a child process; Ctrl-C or SIGTERM stops them all',
+    )
+    .requiredOption('--cluster <file>', 'cluster.json (node keys are read from beside it)')
+    .requiredOption(
+      '--data <dir>',
+      "directory for each node's data (DIR/<id>) and log (DIR/<id>.log)",
+    )
+    .option(
+      '--adversary <I=NAME>',
+      'run node I as adversary NAME (repeatable)',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .option('--params <json>', 'protocol parameters as a JSON object, passed to every node')
+    .action(async (o) => {
+      const { clusterUp } = await import('./cluster-up.js');
+      exitCode = await clusterUp({
+        cluster: o.cluster,
+        data: o.data,
+        adversary: o.adversary,
+        params: o.params,
+      });
+    });
+
+  program
+    .command('node')
+    .description('run one replica of a cluster until SIGTERM or SIGINT')
+    .requiredOption('--cluster <file>', 'cluster.json')
+    .requiredOption('--id <id>', 'which node of the cluster file to run')
+    .requiredOption('--data <dir>', 'data directory (created 0700; the node recovers from it)')
+    .option('--key <file>', 'secret key file (default: <cluster file dir>/<id>.key, mode 0600)')
+    .option('--adversary <name>', 'replace the honest core with this adversary')
+    .option('--params <json>', 'protocol parameters as a JSON object (timeouts, …)')
+    .action(async (o) => {
+      const { runNode } = await import('./node.js');
+      exitCode = await runNode({
+        cluster: o.cluster,
+        id: o.id,
+        data: o.data,
+        key: o.key,
+        adversary: o.adversary,
+        params: o.params,
+      });
+    });
+
   const scenario = program
     .command('scenario')
     .description('run adversary scenarios in the deterministic simulator');
@@ -94,6 +142,7 @@ export function buildProgram(): Command {
     .option('--seed <n>', "seed (default: the scenario file's)", integer(0, 2 ** 31))
     .option('--json', 'print one JSON object with the verdict')
     .option('--trace <file>', 'write the causal trace as JSON Lines')
+    .option('--html <file>', 'write the trace viewer: one self-contained HTML page (full trace)')
     .action((name, o) => {
       exitCode = runScenarioCommand(name, o);
     });

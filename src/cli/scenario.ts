@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { builtinNames, loadScenario } from '../scenario/load.js';
 import { runScenario, type ScenarioReport } from '../scenario/runner.js';
 import { parseSeeds, sweep } from '../scenario/sweep.js';
+import { renderTraceHtml } from '../web/trace-viewer.js';
 import { EXIT } from './errors.js';
 
 export function listScenarios(json: boolean): number {
@@ -32,15 +33,21 @@ export function listScenarios(json: boolean): number {
 
 export function runScenarioCommand(
   nameOrPath: string,
-  options: { seed?: number; json?: boolean; trace?: string },
+  options: { seed?: number; json?: boolean; trace?: string; html?: string },
 ): number {
   const scenario = loadScenario(nameOrPath);
+  const full = options.trace !== undefined || options.html !== undefined;
   const { report, sim } = runScenario(scenario, {
     ...(options.seed === undefined ? {} : { seed: options.seed }),
     source: nameOrPath,
-    trace: options.trace === undefined ? 'notes' : 'full',
+    trace: full ? 'full' : 'notes',
   });
-  if (options.trace !== undefined) writeFileSync(options.trace, sim.traceJsonl());
+  const jsonl = full ? sim.traceJsonl() : '';
+  if (options.trace !== undefined) writeFileSync(options.trace, jsonl);
+  if (options.html !== undefined) {
+    const title = `${report.scenario} seed ${report.seed} — trace viewer`;
+    writeFileSync(options.html, renderTraceHtml(jsonl, { title }));
+  }
   if (options.json) process.stdout.write(`${JSON.stringify(report)}\n`);
   else process.stdout.write(formatReport(report));
   if (!report.ok) process.stderr.write(`reproduce: ${report.reproduce}\n`);
