@@ -1,0 +1,656 @@
+/**
+ * The WebSocket transport: authenticated fair-loss links between the members of one cluster.
+ *
+ * Connection model — one connection per pair, always opened by the same side:
+ *   - a replica dials every replica listed AFTER it in the cluster file and accepts
+ *     connections from replicas listed before it (a connection from the wrong direction is
+ *     refused, so two replicas never race to open two connections);
+ *   - a client dials every replica and never listens; a replica sends to a client over the
+ *     connection that client opened (no connection: the frame is dropped and counted).
+ * A newer authenticated connection from the same peer replaces the older one (the peer
+ * restarted, or the old one is half-open). The dialing side reconnects with capped
+ * exponential back-off and jitter. Dead connections are found with WebSocket pings.
+ *
+ * Every connection starts with the handshake of ./handshake.ts; only after it do frames reach
+ * `onFrame(peer, text)`, with `peer` the authenticated id. Frames are bounded by ws's
+ * maxPayload (a bigger frame closes the connection, status 1009, and is counted); sends
+ * are dropped and counted when the socket's buffer is over its limit or no connection is up —
+ * the perfect links above retransmit, so the transport never has to queue.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { type RawData, WebSocket, WebSocketServer } from 'ws';
+import type { Signer } from '../core/envelope.js';
+import type { NodeId } from '../core/protocol.js';
+import { DEFAULT_MAX_FRAME_BYTES } from '../core/runtime.js';
+import type { SignatureBackend } from '../crypto/ed25519.js';
+import { fromHex, toHex } from '../crypto/hex.js';
+import {
+  type Auth,
+  authSchema,
+  type Challenge,
+  challengeSchema,
+  freshNonce,
+  HANDSHAKE_VERSION,
+  type Hello,
+  helloSchema,
+  MAX_HANDSHAKE_BYTES,
+  parseHandshake,
+  proofDigest,
+  type RefusalReason,
+  welcomeSchema,
+} from './handshake.js';
+
+/** The path every bftkit WebSocket connects to. */
+export const WS_PATH = '/bftkit';
+
+/** Close codes: 4001 = handshake refused (reason in the close reason), 4000 = replaced. */
+export const CLOSE_REFUSED = 4001;
+export const CLOSE_REPLACED = 4000;
+
+export interface PeerSpec {
+  id: NodeId;
+  publicKey: Uint8Array;
+  /** Replicas have an address and a rank (their position in the cluster file). */
+  replica: boolean;
+  rank: number;
+  host?: string;
+  port?: number;
+}
+
+/** A minimal logger interface (pino's Logger satisfies it). */
+export interface NetLogger {
+  debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface TransportOptions {
+  self: NodeId;
+  cluster: string;
+  signer: Signer;
+  /** Our own public key (presented in the handshake; must match the cluster file). */
+  publicKey: Uint8Array;
+  backend: SignatureBackend;
+  /** Every other member of the cluster (replicas and clients). */
+  peers: readonly PeerSpec[];
+  /** Our rank if we are a replica (null for a client: we only dial). */
+  rank: number | null;
+  maxFrameBytes?: number;
+  /** Drop a send when the socket already buffers more than this many bytes. */
+  maxBufferedBytes?: number;
+  handshakeTimeoutMs?: number;
+  backoff?: { initialMs: number; maxMs: number };
+  heartbeatMs?: number;
+  maxPendingHandshakes?: number;
+  /** Uniform in [0, 1): jitter of the back-off. */
+  random?: () => number;
+  logger?: NetLogger;
+}
+
+export interface TransportEvents {
+  /** A frame from an authenticated peer. */
+  frame(peer: NodeId, text: string): void;
+  peerUp?(peer: NodeId, direction: Direction): void;
+  peerDown?(peer: NodeId): void;
+  /** A handshake refused or a frame rejected by the transport itself. */
+  rejected?(reason: TransportRejection): void;
+  dropped?(peer: NodeId, reason: DropReason): void;
+}
+
+export type Direction = 'in' | 'out';
+export type TransportRejection = RefusalReason | 'frame-too-large' | 'binary-frame';
+export type DropReason = 'not-connected' | 'backpressure' | 'too-large' | 'unknown-peer';
+
+export interface PeerStatus {
+  id: NodeId;
+  kind: 'replica' | 'client';
+  connected: boolean;
+  direction: Direction | null;
+  connectedSince: number | null;
+  framesIn: number;
+  framesOut: number;
+  dropped: number;
+  lastError: string | null;
+}
+
+interface Conn {
+  readonly ws: WebSocket;
+  readonly direction: Direction;
+  alive: boolean;
+}
+
+interface Peer {
+  readonly spec: PeerSpec;
+  conn: Conn | null;
+  connectedSince: number | null;
+  dialing: WebSocket | null;
+  retry: NodeJS.Timeout | null;
+  attempts: number;
+  framesIn: number;
+  framesOut: number;
+  dropped: number;
+  lastError: string | null;
+}
+
+const defaults = {
+  maxBufferedBytes: 8 << 20,
+  handshakeTimeoutMs: 5_000,
+  backoff: { initialMs: 100, maxMs: 2_000 },
+  heartbeatMs: 5_000,
+  maxPendingHandshakes: 64,
+};
+
+const silent: NetLogger = { debug() {}, info() {}, warn() {} };
+
+export class Transport {
+  readonly rejections: Partial<Record<TransportRejection, number>> = {};
+  readonly drops: Partial<Record<DropReason, number>> = {};
+  framesIn = 0;
+  framesOut = 0;
+  private readonly peers = new Map<NodeId, Peer>();
+  private readonly wss: WebSocketServer;
+  private readonly log: NetLogger;
+  private readonly maxFrameBytes: number;
+  private readonly maxBufferedBytes: number;
+  private readonly handshakeTimeoutMs: number;
+  private readonly backoff: { initialMs: number; maxMs: number };
+  private readonly random: () => number;
+  private readonly publicKeyHex: string;
+  private readonly heartbeat: NodeJS.Timeout;
+  private pendingHandshakes = 0;
+  private readonly unauthenticated = new Set<WebSocket>();
+  private closed = false;
+
+  constructor(
+    private readonly options: TransportOptions,
+    private readonly events: TransportEvents,
+  ) {
+    this.log = options.logger ?? silent;
+    this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.maxBufferedBytes = options.maxBufferedBytes ?? defaults.maxBufferedBytes;
+    this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? defaults.handshakeTimeoutMs;
+    this.backoff = options.backoff ?? defaults.backoff;
+    this.random = options.random ?? Math.random;
+    this.publicKeyHex = toHex(options.publicKey);
+    for (const spec of options.peers) {
+      if (spec.id === options.self) continue;
+      this.peers.set(spec.id, {
+        spec,
+        conn: null,
+        connectedSince: null,
+        dialing: null,
+        retry: null,
+        attempts: 0,
+        framesIn: 0,
+        framesOut: 0,
+        dropped: 0,
+        lastError: null,
+      });
+    }
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: this.maxFrameBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+    const heartbeatMs = options.heartbeatMs ?? defaults.heartbeatMs;
+    this.heartbeat = setInterval(() => this.beat(), heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  /** Accept WebSocket upgrades on `server` (replicas only; clients never listen). */
+  attach(server: Server): void {
+    if (this.options.rank === null) throw new Error('a client transport does not listen');
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.upgrade(req, socket, head),
+    );
+  }
+
+  /** Start dialing every peer this side is responsible for connecting to. */
+  start(): void {
+    for (const peer of this.peers.values()) if (this.shouldDial(peer.spec)) this.dial(peer);
+  }
+
+  /** Send a frame over the peer's connection, or drop it (and count why). */
+  send(to: NodeId, text: string): boolean {
+    const peer = this.peers.get(to);
+    if (peer === undefined) return this.drop(null, 'unknown-peer');
+    const conn = peer.conn;
+    if (conn === null || conn.ws.readyState !== WebSocket.OPEN)
+      return this.drop(peer, 'not-connected');
+    if (conn.ws.bufferedAmount > this.maxBufferedBytes) return this.drop(peer, 'backpressure');
+    if (
+      text.length > this.maxFrameBytes ||
+      (text.length * 3 > this.maxFrameBytes && Buffer.byteLength(text) > this.maxFrameBytes)
+    )
+      return this.drop(peer, 'too-large');
+    conn.ws.send(text);
+    peer.framesOut++;
+    this.framesOut++;
+    return true;
+  }
+
+  isConnected(peer: NodeId): boolean {
+    const state = this.peers.get(peer);
+    return state !== undefined && state.conn !== null;
+  }
+
+  status(): PeerStatus[] {
+    return [...this.peers.values()].map((p) => ({
+      id: p.spec.id,
+      kind: p.spec.replica ? 'replica' : 'client',
+      connected: p.conn !== null,
+      direction: p.conn?.direction ?? null,
+      connectedSince: p.connectedSince,
+      framesIn: p.framesIn,
+      framesOut: p.framesOut,
+      dropped: p.dropped,
+      lastError: p.lastError,
+    }));
+  }
+
+  /** Close every connection and stop reconnecting. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.heartbeat);
+    for (const peer of this.peers.values()) {
+      if (peer.retry !== null) clearTimeout(peer.retry);
+      peer.retry = null;
+      peer.dialing?.terminate();
+      peer.conn?.ws.terminate();
+      peer.conn = null;
+    }
+    for (const ws of this.unauthenticated) ws.terminate();
+    this.unauthenticated.clear();
+    this.wss.close();
+  }
+
+  // --- who connects to whom -----------------------------------------------------------
+
+  private shouldDial(spec: PeerSpec): boolean {
+    if (!spec.replica) return false;
+    return this.options.rank === null || this.options.rank < spec.rank;
+  }
+
+  /** May `spec` open a connection to us? (Only clients and replicas ranked before us.) */
+  private mayAccept(spec: PeerSpec): boolean {
+    if (!spec.replica) return true;
+    return this.options.rank !== null && spec.rank < this.options.rank;
+  }
+
+  // --- dialing ------------------------------------------------------------------------
+
+  private dial(peer: Peer): void {
+    if (this.closed || peer.conn !== null || peer.dialing !== null) return;
+    const { host, port } = peer.spec;
+    if (host === undefined || port === undefined) return;
+    const hostPart = host.includes(':') ? `[${host}]` : host;
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(`ws://${hostPart}:${port}${WS_PATH}`, {
+        maxPayload: this.maxFrameBytes,
+        perMessageDeflate: false,
+        handshakeTimeout: this.handshakeTimeoutMs,
+      });
+    } catch (e) {
+      if (peer.lastError === null)
+        this.log.warn({ peer: peer.spec.id, err: (e as Error).message }, 'cannot dial');
+      peer.lastError = (e as Error).message;
+      this.scheduleRedial(peer);
+      return;
+    }
+    peer.dialing = ws;
+    const nonce = freshNonce();
+    let stage: 'challenge' | 'welcome' | 'open' = 'challenge';
+    let refusal: string | null = null;
+    const timer = setTimeout(() => fail('timeout', 'no answer in time'), this.handshakeTimeoutMs);
+    timer.unref();
+
+    const fail = (reason: RefusalReason, detail: string) => {
+      refusal = `${reason}: ${detail}`;
+      peer.lastError = `refused ${peer.spec.id}: ${refusal}`;
+      this.countRejection(reason, { peer: peer.spec.id, side: 'dialer', detail });
+      ws.close(CLOSE_REFUSED, reason);
+      setTimeout(() => ws.terminate(), 1_000).unref();
+    };
+
+    ws.on('open', () => {
+      const hello: Hello = {
+        t: 'hello',
+        v: HANDSHAKE_VERSION,
+        cluster: this.options.cluster,
+        from: this.options.self,
+        to: peer.spec.id,
+        key: this.publicKeyHex,
+        nonce,
+      };
+      ws.send(JSON.stringify(hello));
+    });
+    ws.on('message', (data, isBinary) => {
+      if (stage === 'open') {
+        this.deliver(peer, data, isBinary);
+        return;
+      }
+      if (refusal !== null) return;
+      const text = isBinary ? '' : rawText(data, MAX_HANDSHAKE_BYTES);
+      if (stage === 'challenge') {
+        const challenge = parseHandshake<Challenge>(text, challengeSchema);
+        if (challenge === null) return fail('malformed', 'expected a challenge');
+        if (challenge.from !== peer.spec.id)
+          return fail('wrong-peer', `dialed ${peer.spec.id}, "${challenge.from}" answered`);
+        if (challenge.key !== toHex(peer.spec.publicKey))
+          return fail('key-mismatch', `${peer.spec.id} presented a key not in the cluster file`);
+        const digest = proofDigest({
+          role: 'acceptor',
+          cluster: this.options.cluster,
+          dialer: this.options.self,
+          acceptor: peer.spec.id,
+          dialerNonce: nonce,
+          acceptorNonce: challenge.nonce,
+        });
+        if (!this.options.backend.verify(peer.spec.publicKey, digest, fromHex(challenge.sig)))
+          return fail('bad-signature', `${peer.spec.id}'s proof does not verify`);
+        const proof = proofDigest({
+          role: 'dialer',
+          cluster: this.options.cluster,
+          dialer: this.options.self,
+          acceptor: peer.spec.id,
+          dialerNonce: nonce,
+          acceptorNonce: challenge.nonce,
+        });
+        const auth: Auth = { t: 'auth', sig: toHex(this.options.signer.sign(proof)) };
+        ws.send(JSON.stringify(auth));
+        stage = 'welcome';
+        return;
+      }
+      if (parseHandshake(text, welcomeSchema) === null)
+        return fail('malformed', 'expected welcome');
+      clearTimeout(timer);
+      stage = 'open';
+      peer.dialing = null;
+      peer.attempts = 0;
+      this.established(peer, ws, 'out');
+    });
+    ws.on('error', (err: Error & { code?: string }) => {
+      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.frameTooLarge(peer.spec.id);
+      if (peer.attempts === 0 || stage === 'open')
+        this.log.debug({ peer: peer.spec.id, err: err.message }, 'connection error');
+      peer.lastError = err.message;
+    });
+    ws.on('close', (code, reasonBuffer) => {
+      clearTimeout(timer);
+      if (peer.dialing === ws) peer.dialing = null;
+      if (code === CLOSE_REFUSED && refusal === null) {
+        const reason = reasonBuffer.toString();
+        const error = `refused by ${peer.spec.id}: ${reason}`;
+        // Log a change of state, not every retry of the same refusal.
+        if (peer.lastError !== error)
+          this.log.warn({ peer: peer.spec.id, reason }, 'handshake refused by peer');
+        peer.lastError = error;
+      } else if (refusal !== null) peer.lastError = `refused ${peer.spec.id}: ${refusal}`;
+      if (peer.conn?.ws === ws) this.lost(peer);
+      this.scheduleRedial(peer);
+    });
+  }
+
+  private scheduleRedial(peer: Peer): void {
+    if (this.closed || peer.retry !== null || peer.conn !== null || peer.dialing !== null) return;
+    const { initialMs, maxMs } = this.backoff;
+    const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(peer.attempts, 20));
+    const delay = Math.round(ceiling * (0.5 + 0.5 * this.random()));
+    peer.attempts++;
+    peer.retry = setTimeout(() => {
+      peer.retry = null;
+      this.dial(peer);
+    }, delay);
+    peer.retry.unref();
+  }
+
+  // --- accepting ----------------------------------------------------------------------
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const path = (req.url ?? '').split('?')[0];
+    if (this.closed || path !== WS_PATH) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    if (this.pendingHandshakes >= (this.options.maxPendingHandshakes ?? 64)) {
+      this.countRejection('too-many-pending', {
+        remote: req.socket.remoteAddress ?? '?',
+        side: 'acceptor',
+        detail: `${this.pendingHandshakes} handshakes pending`,
+      });
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) =>
+      this.accept(ws, `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`),
+    );
+  }
+
+  private accept(ws: WebSocket, remote: string): void {
+    this.pendingHandshakes++;
+    this.unauthenticated.add(ws);
+    let stage: 'hello' | 'auth' | 'open' | 'refused' = 'hello';
+    let peer: Peer | null = null;
+    let hello: Hello | null = null;
+    const nonce = freshNonce();
+    const finish = () => {
+      if (this.unauthenticated.delete(ws)) this.pendingHandshakes--;
+    };
+    const refuse = (reason: RefusalReason, detail: string) => {
+      if (stage === 'refused') return;
+      stage = 'refused';
+      finish();
+      this.countRejection(reason, {
+        remote,
+        side: 'acceptor',
+        claimed: hello?.from ?? null,
+        detail,
+      });
+      ws.close(CLOSE_REFUSED, reason);
+      setTimeout(() => ws.terminate(), 1_000).unref();
+    };
+    const timer = setTimeout(
+      () => refuse('timeout', 'handshake not finished in time'),
+      this.handshakeTimeoutMs,
+    );
+    timer.unref();
+
+    ws.on('message', (data, isBinary) => {
+      if (stage === 'open' && peer !== null) {
+        this.deliver(peer, data, isBinary);
+        return;
+      }
+      if (stage === 'refused') return;
+      if (isBinary) return refuse('malformed', 'binary handshake message');
+      if (rawLength(data) > MAX_HANDSHAKE_BYTES)
+        return refuse('too-large', 'handshake message over 4 KiB');
+      const text = rawText(data, MAX_HANDSHAKE_BYTES);
+      if (stage === 'hello') {
+        const raw = parseLoose(text);
+        if (raw !== null && raw.t === 'hello' && raw.v !== HANDSHAKE_VERSION)
+          return refuse('wrong-version', `version ${String(raw.v)}`);
+        hello = parseHandshake<Hello>(text, helloSchema);
+        if (hello === null) return refuse('malformed', 'expected hello');
+        if (hello.cluster !== this.options.cluster)
+          return refuse('wrong-cluster', `cluster "${hello.cluster}"`);
+        if (hello.to !== this.options.self)
+          return refuse('wrong-target', `meant for "${hello.to}"`);
+        const known = this.peers.get(hello.from);
+        if (known === undefined)
+          return refuse('unknown-peer', `"${hello.from}" is not in the cluster file`);
+        if (hello.key !== toHex(known.spec.publicKey))
+          return refuse('key-mismatch', `"${hello.from}" presented a key not in the cluster file`);
+        if (!this.mayAccept(known.spec))
+          return refuse('wrong-direction', `replica "${hello.from}" must wait for our dial`);
+        peer = known;
+        const proof = proofDigest({
+          role: 'acceptor',
+          cluster: this.options.cluster,
+          dialer: hello.from,
+          acceptor: this.options.self,
+          dialerNonce: hello.nonce,
+          acceptorNonce: nonce,
+        });
+        const challenge: Challenge = {
+          t: 'challenge',
+          from: this.options.self,
+          key: this.publicKeyHex,
+          nonce,
+          sig: toHex(this.options.signer.sign(proof)),
+        };
+        ws.send(JSON.stringify(challenge));
+        stage = 'auth';
+        return;
+      }
+      // stage === 'auth'
+      const auth = parseHandshake<Auth>(text, authSchema);
+      if (auth === null || hello === null || peer === null)
+        return refuse('malformed', 'expected auth');
+      const digest = proofDigest({
+        role: 'dialer',
+        cluster: this.options.cluster,
+        dialer: hello.from,
+        acceptor: this.options.self,
+        dialerNonce: hello.nonce,
+        acceptorNonce: nonce,
+      });
+      if (!this.options.backend.verify(peer.spec.publicKey, digest, fromHex(auth.sig)))
+        return refuse('bad-signature', `"${hello.from}"'s proof does not verify under its key`);
+      clearTimeout(timer);
+      finish();
+      stage = 'open';
+      ws.send(JSON.stringify({ t: 'welcome' }));
+      this.established(peer, ws, 'in');
+    });
+    ws.on('error', (err: Error & { code?: string }) => {
+      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        if (stage === 'open' && peer !== null) this.frameTooLarge(peer.spec.id);
+        else refuse('too-large', 'frame over the size limit during the handshake');
+      }
+    });
+    ws.on('close', () => {
+      clearTimeout(timer);
+      finish();
+      if (stage === 'hello' || stage === 'auth') {
+        stage = 'refused';
+        this.countRejection('closed', {
+          remote,
+          side: 'acceptor',
+          claimed: hello?.from ?? null,
+          detail: 'closed during the handshake',
+        });
+      }
+      if (peer !== null && peer.conn?.ws === ws) this.lost(peer);
+    });
+  }
+
+  // --- established connections ---------------------------------------------------------
+
+  private established(peer: Peer, ws: WebSocket, direction: Direction): void {
+    if (this.closed) {
+      ws.terminate();
+      return;
+    }
+    const old = peer.conn;
+    const conn: Conn = { ws, direction, alive: true };
+    ws.on('pong', () => {
+      conn.alive = true;
+    });
+    peer.conn = conn;
+    peer.connectedSince = Date.now();
+    peer.lastError = null;
+    if (old !== null) {
+      old.ws.close(CLOSE_REPLACED, 'replaced');
+      setTimeout(() => old.ws.terminate(), 1_000).unref();
+    }
+    this.log.info({ peer: peer.spec.id, direction }, 'peer connected');
+    this.events.peerUp?.(peer.spec.id, direction);
+  }
+
+  private lost(peer: Peer): void {
+    peer.conn = null;
+    peer.connectedSince = null;
+    this.log.info({ peer: peer.spec.id }, 'peer disconnected');
+    this.events.peerDown?.(peer.spec.id);
+    if (this.shouldDial(peer.spec)) {
+      peer.attempts = 0;
+      this.scheduleRedial(peer);
+    }
+  }
+
+  private deliver(peer: Peer, data: RawData, isBinary: boolean): void {
+    if (isBinary) {
+      this.countRejection('binary-frame', { peer: peer.spec.id, detail: 'binary frame ignored' });
+      return;
+    }
+    peer.framesIn++;
+    this.framesIn++;
+    this.events.frame(peer.spec.id, rawText(data, Number.POSITIVE_INFINITY));
+  }
+
+  private beat(): void {
+    for (const peer of this.peers.values()) {
+      const conn = peer.conn;
+      if (conn === null) continue;
+      if (!conn.alive) {
+        this.log.warn({ peer: peer.spec.id }, 'peer stopped answering pings; closing');
+        conn.ws.terminate();
+        continue;
+      }
+      conn.alive = false;
+      conn.ws.ping();
+    }
+  }
+
+  // --- accounting ---------------------------------------------------------------------
+
+  private frameTooLarge(peer: NodeId): void {
+    this.countRejection('frame-too-large', {
+      peer,
+      detail: `frame over ${this.maxFrameBytes} bytes; connection closed`,
+    });
+  }
+
+  private countRejection(reason: TransportRejection, data: Record<string, unknown>): void {
+    const count = (this.rejections[reason] ?? 0) + 1;
+    this.rejections[reason] = count;
+    this.events.rejected?.(reason);
+    // Log the first few of each reason, then every power of two: a flood cannot fill the log.
+    if (count <= 10 || (count & (count - 1)) === 0)
+      this.log.warn({ reason, count, ...data }, 'refused');
+  }
+
+  private drop(peer: Peer | null, reason: DropReason): false {
+    this.drops[reason] = (this.drops[reason] ?? 0) + 1;
+    if (peer !== null) {
+      peer.dropped++;
+      this.events.dropped?.(peer.spec.id, reason);
+    }
+    return false;
+  }
+}
+
+function rawLength(data: RawData): number {
+  if (Array.isArray(data)) return data.reduce((sum, b) => sum + b.length, 0);
+  return data instanceof ArrayBuffer ? data.byteLength : data.length;
+}
+
+function rawText(data: RawData, max: number): string {
+  if (rawLength(data) > max) return '';
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
+  return data.toString('utf8');
+}
+
+function parseLoose(text: string): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}

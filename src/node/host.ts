@@ -1,0 +1,525 @@
+/**
+ * The process host: the same NodeRuntime the simulator embeds, over real IO —
+ *
+ *   HostIO.now/random   the wall clock (ms) and crypto.randomInt
+ *   HostIO.setTimer     setTimeout (unref'd: timers never keep a stopped process alive)
+ *   HostIO.transmit     the authenticated WebSocket transport (src/net/transport.ts)
+ *   HostIO.persist      one SQLite transaction, fsynced before it returns (./storage.ts)
+ *
+ * Replicas also serve HTTP on the port they accept WebSocket connections on: GET /status
+ * (JSON) and GET /metrics (Prometheus text). Clients use the same host without listening
+ * (see ./client-host.ts). Logs are JSON lines through pino; secrets are never logged.
+ * Nothing protocol-specific lives here: the core comes from a ProtocolKit.
+ */
+import { randomInt } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import pino, { type Logger } from 'pino';
+import type { AdversaryDefinition } from '../adversary/api.js';
+import { InputError } from '../cli/errors.js';
+import {
+  type ClusterFile,
+  type ClusterProtocol,
+  clusterView,
+  publicKeys,
+} from '../core/cluster-file.js';
+import { KeyRing, makeSigner } from '../core/envelope.js';
+import type { Json } from '../core/json.js';
+import type { NodeId, ProtocolFactory } from '../core/protocol.js';
+import { NodeRuntime, type RuntimeEvent } from '../core/runtime.js';
+import { nodeBackend } from '../crypto/ed25519-node.js';
+import { fromHex, toHex } from '../crypto/hex.js';
+import type { SecretKey } from '../crypto/keyfile.js';
+import type { LinkOptions } from '../links/perfect-link.js';
+import {
+  type PeerSpec,
+  type PeerStatus,
+  Transport,
+  type TransportOptions,
+} from '../net/transport.js';
+import { findAdversary } from '../scenario/adversaries.js';
+import type { Params, ProtocolKit } from '../scenario/kit.js';
+import { findKit, knownKits, UnknownNameError } from '../scenario/kits.js';
+import { HostMetrics } from './metrics.js';
+import { NoteTracker } from './notes.js';
+import type { Store } from './storage.js';
+
+/** Which kit hosts each protocol a cluster file can name. */
+export const KIT_FOR_PROTOCOL: Readonly<Record<ClusterProtocol, string>> = {
+  raft: 'raft',
+  pbft: 'pbft',
+  register: 'byz-register',
+};
+
+export function kitForProtocol(protocol: ClusterProtocol): ProtocolKit {
+  const name = KIT_FOR_PROTOCOL[protocol];
+  try {
+    return findKit(name);
+  } catch (e) {
+    if (e instanceof UnknownNameError)
+      throw new InputError(
+        `protocol "${protocol}" needs the "${name}" kit, which is not available yet (known kits: ${
+          knownKits()
+            .map((k) => k.name)
+            .join(', ') || 'none'
+        })`,
+      );
+    throw e;
+  }
+}
+
+export function adversaryFor(name: string, kit: ProtocolKit): AdversaryDefinition {
+  try {
+    return findAdversary(name, kit.name);
+  } catch (e) {
+    if (e instanceof UnknownNameError) throw new InputError(e.message);
+    throw e;
+  }
+}
+
+export type HostRole = 'replica' | 'client';
+
+/** Check that `id` is a `role` of the cluster and that `key` is its key; InputError if not. */
+export function checkIdentity(file: ClusterFile, id: NodeId, key: SecretKey, role: HostRole) {
+  const members = role === 'replica' ? file.nodes : file.clients;
+  const member = members.find((m) => m.id === id);
+  if (member === undefined)
+    throw new InputError(
+      `"${id}" is not a ${role} of cluster ${file.clusterId} (${role}s: ${members.map((m) => m.id).join(', ') || 'none'})`,
+    );
+  if (key.id !== id) throw new InputError(`the key file is for "${key.id}", not "${id}"`);
+  if (key.clusterId !== file.clusterId)
+    throw new InputError(`the key file is for cluster "${key.clusterId}", not "${file.clusterId}"`);
+  if (toHex(key.publicKey) !== member.publicKey)
+    throw new InputError(
+      `the key file of "${id}" does not match its public key in the cluster file`,
+    );
+  return member;
+}
+
+export interface HostOptions {
+  file: ClusterFile;
+  id: NodeId;
+  key: SecretKey;
+  role: HostRole;
+  kit: ProtocolKit;
+  params?: Params;
+  /** Name of an adversary (src/scenario/adversaries.ts) that replaces the honest core. */
+  adversary?: string | null;
+  store: Store;
+  logger?: Logger;
+  maxFrameBytes?: number;
+  link?: Partial<LinkOptions>;
+  transport?: Partial<
+    Pick<
+      TransportOptions,
+      'handshakeTimeoutMs' | 'backoff' | 'heartbeatMs' | 'maxBufferedBytes' | 'maxPendingHandshakes'
+    >
+  >;
+  /** Outputs of the core (decisions, a client's replies). */
+  onOutput?: (event: unknown) => void;
+  /** Storage failed: the node must stop (default: log and exit the process). */
+  fatal?: (error: Error) => void;
+}
+
+export interface HostStatus {
+  id: NodeId;
+  cluster: string;
+  protocol: string;
+  kit: string;
+  role: string | null;
+  term: number | null;
+  view: number | null;
+  leader: NodeId | null;
+  lastCommitted: number | null;
+  adversary: string | null;
+  incarnation: number;
+  starts: number;
+  recovered: boolean;
+  pid: number;
+  startedAt: string;
+  uptimeSeconds: number;
+  listen: { host: string; port: number } | null;
+  peers: (PeerStatus & { pendingUnacked: number })[];
+  rejections: { transport: Record<string, number>; admission: Record<string, number> };
+  dropped: { transport: Record<string, number>; links: number };
+  frames: { in: number; out: number };
+  persists: number;
+  outputs: number;
+  coreErrors: number;
+  notes: Record<string, { at: number; count: number; data: Json | null }>;
+}
+
+export class ProcessHost {
+  readonly runtime: NodeRuntime;
+  readonly transport: Transport;
+  readonly metrics: HostMetrics;
+  readonly log: Logger;
+  private readonly notes: NoteTracker;
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly startedAt = Date.now();
+  private server: Server | null = null;
+  private listenAddress: { host: string; port: number } | null = null;
+  private persists = 0;
+  private outputs = 0;
+  private coreErrors = 0;
+  private readonly admissionLogged = new Map<string, number>();
+  private started = false;
+  private closed = false;
+
+  constructor(readonly options: HostOptions) {
+    const { file, id, key, role, kit, store } = options;
+    checkIdentity(file, id, key, role);
+    this.log = (options.logger ?? pino({ level: 'silent' })).child({ node: id });
+    this.notes = new NoteTracker(id);
+    let factory: ProtocolFactory;
+    try {
+      const params = options.params ?? {};
+      factory = role === 'replica' ? kit.replica(id, params) : kit.client(id, params);
+    } catch (e) {
+      const issue = (e as { issues?: { path: PropertyKey[]; message: string }[] }).issues?.[0];
+      const detail =
+        issue === undefined
+          ? (e as Error).message
+          : `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`;
+      throw new InputError(`${kit.name} parameters: ${detail}`);
+    }
+    if (options.adversary) {
+      const adversary = adversaryFor(options.adversary, kit);
+      factory = adversary.create(factory, adversary.params.parse({}));
+    }
+    const peers: PeerSpec[] = [
+      ...file.nodes.map((n, rank) => ({
+        id: n.id,
+        publicKey: fromHex(n.publicKey),
+        replica: true,
+        rank,
+        host: n.host,
+        port: n.port,
+      })),
+      ...file.clients.map((c) => ({
+        id: c.id,
+        publicKey: fromHex(c.publicKey),
+        replica: false,
+        rank: Number.POSITIVE_INFINITY,
+      })),
+    ].filter((p) => p.id !== id);
+    this.metrics = new HostMetrics(
+      {
+        peers: () =>
+          this.transport.status().map((p) => ({
+            id: p.id,
+            connected: p.connected,
+            pending: this.runtime.pendingTo(p.id),
+          })),
+      },
+      { node: id, cluster: file.clusterId },
+    );
+    this.metrics.incarnation.set(store.incarnation);
+    this.transport = new Transport(
+      {
+        self: id,
+        cluster: file.clusterId,
+        signer: makeSigner(id, key.seed, nodeBackend),
+        publicKey: key.publicKey,
+        backend: nodeBackend,
+        peers,
+        rank: role === 'replica' ? file.nodes.findIndex((n) => n.id === id) : null,
+        ...(options.maxFrameBytes === undefined ? {} : { maxFrameBytes: options.maxFrameBytes }),
+        ...options.transport,
+        random: () => this.random(),
+        logger: this.log,
+      },
+      {
+        frame: (peer, text) => this.onFrame(peer, text),
+        rejected: (reason) => this.metrics.rejections.inc({ stage: 'transport', reason }),
+        dropped: (_peer, reason) => this.metrics.framesDropped.inc({ reason }),
+      },
+    );
+    this.runtime = new NodeRuntime(
+      {
+        self: id,
+        cluster: clusterView(file),
+        definition: kit.definition,
+        keys: new KeyRing(publicKeys(file), nodeBackend),
+        signer: makeSigner(id, key.seed, nodeBackend),
+        incarnation: store.incarnation,
+        ...(options.maxFrameBytes === undefined ? {} : { maxFrameBytes: options.maxFrameBytes }),
+        ...(options.link === undefined ? {} : { link: options.link }),
+      },
+      {
+        now: () => Date.now(),
+        random: () => this.random(),
+        transmit: (to, frame) => {
+          if (this.transport.send(to, frame)) this.metrics.framesOut.inc();
+        },
+        setTimer: (k, delay) => this.setTimer(k, delay),
+        cancelTimer: (k) => this.cancelTimer(k),
+        persist: (writes) => this.persist(writes),
+        output: (event) => {
+          this.outputs++;
+          options.onOutput?.(event);
+        },
+        trace: (event) => this.onTrace(event),
+      },
+      factory,
+    );
+  }
+
+  get id(): NodeId {
+    return this.options.id;
+  }
+
+  /** Replicas: serve WebSocket and HTTP on the port the cluster file gives this node. */
+  async listen(): Promise<{ host: string; port: number }> {
+    const member = this.options.file.nodes.find((n) => n.id === this.options.id);
+    if (member === undefined) throw new Error('only replicas listen');
+    const server = createServer((req, res) => {
+      this.serveHttp(req, res).catch((e: Error) => {
+        this.log.error({ err: e.message }, 'http handler failed');
+        if (!res.headersSent) res.writeHead(500).end();
+      });
+    });
+    server.headersTimeout = 10_000;
+    server.requestTimeout = 10_000;
+    this.transport.attach(server);
+    await new Promise<void>((resolve, reject) => {
+      const onError = (e: NodeJS.ErrnoException) => {
+        reject(
+          new InputError(`cannot listen on ${member.host}:${member.port}: ${e.code ?? e.message}`),
+        );
+      };
+      server.once('error', onError);
+      server.listen(member.port, member.host, () => {
+        server.off('error', onError);
+        resolve();
+      });
+    });
+    server.on('error', (e) => this.log.error({ err: e.message }, 'http server error'));
+    this.server = server;
+    this.listenAddress = { host: member.host, port: member.port };
+    return this.listenAddress;
+  }
+
+  /** Start the core (recovering from the store) and the links. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    const { store } = this.options;
+    this.log.info(
+      {
+        incarnation: store.incarnation,
+        starts: store.starts,
+        recovered: store.recovered !== null,
+        kit: this.options.kit.name,
+        adversary: this.options.adversary ?? null,
+        listen: this.listenAddress,
+      },
+      'starting',
+    );
+    this.guard(() => this.runtime.start(store.recovered));
+    this.transport.start();
+  }
+
+  /** A request from the layer above (a client's operation). */
+  request(request: Json): void {
+    if (this.closed) return;
+    this.guard(() => this.runtime.request(request));
+  }
+
+  status(): HostStatus {
+    const derived = this.notes.derived();
+    const { store } = this.options;
+    return {
+      id: this.options.id,
+      cluster: this.options.file.clusterId,
+      protocol: this.options.file.protocol,
+      kit: this.options.kit.name,
+      ...derived,
+      adversary: this.options.adversary ?? null,
+      incarnation: store.incarnation,
+      starts: store.starts,
+      recovered: store.recovered !== null,
+      pid: process.pid,
+      startedAt: new Date(this.startedAt).toISOString(),
+      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      listen: this.listenAddress,
+      peers: this.transport
+        .status()
+        .map((p) => ({ ...p, pendingUnacked: this.runtime.pendingTo(p.id) })),
+      rejections: {
+        transport: { ...this.transport.rejections },
+        admission: { ...this.runtime.rejections },
+      },
+      dropped: { transport: { ...this.transport.drops }, links: this.runtime.droppedByLinks },
+      frames: { in: this.transport.framesIn, out: this.transport.framesOut },
+      persists: this.persists,
+      outputs: this.outputs,
+      coreErrors: this.coreErrors,
+      notes: this.notes.snapshot(),
+    };
+  }
+
+  /** Stop: no more events reach the core, sockets close, the database closes. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+    this.transport.close();
+    const server = this.server;
+    if (server !== null) {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    }
+    this.options.store.close();
+    this.log.info({}, 'stopped');
+  }
+
+  // --- HostIO -------------------------------------------------------------------------
+
+  private random(): number {
+    return randomInt(0, 2 ** 48 - 1) / 2 ** 48;
+  }
+
+  private setTimer(key: string, delayMs: number): void {
+    const previous = this.timers.get(key);
+    if (previous !== undefined) clearTimeout(previous);
+    const timer = setTimeout(
+      () => {
+        if (this.timers.get(key) !== timer) return;
+        this.timers.delete(key);
+        if (!this.closed) this.guard(() => this.runtime.fireTimer(key));
+      },
+      Math.max(0, delayMs),
+    );
+    timer.unref();
+    this.timers.set(key, timer);
+  }
+
+  private cancelTimer(key: string): void {
+    const timer = this.timers.get(key);
+    if (timer !== undefined) clearTimeout(timer);
+    this.timers.delete(key);
+  }
+
+  private persist(writes: ReadonlyArray<readonly [string, Json | null]>): void {
+    const stop = this.metrics.persistSeconds.startTimer();
+    try {
+      this.options.store.persist(writes);
+    } catch (e) {
+      // Continuing would send messages whose state is not durable: stop the node instead.
+      const error = e as Error;
+      this.log.fatal({ err: error.message }, 'persist failed; stopping');
+      this.closed = true;
+      (this.options.fatal ?? defaultFatal)(error);
+      throw error;
+    }
+    stop();
+    this.persists++;
+    this.metrics.persists.inc();
+  }
+
+  private onFrame(peer: NodeId, text: string): void {
+    if (this.closed || !this.started) return;
+    this.metrics.framesIn.inc();
+    this.guard(() => this.runtime.receive(peer, text));
+  }
+
+  /** A core that throws has a bug; the event is dropped, counted and logged, the node lives. */
+  private guard(action: () => void): void {
+    try {
+      action();
+    } catch (e) {
+      if (this.closed) return;
+      this.coreErrors++;
+      this.metrics.coreErrors.inc();
+      this.log.error({ err: (e as Error).stack ?? String(e) }, 'protocol core threw');
+    }
+  }
+
+  private onTrace(event: RuntimeEvent): void {
+    switch (event.type) {
+      case 'send':
+        this.metrics.sent.inc({ kind: event.kind });
+        break;
+      case 'deliver':
+        this.metrics.delivered.inc({ kind: event.kind });
+        break;
+      case 'reject': {
+        this.metrics.rejections.inc({ stage: 'admission', reason: event.reason });
+        const count = (this.admissionLogged.get(event.reason) ?? 0) + 1;
+        this.admissionLogged.set(event.reason, count);
+        if (count <= 10 || (count & (count - 1)) === 0)
+          this.log.warn(
+            { peer: event.from, reason: event.reason, detail: event.detail, count },
+            'message rejected',
+          );
+        break;
+      }
+      case 'note':
+        this.notes.record(event.event, event.data, Date.now());
+        if (WARN_NOTES.has(event.event))
+          this.log.warn({ event: event.event, data: event.data }, 'note');
+        else if (INFO_NOTES.has(event.event))
+          this.log.info({ event: event.event, data: event.data }, 'note');
+        else this.log.debug({ event: event.event, data: event.data }, 'note');
+        break;
+      case 'start':
+        this.log.info({ recovered: event.recovered }, 'core started');
+        break;
+      default:
+        break;
+    }
+  }
+
+  private async serveHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET' }).end();
+      return;
+    }
+    if (path === '/status') {
+      const body = `${JSON.stringify(this.status(), null, 2)}\n`;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+    } else if (path === '/metrics') {
+      const body = await this.metrics.text();
+      res.writeHead(200, { 'content-type': this.metrics.contentType }).end(body);
+    } else if (path === '/') {
+      res
+        .writeHead(200, { 'content-type': 'text/plain' })
+        .end(`bftkit node ${this.options.id}: GET /status, GET /metrics, WebSocket at /bftkit\n`);
+    } else res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+  }
+}
+
+const INFO_NOTES = new Set([
+  'role',
+  'became-leader',
+  'view',
+  'view-change',
+  'trust',
+  'recovered',
+  'start',
+  'state',
+  'adversary',
+]);
+const WARN_NOTES = new Set(['evidence', 'divergence', 'truncate-committed']);
+
+function defaultFatal(error: Error): void {
+  process.stderr.write(`bftkit: fatal: ${error.message}\n`);
+  process.exit(70);
+}
+
+/** The JSON-lines logger of a node process (stdout; level from BFTKIT_LOG_LEVEL). */
+export function processLogger(): Logger {
+  return pino(
+    {
+      level: process.env.BFTKIT_LOG_LEVEL ?? 'info',
+      timestamp: pino.stdTimeFunctions.isoTime,
+      base: { pid: process.pid },
+    },
+    pino.destination({ dest: 1, sync: true }),
+  );
+}

@@ -1,0 +1,214 @@
+/**
+ * A KV cluster of real replica processes under a closed-loop client workload, with kill -9
+ * of f replicas (the leader/primary among them) during the load and their restart.
+ *
+ * Replicas are `bftkit node` processes when the protocol's kit is registered in
+ * src/scenario/kits.ts. Before that, setting BFTKIT_TEST_KIT_MODULES=1 runs them through the
+ * test fixture with the kit imported from its module; otherwise the test is skipped.
+ * Clients are ClientHosts in the test process over the same authenticated transport.
+ */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Json } from '../../src/core/json.js';
+import type { NodeId } from '../../src/core/protocol.js';
+import { ClientHost, RequestTimeout } from '../../src/node/client-host.js';
+import type { HostStatus } from '../../src/node/host.js';
+import type { HistoryEntry, Params, ProtocolKit } from '../../src/scenario/kit.js';
+import { findKit } from '../../src/scenario/kits.js';
+import { Rng } from '../../src/sim/rng.js';
+import {
+  getStatus,
+  kill9,
+  makeCluster,
+  type NodeProcess,
+  root,
+  sleep,
+  spawnNode,
+  type TempCluster,
+  waitStatus,
+} from './helpers.js';
+
+export interface KitSource {
+  kit: ProtocolKit;
+  /** Extra node arguments when the kit is not registered (fixture + module). */
+  launch: 'registered' | { module: string; export: string };
+}
+
+/** The kit to test, or a reason to skip. */
+export async function kitSource(
+  name: string,
+  module: string,
+  exportName: string,
+): Promise<KitSource | string> {
+  try {
+    return { kit: findKit(name), launch: 'registered' };
+  } catch {
+    if (process.env.BFTKIT_TEST_KIT_MODULES !== '1')
+      return `the "${name}" kit is not registered in src/scenario/kits.ts (set BFTKIT_TEST_KIT_MODULES=1 to test ${module} anyway)`;
+    const loaded = (await import(pathToFileURL(resolve(root, module)).href)) as Record<
+      string,
+      ProtocolKit
+    >;
+    const kit = loaded[exportName];
+    if (kit === undefined) return `${module} exports no ${exportName}`;
+    return { kit, launch: { module, export: exportName } };
+  }
+}
+
+export interface KvRunOptions {
+  source: KitSource;
+  protocol: 'raft' | 'pbft';
+  n: number;
+  clients: number;
+  params: Params;
+  /** Who leads now, judged from the replicas' /status. */
+  leaderOf(statuses: readonly HostStatus[]): NodeId | null;
+  /** Issue new operations for at least this long, and at least afterRestartMs after the restart. */
+  loadMs: number;
+  afterRestartMs: number;
+  killAtMs: number;
+  downMs: number;
+  seed: number;
+  keys: readonly string[];
+  log?: (line: string) => void;
+}
+
+export interface KvRunResult {
+  history: HistoryEntry[];
+  killed: NodeId[];
+  /** Operations completed after the killed replicas came back. */
+  completedAfterRestart: number;
+  stuck: string[];
+  statuses: Map<NodeId, HostStatus | null>;
+  cluster: TempCluster;
+  nodes: Map<NodeId, NodeProcess>;
+}
+
+export async function runKvCluster(o: KvRunOptions): Promise<KvRunResult> {
+  const log = o.log ?? (() => {});
+  const cluster = await makeCluster(o.n, o.clients, o.protocol);
+  const nodes = new Map<NodeId, NodeProcess>();
+  const ids = cluster.file.nodes.map((n) => n.id);
+  const params = JSON.stringify(o.params);
+  const start = (id: NodeId) => {
+    const launch = o.source.launch;
+    const node =
+      launch === 'registered'
+        ? spawnNode(cluster, id, { real: true, args: ['--params', params] })
+        : spawnNode(cluster, id, {
+            args: [
+              '--params',
+              params,
+              '--kit-module',
+              launch.module,
+              '--kit-export',
+              launch.export,
+            ],
+          });
+    nodes.set(id, node);
+    return node;
+  };
+  for (const id of ids) start(id);
+  const dump = () => {
+    for (const n of nodes.values()) log(`--- ${n.id}\n${n.output().slice(-4000)}`);
+  };
+  const clients: ClientHost[] = [];
+  try {
+    const meshUp = (s: HostStatus) =>
+      s.peers.filter((p) => p.kind === 'replica').every((p) => p.connected);
+    for (const id of ids) await waitStatus(cluster.port(id), meshUp, 40_000, `${id} mesh`);
+    const statusesNow = async () =>
+      (await Promise.all(ids.map((id) => getStatus(cluster.port(id))))).filter(
+        (s): s is HostStatus => s !== null,
+      );
+    const deadline = Date.now() + 20_000;
+    while (o.leaderOf(await statusesNow()) === null) {
+      if (Date.now() > deadline) throw new Error('no leader after 20 s');
+      await sleep(100);
+    }
+
+    for (const c of cluster.file.clients) {
+      clients.push(
+        new ClientHost({
+          file: cluster.file,
+          id: c.id,
+          key: cluster.key(c.id),
+          kit: o.source.kit,
+          params: o.params,
+          transport: { backoff: { initialMs: 50, maxMs: 500 } },
+        }),
+      );
+    }
+    for (const c of clients) await c.waitConnected(o.n, 10_000);
+
+    const history: HistoryEntry[] = [];
+    const t0 = performance.now();
+    const now = () => performance.now() - t0;
+    const stuck: string[] = [];
+    let restartedAt = Number.POSITIVE_INFINITY;
+    const rng = new Rng(o.seed, 7);
+    const issue = async (client: ClientHost, op: Json, index: number) => {
+      const entry: HistoryEntry = {
+        client: client.id,
+        index,
+        op,
+        invokedAt: now(),
+        result: null,
+        respondedAt: null,
+      };
+      history.push(entry);
+      try {
+        entry.result = await client.request(op, 30_000);
+        entry.respondedAt = now();
+        return true;
+      } catch (e) {
+        if (!(e instanceof RequestTimeout)) throw e;
+        stuck.push(`${client.id}#${index} ${JSON.stringify(op)}`);
+        return false;
+      }
+    };
+    const loops = clients.map(async (client) => {
+      for (let index = 0; now() < Math.max(o.loadMs, restartedAt + o.afterRestartMs); index++) {
+        const op = o.source.kit.nextOperation(rng, client.id, index, o.params);
+        if (!(await issue(client, op, index))) return;
+      }
+    });
+
+    // The fault: kill -9 the leader and f-1 others during the load, then restart them.
+    const killed: NodeId[] = [];
+    const fault = (async () => {
+      await sleep(o.killAtMs);
+      const leader = o.leaderOf(await statusesNow()) ?? ids[0]!;
+      killed.push(leader);
+      for (const id of ids)
+        if (killed.length < cluster.file.f && !killed.includes(id)) killed.push(id);
+      log(`t=${Math.round(now())} kill -9 ${killed.join(', ')}`);
+      for (const id of killed) await kill9(nodes.get(id)!);
+      await sleep(o.downMs);
+      for (const id of killed) start(id);
+      for (const id of killed) await waitStatus(cluster.port(id), meshUp, 40_000, `${id} back`);
+      restartedAt = now();
+      log(`t=${Math.round(restartedAt)} restarted ${killed.join(', ')}`);
+    })();
+    await Promise.all([...loops, fault]);
+
+    // Final reads: a write that was acknowledged and then lost would make them non-linearizable.
+    const reader = clients[0]!;
+    for (const [i, key] of o.keys.entries()) await issue(reader, { op: 'get', key }, 1_000_000 + i);
+
+    const statuses = new Map<NodeId, HostStatus | null>();
+    for (const id of ids) statuses.set(id, await getStatus(cluster.port(id)));
+    const completedAfterRestart = history.filter(
+      (h) => h.respondedAt !== null && h.invokedAt >= restartedAt,
+    ).length;
+    log(
+      `${history.length} operations, ${history.filter((h) => h.respondedAt !== null).length} completed, ${completedAfterRestart} after the restart`,
+    );
+    return { history, killed, completedAfterRestart, stuck, statuses, cluster, nodes };
+  } catch (e) {
+    dump();
+    throw e;
+  } finally {
+    for (const c of clients) await c.close();
+  }
+}
