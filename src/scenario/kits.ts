@@ -1,9 +1,10 @@
 /** Every protocol the scenario runner knows, by the name a scenario file uses. */
+import { pbftKit } from '../pbft/kit.js';
 import { raftKit } from '../raft/kit.js';
 import { registerKits } from '../register/kit.js';
 import type { ProtocolKit } from './kit.js';
 
-const kits: readonly ProtocolKit[] = [...registerKits, raftKit];
+const kits: readonly ProtocolKit[] = [...registerKits, raftKit, pbftKit];
 
 export class UnknownNameError extends Error {
   override name = 'UnknownNameError';

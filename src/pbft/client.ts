@@ -1,0 +1,152 @@
+/**
+ * PBFT client (reference/pbft.md, "Normal case"):
+ *
+ *   client c: ⟨REQUEST, op, t, c⟩σc → primary (re-sent to all on timeout)
+ *   client:   accept result after f+1 matching replies from distinct replicas
+ *
+ * One request outstanding at a time (later ones wait in a bounded queue); timestamps strictly
+ * increase, across restarts too (the last one is persisted before a request is sent). The
+ * view — hence the primary to send to first — is learnt from the replies.
+ */
+import type { Envelope } from '../core/envelope-types.js';
+import type { Context, NodeId, Protocol, Recovered } from '../core/protocol.js';
+import { type KvCommand, type KvResult, kvCommandSchema } from '../smr/kv.js';
+import { primaryOf } from './certificates.js';
+import { canonicalJson } from './digest.js';
+import { type ReplyBody, type RequestEnvelope, replyBody } from './messages.js';
+
+export interface PbftClientOptions {
+  /** How long to wait for f+1 matching replies before re-sending to all replicas. */
+  readonly requestTimeoutMs: number;
+  /** Most requests waiting behind the outstanding one. */
+  readonly maxQueue: number;
+}
+
+export const DEFAULT_CLIENT_OPTIONS: PbftClientOptions = { requestTimeoutMs: 1000, maxQueue: 1024 };
+
+export interface ClientReply {
+  readonly type: 'reply';
+  readonly result: KvResult;
+  readonly timestamp: number;
+}
+
+const TIMER_RETRY = 'retry';
+const MAX_BACKOFF = 3;
+
+interface Outstanding {
+  readonly request: RequestEnvelope;
+  readonly replies: Map<NodeId, ReplyBody>;
+  retries: number;
+}
+
+export class PbftClient implements Protocol<unknown> {
+  private readonly options: PbftClientOptions;
+  private view = 0;
+  private timestamp = 0;
+  private current: Outstanding | null = null;
+  private readonly queue: KvCommand[] = [];
+  readonly rejected = new Map<string, number>();
+
+  constructor(
+    private readonly ctx: Context<ClientReply>,
+    options: Partial<PbftClientOptions> = {},
+  ) {
+    this.options = { ...DEFAULT_CLIENT_OPTIONS, ...options };
+  }
+
+  get currentView(): number {
+    return this.view;
+  }
+
+  start(recovered: Recovered | null): void {
+    const last = recovered?.get('timestamp');
+    if (typeof last === 'number') this.timestamp = last;
+  }
+
+  onRequest(request: unknown): void {
+    const parsed = kvCommandSchema.safeParse(request);
+    if (!parsed.success) {
+      this.reject('not a key-value command');
+      return;
+    }
+    if (this.queue.length >= this.options.maxQueue) {
+      this.reject('request queue full');
+      return;
+    }
+    this.queue.push(parsed.data);
+    if (this.current === null) this.next();
+  }
+
+  onMessage(from: NodeId, message: Envelope): void {
+    if (message.kind !== 'REPLY' || message.from !== from) {
+      this.reject('not a reply');
+      return;
+    }
+    const parsed = replyBody.safeParse(message.body);
+    if (!parsed.success) {
+      this.reject('malformed reply');
+      return;
+    }
+    const reply = parsed.data;
+    const current = this.current;
+    if (!this.ctx.cluster.replicas.includes(from) || reply.replica !== from) {
+      this.reject('reply not from the replica it names');
+      return;
+    }
+    if (current === null || reply.client !== this.ctx.self) return;
+    if (reply.timestamp !== current.request.body.timestamp) return;
+    current.replies.set(from, reply);
+    const key = canonicalJson(reply.result);
+    const matching = [...current.replies.values()].filter((r) => canonicalJson(r.result) === key);
+    if (matching.length < this.ctx.cluster.replyQuorum) return;
+    // f+1 matching replies: at least one from a correct replica.
+    this.learnView([...current.replies.values()].map((r) => r.view));
+    this.ctx.cancelTimer(TIMER_RETRY);
+    this.current = null;
+    this.ctx.output({ type: 'reply', result: reply.result, timestamp: reply.timestamp });
+    this.next();
+  }
+
+  onTimer(name: string): void {
+    if (name !== TIMER_RETRY || this.current === null) return;
+    // No f+1 matching replies in time: the primary may be faulty — send to every replica.
+    this.current.retries++;
+    this.ctx.broadcast(this.current.request, { includeSelf: false });
+    this.ctx.setTimer(TIMER_RETRY, this.timeout(this.current.retries));
+  }
+
+  private next(): void {
+    const command = this.queue.shift();
+    if (command === undefined) return;
+    this.timestamp += 1;
+    this.ctx.persist('timestamp', this.timestamp);
+    const request = this.ctx.sign('REQUEST', {
+      client: this.ctx.self,
+      timestamp: this.timestamp,
+      command,
+    }) as RequestEnvelope;
+    this.current = { request, replies: new Map(), retries: 0 };
+    this.ctx.note('request', { timestamp: this.timestamp });
+    this.ctx.send(primaryOf(this.ctx.cluster, this.view), request);
+    this.ctx.setTimer(TIMER_RETRY, this.timeout(0));
+  }
+
+  private timeout(retries: number): number {
+    return this.options.requestTimeoutMs * 2 ** Math.min(retries, MAX_BACKOFF);
+  }
+
+  /** Adopt a view that f+1 replies vouch for (at least one of them from a correct replica). */
+  private learnView(views: number[]): void {
+    const sorted = [...views].sort((a, b) => b - a);
+    const vouched = sorted[this.ctx.cluster.replyQuorum - 1];
+    if (vouched !== undefined && vouched > this.view) this.view = vouched;
+  }
+
+  private reject(reason: string): void {
+    this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1);
+  }
+}
+
+export function pbftClient(options: Partial<PbftClientOptions> = {}) {
+  return (ctx: Context<ClientReply>) => new PbftClient(ctx, options);
+}

@@ -1,0 +1,260 @@
+/**
+ * Byzantine eventual leader detector (reference/leader-detector.md; Cachin, Guerraoui &
+ * Rodrigues, Alg. 2.10 "Rotating Byzantine Leader Detection"), as a sans-IO module:
+ *
+ *   request    ⟨bld, Complain | p⟩  → complain(p)
+ *   indication ⟨bld, Trust | p⟩     → hooks.trust(p, round)
+ *   [COMPLAINT, r] from q            → onComplaint(q, r, payload)
+ *   send [COMPLAINT, r] to all       → hooks.complain(r)  (the caller multicasts it)
+ *
+ * Rounds start at `initialRound` (0 for PBFT: round = view), leader(r) = replicas[r mod N].
+ * A complaint is opaque to the detector (`C`): PBFT's complaint about round v is its signed
+ * VIEW-CHANGE for view v+1, so the complaints that move the detector to round v+1 are exactly
+ * the q VIEW-CHANGEs the new primary puts into its NEW-VIEW.
+ *
+ * Two generalisations of the textbook algorithm, both from PBFT (reference/pbft.md):
+ * - Complaints about rounds above the current one are kept (a lagging process catches up):
+ *   q complaints about any round r ≥ round move it to r+1, and f+1 processes complaining about
+ *   rounds ≥ round make it complain too, about the smallest round of such an f+1 set.
+ * - New leader at `quorum` complaints (q = ⌊(n+f)/2⌋+1, which is 2f+1 at n = 3f+1).
+ * Timeouts double with every round that passes without progress (see `timeoutMs`).
+ */
+import type { NodeId } from '../core/protocol.js';
+
+export interface LeaderDetectorConfig {
+  readonly self: NodeId;
+  /** Processes in rank order: leader(r) = replicas[r mod N]. */
+  readonly replicas: readonly NodeId[];
+  readonly f: number;
+  /** Complaints that depose a leader: the cluster's Byzantine quorum. */
+  readonly quorum: number;
+  /** Timeout of a round that follows progress; doubles with each round without progress. */
+  readonly baseTimeoutMs: number;
+  /** Cap on the doubling (2^maxBackoff × base). */
+  readonly maxBackoff?: number;
+  /** Highest rounds kept per complainer (bounds what a Byzantine complainer can make us hold). */
+  readonly maxPendingPerSender?: number;
+}
+
+export interface LeaderDetectorHooks<C> {
+  /**
+   * Send [COMPLAINT, round] to all other processes and return this process's own complaint,
+   * which the detector counts at once (it is not delivered back to us).
+   */
+  complain(round: number): C;
+  /** Trust(leader): `leader` = leader(round) is now the trusted leader. */
+  trust(leader: NodeId, round: number): void;
+}
+
+export type ComplaintOutcome = 'recorded' | 'stale' | 'duplicate' | 'unknown-sender';
+
+export class LeaderDetector<C = null> {
+  private currentRound: number;
+  /** The highest round this process complained about (−1: none). */
+  private complainedRound = -1;
+  /** complainlist, per round ≥ current round: who complained, with the complaint. */
+  private readonly complaints = new Map<number, Map<NodeId, C>>();
+  /** The complaints that deposed the previous leader (about round − 1): the new leader's proof. */
+  private deposing: ReadonlyMap<NodeId, C> = new Map();
+  /** The last round in which the caller reported progress (resets the timeout). */
+  private progressRound: number;
+  private evaluating = false;
+
+  constructor(
+    private readonly config: LeaderDetectorConfig,
+    private readonly hooks: LeaderDetectorHooks<C>,
+    initialRound = 0,
+  ) {
+    if (config.replicas.length === 0) throw new Error('leader detector needs processes');
+    this.currentRound = initialRound;
+    this.progressRound = initialRound;
+  }
+
+  get round(): number {
+    return this.currentRound;
+  }
+
+  /** The trusted leader: leader(round). */
+  get leader(): NodeId {
+    return this.leaderOf(this.currentRound);
+  }
+
+  leaderOf(round: number): NodeId {
+    const { replicas } = this.config;
+    return replicas[round % replicas.length] as NodeId;
+  }
+
+  /** Whether this process has complained about the current round's leader. */
+  get complained(): boolean {
+    return this.complainedRound >= this.currentRound;
+  }
+
+  /**
+   * The complaints received about `round` (own included). For round − 1 these are the ones
+   * that deposed the previous leader: at least q of them when the round was reached that way.
+   */
+  complaintsFor(round: number): ReadonlyMap<NodeId, C> {
+    if (round === this.currentRound - 1) return this.deposing;
+    return this.complaints.get(round) ?? new Map();
+  }
+
+  /**
+   * upon Complain(p) with p = leader(round) and not complained: complain about this round.
+   * Returns whether a complaint went out.
+   */
+  complain(p: NodeId): boolean {
+    if (p !== this.leader || this.complained) return false;
+    this.sendComplaint(this.currentRound);
+    this.evaluate();
+    return true;
+  }
+
+  /** upon [COMPLAINT, r] from q. */
+  onComplaint(from: NodeId, round: number, complaint: C): ComplaintOutcome {
+    const outcome = this.record(from, round, complaint);
+    if (outcome === 'recorded') this.evaluate();
+    return outcome;
+  }
+
+  /**
+   * Several complaints at once — e.g. the q VIEW-CHANGEs inside a NEW-VIEW, which prove that a
+   * quorum complained. They are all counted before the rules run, so a process that catches up
+   * this way moves straight to the new round instead of first amplifying.
+   */
+  onComplaints(list: Iterable<readonly [NodeId, number, C]>): void {
+    let any = false;
+    for (const [from, round, complaint] of list) {
+      if (this.record(from, round, complaint) === 'recorded') any = true;
+    }
+    if (any) this.evaluate();
+  }
+
+  /** The caller made progress under the current leader: the next timeout is the base one. */
+  progress(): void {
+    this.progressRound = this.currentRound;
+  }
+
+  /** base × 2^(rounds since the last progress), capped. */
+  timeoutMs(): number {
+    const exponent = Math.min(
+      Math.max(0, this.currentRound - this.progressRound),
+      this.config.maxBackoff ?? 10,
+    );
+    return this.config.baseTimeoutMs * 2 ** exponent;
+  }
+
+  /**
+   * After a restart: resume at `round`, having complained about it already if `own` is given
+   * (a process never complains twice about one round, and never takes a complaint back).
+   */
+  restore(round: number, own: C | null): void {
+    this.currentRound = round;
+    this.progressRound = round;
+    this.complaints.clear();
+    this.deposing = new Map();
+    if (own !== null) {
+      this.complainedRound = round;
+      this.list(round).set(this.config.self, own);
+    }
+  }
+
+  private sendComplaint(round: number): void {
+    this.complainedRound = round;
+    const own = this.hooks.complain(round);
+    this.list(round).set(this.config.self, own);
+  }
+
+  private list(round: number): Map<NodeId, C> {
+    let list = this.complaints.get(round);
+    if (list === undefined) {
+      list = new Map();
+      this.complaints.set(round, list);
+    }
+    return list;
+  }
+
+  private record(from: NodeId, round: number, complaint: C): ComplaintOutcome {
+    if (!this.config.replicas.includes(from)) return 'unknown-sender';
+    if (round < this.currentRound) return 'stale';
+    const list = this.list(round);
+    if (list.has(from)) return 'duplicate';
+    list.set(from, complaint);
+    this.boundSender(from);
+    return 'recorded';
+  }
+
+  /** Keep at most maxPendingPerSender rounds per complainer: its highest ones. */
+  private boundSender(from: NodeId): void {
+    const limit = this.config.maxPendingPerSender ?? 4;
+    const rounds = [...this.complaints.entries()]
+      .filter(([, list]) => list.has(from))
+      .map(([r]) => r)
+      .sort((a, b) => a - b);
+    for (let i = 0; i < rounds.length - limit; i++) {
+      const r = rounds[i] as number;
+      const list = this.complaints.get(r);
+      list?.delete(from);
+      if (list?.size === 0) this.complaints.delete(r);
+    }
+  }
+
+  private evaluate(): void {
+    if (this.evaluating) return;
+    this.evaluating = true;
+    try {
+      for (;;) {
+        // #complainlist ≥ q: round := r+1; Trust(leader(round))
+        let deposed = -1;
+        for (const [r, list] of this.complaints) {
+          if (r >= this.currentRound && list.size >= this.config.quorum && r > deposed) deposed = r;
+        }
+        if (deposed >= 0) {
+          this.advance(deposed + 1);
+          continue;
+        }
+        // #complainlist > f and not complained: amplify
+        if (!this.complained) {
+          const target = this.amplificationRound();
+          if (target !== null) {
+            if (target > this.currentRound) {
+              this.dropBelow(target);
+              this.deposing = new Map();
+            }
+            this.currentRound = target;
+            this.sendComplaint(target);
+            continue;
+          }
+        }
+        return;
+      }
+    } finally {
+      this.evaluating = false;
+    }
+  }
+
+  /**
+   * The smallest round r ≥ round such that more than f processes complained about rounds ≥ r
+   * — taking each process's highest complaint, the (f+1)-th highest of them — or null.
+   */
+  private amplificationRound(): number | null {
+    const highest = new Map<NodeId, number>();
+    for (const [r, list] of this.complaints) {
+      if (r < this.currentRound) continue;
+      for (const p of list.keys()) highest.set(p, Math.max(r, highest.get(p) ?? -1));
+    }
+    const rounds = [...highest.values()].sort((a, b) => b - a);
+    const r = rounds[this.config.f];
+    return r === undefined ? null : r;
+  }
+
+  private advance(round: number): void {
+    this.deposing = this.complaints.get(round - 1) ?? new Map();
+    this.dropBelow(round);
+    this.currentRound = round;
+    this.hooks.trust(this.leaderOf(round), round);
+  }
+
+  private dropBelow(round: number): void {
+    for (const r of [...this.complaints.keys()]) if (r < round) this.complaints.delete(r);
+  }
+}
