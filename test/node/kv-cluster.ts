@@ -2,19 +2,14 @@
  * A KV cluster of real replica processes under a closed-loop client workload, with kill -9
  * of f replicas (the leader/primary among them) during the load and their restart.
  *
- * Replicas are `bftkit node` processes when the protocol's kit is registered in
- * src/scenario/kits.ts. Before that, setting BFTKIT_TEST_KIT_MODULES=1 runs them through the
- * test fixture with the kit imported from its module; otherwise the test is skipped.
- * Clients are ClientHosts in the test process over the same authenticated transport.
+ * Replicas are `bftkit node` processes; clients are ClientHosts in the test process over the
+ * same authenticated transport.
  */
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Json } from '../../src/core/json.js';
 import type { NodeId } from '../../src/core/protocol.js';
 import { ClientHost, RequestTimeout } from '../../src/node/client-host.js';
 import type { HostStatus } from '../../src/node/host.js';
 import type { HistoryEntry, Params, ProtocolKit } from '../../src/scenario/kit.js';
-import { findKit } from '../../src/scenario/kits.js';
 import { Rng } from '../../src/sim/rng.js';
 import {
   getStatus,
@@ -28,35 +23,8 @@ import {
   waitStatus,
 } from './helpers.js';
 
-export interface KitSource {
-  kit: ProtocolKit;
-  /** Extra node arguments when the kit is not registered (fixture + module). */
-  launch: 'registered' | { module: string; export: string };
-}
-
-/** The kit to test, or a reason to skip. */
-export async function kitSource(
-  name: string,
-  module: string,
-  exportName: string,
-): Promise<KitSource | string> {
-  try {
-    return { kit: findKit(name), launch: 'registered' };
-  } catch {
-    if (process.env.BFTKIT_TEST_KIT_MODULES !== '1')
-      return `the "${name}" kit is not registered in src/scenario/kits.ts (set BFTKIT_TEST_KIT_MODULES=1 to test ${module} anyway)`;
-    const loaded = (await import(pathToFileURL(resolve(root, module)).href)) as Record<
-      string,
-      ProtocolKit
-    >;
-    const kit = loaded[exportName];
-    if (kit === undefined) return `${module} exports no ${exportName}`;
-    return { kit, launch: { module, export: exportName } };
-  }
-}
-
 export interface KvRunOptions {
-  source: KitSource;
+  kit: ProtocolKit;
   protocol: 'raft' | 'pbft';
   n: number;
   clients: number;
@@ -91,20 +59,7 @@ export async function runKvCluster(o: KvRunOptions): Promise<KvRunResult> {
   const ids = cluster.file.nodes.map((n) => n.id);
   const params = JSON.stringify(o.params);
   const start = (id: NodeId) => {
-    const launch = o.source.launch;
-    const node =
-      launch === 'registered'
-        ? spawnNode(cluster, id, { real: true, args: ['--params', params] })
-        : spawnNode(cluster, id, {
-            args: [
-              '--params',
-              params,
-              '--kit-module',
-              launch.module,
-              '--kit-export',
-              launch.export,
-            ],
-          });
+    const node = spawnNode(cluster, id, { real: true, args: ['--params', params] });
     nodes.set(id, node);
     return node;
   };
@@ -133,7 +88,7 @@ export async function runKvCluster(o: KvRunOptions): Promise<KvRunResult> {
           file: cluster.file,
           id: c.id,
           key: cluster.key(c.id),
-          kit: o.source.kit,
+          kit: o.kit,
           params: o.params,
           transport: { backoff: { initialMs: 50, maxMs: 500 } },
         }),
@@ -169,7 +124,7 @@ export async function runKvCluster(o: KvRunOptions): Promise<KvRunResult> {
     };
     const loops = clients.map(async (client) => {
       for (let index = 0; now() < Math.max(o.loadMs, restartedAt + o.afterRestartMs); index++) {
-        const op = o.source.kit.nextOperation(rng, client.id, index, o.params);
+        const op = o.kit.nextOperation(rng, client.id, index, o.params);
         if (!(await issue(client, op, index))) return;
       }
     });

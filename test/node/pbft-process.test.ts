@@ -6,49 +6,44 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkLinearizability } from '../../src/check/linearizability.js';
 import type { HostStatus } from '../../src/node/host.js';
+import { findKit } from '../../src/scenario/kits.js';
 import { killAll } from './helpers.js';
-import { type KvRunResult, kitSource, runKvCluster } from './kv-cluster.js';
+import { type KvRunResult, runKvCluster } from './kv-cluster.js';
 
-const source = await kitSource('pbft', 'src/pbft/kit.ts', 'pbftKit');
 let run: KvRunResult | null = null;
-if (typeof source === 'string') process.stderr.write(`skipping: ${source}\n`);
 
 afterAll(async () => {
   await killAll();
   run?.cluster.cleanup();
 });
 
-describe.skipIf(typeof source === 'string')(
-  `pbft processes ${typeof source === 'string' ? `(skipped: ${source})` : ''}`,
-  () => {
-    it('survive kill -9 of the primary under load: nothing acknowledged is lost, linearizable', async () => {
-      if (typeof source === 'string') return;
-      // The primary of the highest view any replica reports.
-      const leaderOf = (statuses: readonly HostStatus[]) =>
-        [...statuses].sort((a, b) => (b.view ?? -1) - (a.view ?? -1))[0]?.leader ?? null;
-      run = await runKvCluster({
-        source,
-        protocol: 'pbft',
-        n: 4,
-        clients: 3,
-        params: { viewChangeTimeoutMs: 1_000, requestTimeoutMs: 1_000 },
-        leaderOf,
-        loadMs: 5_000,
-        afterRestartMs: 2_000,
-        killAtMs: 1_500,
-        downMs: 1_500,
-        seed: 1,
-        keys: ['k0', 'k1', 'k2', 'k3'],
-        log: (line) => process.stderr.write(`${line}\n`),
-      });
-      expect(run.stuck).toEqual([]);
-      expect(run.killed).toHaveLength(1);
-      expect(run.completedAfterRestart).toBeGreaterThan(0);
-      expect(checkLinearizability(run.history)).toEqual([]);
-      expect(run.statuses.get(run.killed[0]!)).toMatchObject({ starts: 2, recovered: true });
-      // The others moved to a later view with another primary.
-      const views = [...run.statuses.values()].map((s) => s?.view ?? 0);
-      expect(Math.max(...views)).toBeGreaterThan(0);
+describe('pbft processes', () => {
+  it('survive kill -9 of the primary under load: nothing acknowledged is lost, linearizable', async () => {
+    // The primary of the highest view any replica reports.
+    const leaderOf = (statuses: readonly HostStatus[]) =>
+      [...statuses].sort((a, b) => (b.view ?? -1) - (a.view ?? -1))[0]?.leader ?? null;
+    run = await runKvCluster({
+      kit: findKit('pbft'),
+      protocol: 'pbft',
+      n: 4,
+      clients: 3,
+      params: { viewChangeTimeoutMs: 1_000, requestTimeoutMs: 1_000 },
+      leaderOf,
+      loadMs: 5_000,
+      afterRestartMs: 2_000,
+      killAtMs: 1_500,
+      downMs: 1_500,
+      seed: 1,
+      keys: ['k0', 'k1', 'k2', 'k3'],
+      log: (line) => process.stderr.write(`${line}\n`),
     });
-  },
-);
+    expect(run.stuck).toEqual([]);
+    expect(run.killed).toHaveLength(1);
+    expect(run.completedAfterRestart).toBeGreaterThan(0);
+    expect(checkLinearizability(run.history)).toEqual([]);
+    expect(run.statuses.get(run.killed[0]!)).toMatchObject({ starts: 2, recovered: true });
+    // The others moved to a later view with another primary.
+    const views = [...run.statuses.values()].map((s) => s?.view ?? 0);
+    expect(Math.max(...views)).toBeGreaterThan(0);
+  });
+});
