@@ -143,6 +143,11 @@ export function buildProgram(): Command {
     .option('--json', 'print one JSON object with the verdict')
     .option('--trace <file>', 'write the causal trace as JSON Lines')
     .option('--html <file>', 'write the trace viewer: one self-contained HTML page (full trace)')
+    .option(
+      '--set <path=value>',
+      'override a scenario field before validation, e.g. --set n=7 --set f=2 (repeatable)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
     .action((name, o) => {
       exitCode = runScenarioCommand(name, o);
     });
@@ -154,6 +159,11 @@ export function buildProgram(): Command {
     .requiredOption('--seeds <A..B>', 'seed range, e.g. 1..100')
     .option('--jobs <k>', 'worker threads (default: one per core)', integer(1, 64))
     .option('--json', 'print one JSON object at the end')
+    .option(
+      '--set <path=value>',
+      'override a scenario field before validation, e.g. --set n=7 --set f=2 (repeatable)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
     .action(async (target, o) => {
       exitCode = await sweepCommand(target, o);
     });

@@ -1,6 +1,6 @@
 /** `bftkit scenario …`: list the built-in scenarios, run one and report its verdict. */
 import { writeFileSync } from 'node:fs';
-import { builtinNames, loadScenario } from '../scenario/load.js';
+import { builtinNames, loadScenario, scenarioRef } from '../scenario/load.js';
 import { runScenario, type ScenarioReport } from '../scenario/runner.js';
 import { parseSeeds, sweep } from '../scenario/sweep.js';
 import { renderTraceHtml } from '../web/trace-viewer.js';
@@ -33,13 +33,14 @@ export function listScenarios(json: boolean): number {
 
 export function runScenarioCommand(
   nameOrPath: string,
-  options: { seed?: number; json?: boolean; trace?: string; html?: string },
+  options: { seed?: number; json?: boolean; trace?: string; html?: string; set?: string[] },
 ): number {
-  const scenario = loadScenario(nameOrPath);
+  const sets = options.set ?? [];
+  const scenario = loadScenario(nameOrPath, sets);
   const full = options.trace !== undefined || options.html !== undefined;
   const { report, sim } = runScenario(scenario, {
     ...(options.seed === undefined ? {} : { seed: options.seed }),
-    source: nameOrPath,
+    source: scenarioRef(nameOrPath, sets),
     trace: full ? 'full' : 'notes',
   });
   const jsonl = full ? sim.traceJsonl() : '';
@@ -79,12 +80,13 @@ export function formatReport(report: ScenarioReport): string {
 
 export async function sweepCommand(
   target: string,
-  options: { seeds: string; jobs?: number; json?: boolean },
+  options: { seeds: string; jobs?: number; json?: boolean; set?: string[] },
 ): Promise<number> {
   const seeds = parseSeeds(options.seeds);
   const tty = process.stderr.isTTY === true && options.json !== true;
   const summary = await sweep(target, seeds, {
     ...(options.jobs === undefined ? {} : { jobs: options.jobs }),
+    sets: options.set ?? [],
     progress: (done, total, last) => {
       if (tty) {
         const width = 30;

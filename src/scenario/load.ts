@@ -19,8 +19,11 @@ export function builtinNames(): string[] {
     .sort();
 }
 
-/** A built-in name, or a path to a scenario file. */
-export function loadScenario(nameOrPath: string): Scenario {
+/**
+ * A built-in name, or a path to a scenario file, with `--set path=value` overrides applied
+ * before validation (`n=7`, `params.batchSize=8`; a value is JSON if it parses, else a string).
+ */
+export function loadScenario(nameOrPath: string, sets: readonly string[] = []): Scenario {
   const isPath = nameOrPath.endsWith('.json') || nameOrPath.includes('/');
   const path = isPath ? nameOrPath : join(BUILTIN_DIR, `${nameOrPath}.json`);
   if (!existsSync(path)) {
@@ -36,7 +39,38 @@ export function loadScenario(nameOrPath: string): Scenario {
   } catch (e) {
     throw new InputError(`${path}: not valid JSON (${(e as Error).message})`);
   }
-  return validateScenario(raw, path);
+  for (const set of sets) applySet(raw, set);
+  return validateScenario(
+    raw,
+    sets.length === 0 ? path : `${path} (with --set ${sets.join(' --set ')})`,
+  );
+}
+
+/** How a scenario was named on the command line, overrides included, to rerun it. */
+export function scenarioRef(nameOrPath: string, sets: readonly string[] = []): string {
+  return [nameOrPath, ...sets.map((s) => `--set ${s}`)].join(' ');
+}
+
+function applySet(raw: unknown, set: string): void {
+  const match = /^([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)=(.*)$/s.exec(set);
+  if (match === null)
+    throw new InputError(`--set ${set}: expected path=value, e.g. n=7 or params.batchSize=8`);
+  const path = match[1]!.split('.');
+  let value: unknown;
+  try {
+    value = JSON.parse(match[2]!);
+  } catch {
+    value = match[2];
+  }
+  let target = raw as Record<string, unknown>;
+  for (const part of path.slice(0, -1)) {
+    const next = target[part] ?? {};
+    if (typeof next !== 'object' || next === null || Array.isArray(next))
+      throw new InputError(`--set ${set}: ${part} is not an object`);
+    target[part] = next;
+    target = next as Record<string, unknown>;
+  }
+  target[path.at(-1)!] = value;
 }
 
 /** Schema, then the cross-field rules; every error names the JSON path at fault. */

@@ -1,6 +1,6 @@
 /** A sweep worker: runs the (scenario, seed) tasks it is sent and posts back each verdict. */
 import { parentPort } from 'node:worker_threads';
-import { loadScenario } from './load.js';
+import { loadScenario, scenarioRef } from './load.js';
 import { runScenario } from './runner.js';
 import type { Scenario } from './schema.js';
 import type { SweepResult, SweepTask } from './sweep.js';
@@ -8,10 +8,11 @@ import type { SweepResult, SweepTask } from './sweep.js';
 const scenarios = new Map<string, Scenario>();
 
 parentPort!.on('message', (task: SweepTask) => {
-  let scenario = scenarios.get(task.source);
+  const ref = scenarioRef(task.source, task.sets);
+  let scenario = scenarios.get(ref);
   if (scenario === undefined) {
-    scenario = loadScenario(task.source);
-    scenarios.set(task.source, scenario);
+    scenario = loadScenario(task.source, task.sets);
+    scenarios.set(ref, scenario);
   }
   let result: SweepResult;
   try {
@@ -22,6 +23,7 @@ parentPort!.on('message', (task: SweepTask) => {
     });
     result = {
       source: task.source,
+      sets: task.sets,
       scenario: report.scenario,
       seed: task.seed,
       ok: report.ok,
@@ -32,11 +34,12 @@ parentPort!.on('message', (task: SweepTask) => {
   } catch (e) {
     result = {
       source: task.source,
+      sets: task.sets,
       scenario: scenario.name,
       seed: task.seed,
       ok: false,
       summary: `crashed: ${(e as Error).stack ?? e}`,
-      reproduce: `npx bftkit scenario run ${task.source} --seed ${task.seed}`,
+      reproduce: `npx bftkit scenario run ${ref} --seed ${task.seed}`,
       wallMs: 0,
     };
   }

@@ -10,6 +10,7 @@ import { builtinNames, loadScenario } from './load.js';
 
 export interface SweepTask {
   source: string;
+  sets: readonly string[];
   seed: number;
 }
 
@@ -44,14 +45,16 @@ export async function sweep(
   seeds: { from: number; to: number },
   options: {
     jobs?: number;
+    sets?: readonly string[];
     progress?: (done: number, total: number, last: SweepResult) => void;
   } = {},
 ): Promise<SweepSummary> {
   const sources = target === 'all' ? builtinNames() : [target];
-  for (const source of sources) loadScenario(source); // bad input fails here, before any worker
+  const sets = options.sets ?? [];
+  for (const source of sources) loadScenario(source, sets); // bad input fails here, not in a worker
   const tasks: SweepTask[] = [];
   for (const source of sources)
-    for (let seed = seeds.from; seed <= seeds.to; seed++) tasks.push({ source, seed });
+    for (let seed = seeds.from; seed <= seeds.to; seed++) tasks.push({ source, sets, seed });
   const jobs = Math.max(1, Math.min(options.jobs ?? availableParallelism(), tasks.length));
   const start = performance.now();
   const results: SweepResult[] = [];
