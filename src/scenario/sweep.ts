@@ -6,7 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { InputError } from '../cli/errors.js';
-import { builtinNames, loadScenario } from './load.js';
+import { builtinNames, loadScenario, scenarioRef } from './load.js';
 
 export interface SweepTask {
   source: string;
@@ -86,7 +86,7 @@ export async function sweep(
   const table = sources.map((source) => {
     const mine = results.filter((r) => r.source === source);
     return {
-      scenario: mine[0]?.scenario ?? source,
+      scenario: scenarioRef(mine[0]?.scenario ?? source, sets),
       runs: mine.length,
       unexpected: mine.filter((r) => !r.ok).length,
     };
