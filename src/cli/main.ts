@@ -6,7 +6,9 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { loadClusterFile } from '../core/cluster-file.js';
 import { EXIT, InputError } from './errors.js';
 import { keygen } from './keygen.js';
+import { ledgerCommandSpec } from './ledger.js';
 import { listScenarios, runScenarioCommand, sweepCommand } from './scenario.js';
+import { twinsCommandSpec } from './twins.js';
 
 function integer(min: number, max: number) {
   return (value: string): number => {
@@ -123,6 +125,70 @@ export function buildProgram(): Command {
       });
     });
 
+  program
+    .command('client')
+    .description(
+      'one KV operation as a client: put KEY VALUE | get KEY | cas KEY FROM TO (FROM "-": absent); ' +
+        'exit 0 ok, 1 failed (CAS mismatch, absent key), 2 bad input, 3 no answer in time',
+    )
+    .requiredOption('--cluster <file>', 'cluster.json')
+    .requiredOption('--key <file>', "the client's secret key file (mode 0600)")
+    .option('--timeout <ms>', 'give up (exit 3) after this long', integer(1, 3_600_000), 5000)
+    .option('--data <dir>', 'keep the request counter here (default: start it from the clock)')
+    .option('--params <json>', 'protocol parameters as a JSON object (client timeouts, …)')
+    .option('--json', 'print the result as one JSON object')
+    .argument('<op>', 'put, get or cas')
+    .argument('[args...]', 'KEY [VALUE | FROM TO]')
+    .action(async (op: string, args: string[], o) => {
+      const { clientCommand } = await import('./client.js');
+      exitCode = await clientCommand(op, args, {
+        cluster: o.cluster,
+        key: o.key,
+        timeout: o.timeout,
+        json: o.json === true,
+        data: o.data,
+        params: o.params,
+      });
+    });
+
+  program
+    .command('bench')
+    .description('benchmarks on real processes (`npm run bench` has the in-process ones)')
+    .command('cluster')
+    .description(
+      'start a throw-away cluster on loopback, drive C outstanding KV writes, print throughput, ' +
+        'p50/p99 latency and peak RSS per replica; cleans up on exit and Ctrl-C',
+    )
+    .addOption(
+      new Option('--protocol <name>', 'replication protocol')
+        .choices(['pbft', 'raft'])
+        .default('pbft'),
+    )
+    .option('--nodes <n>', 'replicas', integer(1, 64), 4)
+    .option('--concurrency <c>', 'outstanding requests (one client each)', integer(1, 1024), 1)
+    .option('--duration <s>', 'measured seconds (after a warm-up)', integer(1, 3600), 10)
+    .option(
+      '--warmup <s>',
+      'warm-up seconds (default: 1, or a quarter of a short run)',
+      integer(0, 600),
+    )
+    .option('--drivers <k>', 'client threads (default: 1, or 2 from 8 clients on)', integer(1, 64))
+    .option('--params <json>', 'protocol parameters as a JSON object, for replicas and clients')
+    .option('--json', 'print one JSON object')
+    .action(async (o) => {
+      const { benchClusterCommand } = await import('./bench-cluster.js');
+      exitCode = await benchClusterCommand({
+        protocol: o.protocol,
+        nodes: o.nodes,
+        concurrency: o.concurrency,
+        duration: o.duration,
+        warmup: o.warmup,
+        drivers: o.drivers,
+        params: o.params,
+        json: o.json === true,
+      });
+    });
+
   const scenario = program
     .command('scenario')
     .description('run adversary scenarios in the deterministic simulator');
@@ -167,6 +233,14 @@ export function buildProgram(): Command {
     .action(async (target, o) => {
       exitCode = await sweepCommand(target, o);
     });
+
+  twinsCommandSpec(scenario, integer, (code) => {
+    exitCode = code;
+  });
+
+  ledgerCommandSpec(program, (code) => {
+    exitCode = code;
+  });
 
   program
     .command('demo')

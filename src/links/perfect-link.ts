@@ -51,6 +51,15 @@ export interface LinkOptions {
   window: number;
   /** How many incarnations of one sender a receiver tracks at once (twins, restarts). */
   incarnationsPerPeer: number;
+  /**
+   * Delayed acknowledgement: 0 acknowledges every DATA at once (the simulator's lossy
+   * network). Over a reliable stream an ACK only lets the sender forget a message, so a host
+   * may wait this long and send one cumulative ACK for everything that arrived meanwhile —
+   * sooner once `ackEvery` messages wait. Must stay well below `retransmitMs`.
+   */
+  ackDelayMs: number;
+  /** With ackDelayMs > 0: acknowledge at once when this many DATA frames wait for an ACK. */
+  ackEvery: number;
 }
 
 export const defaultLinkOptions: LinkOptions = {
@@ -59,13 +68,19 @@ export const defaultLinkOptions: LinkOptions = {
   maxQueue: 8_192,
   window: 4_096,
   incarnationsPerPeer: 4,
+  ackDelayMs: 0,
+  ackEvery: 128,
 };
 
 export interface LinkIO {
   transmit(to: NodeId, frame: LinkFrame): void;
-  setTimer(peer: NodeId, delayMs: number): void;
-  cancelTimer(peer: NodeId): void;
+  /** One timer per name: a peer's id (retransmission) or ACK_TIMER + id (delayed ACK). */
+  setTimer(name: string, delayMs: number): void;
+  cancelTimer(name: string): void;
 }
+
+/** Prefix of a delayed-ACK timer's name (a node id never contains '#'). */
+export const ACK_TIMER = '#ack:';
 
 interface Outbound {
   nextSeq: number;
@@ -77,11 +92,15 @@ interface Outbound {
 interface Inbound {
   next: number;
   buffered: Map<number, Envelope>;
+  /** Delayed ACK: DATA frames received since the last ACK for this incarnation. */
+  unacked: number;
 }
 
 export class PerfectLinks {
   private readonly out = new Map<NodeId, Outbound>();
   private readonly in = new Map<NodeId, Map<number, Inbound>>();
+  /** Delayed ACK: peers with an ACK timer armed. */
+  private readonly ackArmed = new Set<NodeId>();
   /** Messages given up because a peer's queue overflowed. */
   dropped = 0;
 
@@ -106,8 +125,13 @@ export class PerfectLinks {
     return seq;
   }
 
-  /** The retransmission timer for `peer` fired. */
-  onTimer(peer: NodeId): void {
+  /** The retransmission timer for `peer` fired (or, ACK_TIMER + peer, its delayed ACK). */
+  onTimer(name: string): void {
+    if (name.startsWith(ACK_TIMER)) {
+      this.sendAcks(name.slice(ACK_TIMER.length));
+      return;
+    }
+    const peer = name;
     const link = this.out.get(peer);
     if (link === undefined) return;
     link.armed = false;
@@ -147,8 +171,46 @@ export class PerfectLinks {
       delivered.push({ incarnation: frame.i, seq: link.next, message: m });
       link.next++;
     }
-    this.io.transmit(from, { t: 'a', i: frame.i, s: link.next - 1 });
+    if (this.options.ackDelayMs <= 0) {
+      this.io.transmit(from, { t: 'a', i: frame.i, s: link.next - 1 });
+    } else if (++link.unacked >= this.options.ackEvery) {
+      this.sendAcks(from);
+    } else if (!this.ackArmed.has(from)) {
+      this.ackArmed.add(from);
+      this.io.setTimer(ACK_TIMER + from, this.options.ackDelayMs);
+    }
     return delivered;
+  }
+
+  /** Delayed ACK: one cumulative ACK per incarnation of `peer` that has DATA unacknowledged. */
+  private sendAcks(peer: NodeId): void {
+    if (this.ackArmed.delete(peer)) this.io.cancelTimer(ACK_TIMER + peer);
+    for (const [incarnation, link] of this.in.get(peer) ?? []) {
+      if (link.unacked === 0) continue;
+      link.unacked = 0;
+      this.io.transmit(peer, { t: 'a', i: incarnation, s: link.next - 1 });
+    }
+  }
+
+  /**
+   * The link to `peer` came (back) up: resend what it has not acknowledged now, rather than
+   * when the timer fires, and restart the back-off. A host over a reliable stream (TCP) only
+   * loses frames while a connection is down or overflowing, so it can keep the timer slow
+   * and rely on this.
+   */
+  resend(peer: NodeId): void {
+    const link = this.out.get(peer);
+    if (link === undefined || link.unacked.size === 0) return;
+    const base = this.base(link);
+    for (const [seq, message] of link.unacked) {
+      this.io.transmit(peer, { t: 'd', i: this.incarnation, s: seq, b: base, m: message });
+    }
+    link.interval = this.options.retransmitMs;
+    if (link.armed) {
+      link.armed = false;
+      this.io.cancelTimer(peer);
+    }
+    this.arm(peer, link);
   }
 
   /** Messages sent but not yet acknowledged, per peer (for status pages). */
@@ -200,7 +262,7 @@ export class PerfectLinks {
     }
     let link = byIncarnation.get(incarnation);
     if (link === undefined) {
-      link = { next: base, buffered: new Map() };
+      link = { next: base, buffered: new Map(), unacked: 0 };
       byIncarnation.set(incarnation, link);
       if (byIncarnation.size > this.options.incarnationsPerPeer) {
         const oldest = [...byIncarnation.keys()].sort((a, b) => a - b)[0];

@@ -160,6 +160,7 @@ export class Transport {
   private readonly heartbeat: NodeJS.Timeout;
   private pendingHandshakes = 0;
   private readonly unauthenticated = new Set<WebSocket>();
+  private readonly corked = new Set<Duplex>();
   private closed = false;
 
   constructor(
@@ -225,10 +226,28 @@ export class Transport {
       (text.length * 3 > this.maxFrameBytes && Buffer.byteLength(text) > this.maxFrameBytes)
     )
       return this.drop(peer, 'too-large');
+    this.cork(conn.ws);
     conn.ws.send(text);
     peer.framesOut++;
     this.framesOut++;
     return true;
+  }
+
+  /**
+   * Frames sent in one synchronous burst (a runtime flush sends many) leave each socket in
+   * one write: the socket stays corked until the current operation ends (process.nextTick).
+   */
+  private cork(ws: WebSocket): void {
+    const socket = (ws as unknown as { _socket?: Duplex | null })._socket;
+    if (socket == null || this.corked.has(socket)) return;
+    socket.cork();
+    this.corked.add(socket);
+    if (this.corked.size === 1) process.nextTick(() => this.uncorkAll());
+  }
+
+  private uncorkAll(): void {
+    for (const socket of this.corked) socket.uncork();
+    this.corked.clear();
   }
 
   isConnected(peer: NodeId): boolean {

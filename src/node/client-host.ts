@@ -28,6 +28,8 @@ export interface ClientHostOptions {
   params?: Params;
   /** Where the client core persists (its request counters); in memory if absent. */
   dataDir?: string;
+  /** A store of the caller's instead (closed with the host); takes precedence over dataDir. */
+  store?: Store;
   logger?: Logger;
   transport?: HostOptions['transport'];
   link?: HostOptions['link'];
@@ -46,9 +48,10 @@ export class ClientHost {
 
   constructor(options: ClientHostOptions) {
     const store: Store =
-      options.dataDir === undefined
+      options.store ??
+      (options.dataDir === undefined
         ? new MemoryStore()
-        : new SqliteStore(options.dataDir, { cluster: options.file.clusterId, node: options.id });
+        : new SqliteStore(options.dataDir, { cluster: options.file.clusterId, node: options.id }));
     try {
       this.host = new ProcessHost({
         file: options.file,

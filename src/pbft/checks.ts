@@ -50,11 +50,15 @@ export function checkAgreement(run: RunRecord): Violation[] {
       first.set(seq, note);
       continue;
     }
-    if (obj(earlier.data)?.digest !== digest && !reported.has(seq)) {
+    const before = obj(earlier.data);
+    if (before?.digest !== digest && !reported.has(seq)) {
       reported.add(seq);
+      // Name both commits in full — replica, view, seq, digest — not only that they differ.
+      const commit = (who: string, view: Json | undefined, d: Json | undefined) =>
+        `${who} committed ${String(d)} in view ${String(view)}`;
       violations.push({
         checker: 'pbft.agreement',
-        message: `${earlier.node} and ${note.node} committed different batches at seq ${seq}`,
+        message: `conflicting commits at seq ${seq}: ${commit(earlier.instance, before?.view, before?.digest)}; ${commit(note.instance, data.view, digest)}`,
         evidence: [noteJson(earlier), noteJson(note)],
       });
     }

@@ -3,8 +3,13 @@
  * parameters, a KV workload, who leads (from the 'view' notes) and the safety checkers
  * (agreement, total order, validity over the notes; linearizability of the client history).
  *
- * Parameters (all optional): batchSize, batchTimeoutMs, checkpointInterval, watermarkWindow,
- * viewChangeTimeoutMs, requestTimeoutMs, unsafeSkipNewViewCheck.
+ * Parameters (all optional): batchSize, batchTimeoutMs, maxInFlight, checkpointInterval,
+ * watermarkWindow, viewChangeTimeoutMs, requestTimeoutMs, unsafeSkipNewViewCheck.
+ *
+ * maxInFlight defaults to 1 here (the core's own default, 0, keeps the textbook
+ * full-batch-or-timer rule): a primary with nothing in flight proposes a request at once
+ * instead of holding it for the batch timer, and batches what arrives meanwhile; batchSize
+ * defaults to 32 (see KIT_BATCH_SIZE). Scenario files set both explicitly where it matters.
  */
 import { z } from 'zod';
 import { checkLinearizability } from '../check/linearizability.js';
@@ -17,12 +22,23 @@ import { DEFAULT_CLIENT_OPTIONS, PbftClient } from './client.js';
 import { MAX_WINDOW, pbftDefinition } from './messages.js';
 import { DEFAULT_PBFT_OPTIONS, type PbftOptions, PbftReplica } from './replica.js';
 
+/** Batches a primary keeps in flight before it waits for a full batch (see the top). */
+export const KIT_MAX_IN_FLIGHT = 1;
+/**
+ * Requests per batch unless a scenario says otherwise (the core's default is 8). Larger
+ * batches share the PRE-PREPARE/PREPARE/COMMIT signatures among more requests; a VIEW-CHANGE
+ * carries up to L prepared batches, so batchSize × watermarkWindow × request size bounds it
+ * (32 × 64 × ~330 B ≈ 0.7 MB against the 1 MiB frame limit when the whole window is prepared).
+ */
+export const KIT_BATCH_SIZE = 32;
+
 const positive = z.number().int().min(1);
 const nonNegative = z.number().min(0);
 
 export const pbftParamsSchema = z.object({
-  batchSize: positive.max(256).default(DEFAULT_PBFT_OPTIONS.batchSize),
+  batchSize: positive.max(256).default(KIT_BATCH_SIZE),
   batchTimeoutMs: nonNegative.default(DEFAULT_PBFT_OPTIONS.batchTimeoutMs),
+  maxInFlight: z.number().int().min(0).max(MAX_WINDOW).default(KIT_MAX_IN_FLIGHT),
   checkpointInterval: positive.default(DEFAULT_PBFT_OPTIONS.checkpointInterval),
   watermarkWindow: positive.max(MAX_WINDOW).default(DEFAULT_PBFT_OPTIONS.watermarkWindow),
   viewChangeTimeoutMs: z.number().positive().default(DEFAULT_PBFT_OPTIONS.viewChangeTimeoutMs),
@@ -44,6 +60,7 @@ export function replicaOptions(p: PbftParams): PbftOptions {
   return {
     batchSize: p.batchSize,
     batchTimeoutMs: p.batchTimeoutMs,
+    maxInFlight: p.maxInFlight,
     checkpointInterval: p.checkpointInterval,
     watermarkWindow: p.watermarkWindow,
     viewChangeTimeoutMs: p.viewChangeTimeoutMs,

@@ -66,6 +66,13 @@ export interface PbftOptions {
   readonly batchSize: number;
   /** How long the primary waits for a batch to fill (0: propose at once). */
   readonly batchTimeoutMs: number;
+  /**
+   * Propose a partial batch at once while fewer than this many of the primary's batches are
+   * proposed but not executed (0: off — a batch waits until it is full or its timer fires).
+   * Requests that arrive while the pipeline is busy accumulate into the next batch, so a
+   * lone request is not held back by the batch timer and a busy primary still batches.
+   */
+  readonly maxInFlight: number;
   /** K: a checkpoint every K sequence numbers. */
   readonly checkpointInterval: number;
   /** L: sequence numbers s with h < s ≤ h + L are accepted. */
@@ -79,6 +86,7 @@ export interface PbftOptions {
 export const DEFAULT_PBFT_OPTIONS: PbftOptions = {
   batchSize: 8,
   batchTimeoutMs: 5,
+  maxInFlight: 0,
   checkpointInterval: 16,
   watermarkWindow: 64,
   viewChangeTimeoutMs: 500,
@@ -143,6 +151,7 @@ export class PbftReplica implements Protocol<unknown> {
   /** Primary: client:timestamp of the requests in batches proposed in this view. */
   private readonly proposed = new Set<string>();
   private batchTimerArmed = false;
+  private cutting = false;
   private requestTimerArmed = false;
 
   /** Every vote this replica signed and persisted, by slot ('prepare/3/17', 'vc/4', …). */
@@ -440,15 +449,22 @@ export class PbftReplica implements Protocol<unknown> {
 
   /** Primary: cut batches from the queue while the window has room. */
   private cutBatches(force: boolean): void {
-    if (!this.normal || !this.isPrimary) return;
-    const { batchSize, batchTimeoutMs, watermarkWindow } = this.options;
-    while (this.queue.length > 0) {
-      if (!force && this.queue.length < batchSize && batchTimeoutMs > 0) break;
-      if (this.lastAssigned + 1 > this.h + watermarkWindow) return; // window full: wait for GC
-      const batch = this.queue
-        .splice(0, batchSize)
-        .filter((r) => this.sessions.check(r.body.client, r.body.timestamp).kind === 'new');
-      if (batch.length > 0) this.propose(batch);
+    if (!this.normal || !this.isPrimary || this.cutting) return;
+    const { batchSize, batchTimeoutMs, watermarkWindow, maxInFlight } = this.options;
+    this.cutting = true;
+    try {
+      while (this.queue.length > 0) {
+        // Pipeline not full (maxInFlight): a partial batch goes now rather than waiting.
+        const idle = maxInFlight > 0 && this.lastAssigned - this.lastExecuted < maxInFlight;
+        if (!force && !idle && this.queue.length < batchSize && batchTimeoutMs > 0) break;
+        if (this.lastAssigned + 1 > this.h + watermarkWindow) return; // window full: wait for GC
+        const batch = this.queue
+          .splice(0, batchSize)
+          .filter((r) => this.sessions.check(r.body.client, r.body.timestamp).kind === 'new');
+        if (batch.length > 0) this.propose(batch);
+      }
+    } finally {
+      this.cutting = false;
     }
     if (this.queue.length > 0 && !this.batchTimerArmed) {
       this.batchTimerArmed = true;
@@ -621,13 +637,16 @@ export class PbftReplica implements Protocol<unknown> {
 
   /** Execute committed batches strictly in sequence order. */
   private executeReady(): void {
+    const before = this.lastExecuted;
     for (;;) {
       const next = this.lastExecuted + 1;
-      if (next <= this.h) return; // we lack the state at the stable checkpoint: fetching it
+      if (next <= this.h) break; // we lack the state at the stable checkpoint: fetching it
       const batch = this.committed.get(next);
-      if (batch === undefined) return;
+      if (batch === undefined) break;
       this.execute(batch);
     }
+    // The pipeline drained a little: what waited for it can be proposed (maxInFlight).
+    if (this.lastExecuted > before && this.options.maxInFlight > 0) this.cutBatches(false);
   }
 
   private execute(committed: CommittedBatch): void {

@@ -5,6 +5,8 @@
  *
  * Scenario params (all optional):
  *   electionTimeoutMs: [min, max]   default [150, 300]
+ *   electionTimeoutMsByNode: {node: [min, max]}  per-replica override of electionTimeoutMs
+ *                                   (scripted schedules such as raft-figure8 choose who wins)
  *   heartbeatMs: number             default 50
  *   unsafeCommitAnyTerm: boolean    default false (the Figure 8 trap — negative tests only)
  *   maxSuffix: number               entries per LogRequest, default 64
@@ -24,12 +26,13 @@ import { MAX_SUFFIX, raftDefinition } from './messages.js';
 import { RaftNode, type RaftOptions } from './raft.js';
 
 const positive = z.number().positive().max(3_600_000);
+const timeoutRange = z
+  .tuple([positive, positive])
+  .refine(([min, max]) => min <= max, 'electionTimeoutMs must be [min, max] with min ≤ max');
 
 export const raftParamsSchema = z.object({
-  electionTimeoutMs: z
-    .tuple([positive, positive])
-    .refine(([min, max]) => min <= max, 'electionTimeoutMs must be [min, max] with min ≤ max')
-    .optional(),
+  electionTimeoutMs: timeoutRange.optional(),
+  electionTimeoutMsByNode: z.record(z.string(), timeoutRange).optional(),
   heartbeatMs: positive.optional(),
   unsafeCommitAnyTerm: z.boolean().optional(),
   maxSuffix: z.number().int().min(1).max(MAX_SUFFIX).optional(),
@@ -42,10 +45,13 @@ export function parseRaftParams(params: Params): RaftParams {
   return raftParamsSchema.parse(params);
 }
 
-export function replicaOptions(params: Params): Partial<RaftOptions> {
+/** The replica options of the params; `id` picks its entry of electionTimeoutMsByNode. */
+export function replicaOptions(params: Params, id?: NodeId): Partial<RaftOptions> {
   const p = parseRaftParams(params);
   const options: Partial<RaftOptions> = {};
-  if (p.electionTimeoutMs !== undefined) options.electionTimeoutMs = p.electionTimeoutMs;
+  const timeout =
+    (id === undefined ? undefined : p.electionTimeoutMsByNode?.[id]) ?? p.electionTimeoutMs;
+  if (timeout !== undefined) options.electionTimeoutMs = timeout;
   if (p.heartbeatMs !== undefined) options.heartbeatMs = p.heartbeatMs;
   if (p.unsafeCommitAnyTerm !== undefined) options.unsafeCommitAnyTerm = p.unsafeCommitAnyTerm;
   if (p.maxSuffix !== undefined) options.maxSuffix = p.maxSuffix;
@@ -75,8 +81,8 @@ export function nextRaftOperation(rng: Rng, client: NodeId, index: number, param
 export const raftKit: ProtocolKit = {
   name: 'raft',
   definition: raftDefinition,
-  replica(_id: NodeId, params: Params): ProtocolFactory {
-    const options = replicaOptions(params);
+  replica(id: NodeId, params: Params): ProtocolFactory {
+    const options = replicaOptions(params, id);
     return (ctx) => new RaftNode(ctx, options);
   },
   client(_id: NodeId, params: Params): ProtocolFactory {

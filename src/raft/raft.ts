@@ -54,6 +54,13 @@ export interface RaftOptions {
   maxSuffix: number;
   /** Most client requests a replica buffers while it knows no leader. */
   maxBuffered: number;
+  /**
+   * A leader replicates a new client request at once only to followers with fewer than this
+   * many LogRequests unanswered; the others get it with the next LogRequest, which the answer
+   * to the last one triggers (slide 8/9) — so a burst of k requests costs a few LogRequests
+   * per follower, not k of them each carrying the whole unacknowledged suffix.
+   */
+  maxInflight: number;
 }
 
 export const defaultRaftOptions: RaftOptions = {
@@ -62,6 +69,7 @@ export const defaultRaftOptions: RaftOptions = {
   unsafeCommitAnyTerm: false,
   maxSuffix: 64,
   maxBuffered: 64,
+  maxInflight: 2,
 };
 
 /** Timer names (ctx.setTimer). */
@@ -113,6 +121,8 @@ export class RaftNode implements Protocol {
   private readonly appendedThisTerm = new Map<NodeId, number>();
   /** Leader only: per follower, the log length the last LogRequest reached. */
   private readonly sentUpTo = new Map<NodeId, number>();
+  /** Leader only: per follower, LogRequests sent and not answered yet (see maxInflight). */
+  private readonly inflight = new Map<NodeId, number>();
 
   private readonly options: RaftOptions;
   private readonly nodeId: NodeId;
@@ -295,6 +305,7 @@ export class RaftNode implements Protocol {
     for (const follower of this.others()) {
       this.sentLength.set(follower, this.log.length);
       this.ackedLength.set(follower, 0);
+      this.inflight.set(follower, 0);
     }
     this.appendedThisTerm.clear();
     this.appendToLog([{ msg: { type: 'noop' }, term: this.currentTerm }]);
@@ -330,7 +341,13 @@ export class RaftNode implements Protocol {
     if (!this.isNewRequest(request)) return;
     if (this.currentRole === 'leader') {
       if (!this.appendRequest(request)) return;
-      for (const follower of this.others()) this.replicateLog(follower);
+      for (const follower of this.others()) {
+        // Pipelined: a follower busy with earlier LogRequests gets this entry with the next
+        // one, sent when it answers (onLogResponse).
+        if ((this.inflight.get(follower) ?? 0) < this.options.maxInflight) {
+          this.replicateLog(follower);
+        }
+      }
       this.commitLogEntries(); // a one-node cluster commits alone
     } else if (this.currentLeader !== null) {
       if (forwarded) this.sendRedirect(request, this.currentLeader);
@@ -414,6 +431,7 @@ export class RaftNode implements Protocol {
     let prefixTerm = 0;
     if (prefixLen > 0) prefixTerm = this.entry(prefixLen - 1).term;
     this.sentUpTo.set(followerId, end);
+    this.inflight.set(followerId, (this.inflight.get(followerId) ?? 0) + 1);
     const body: LogRequest = {
       term: this.currentTerm,
       prefixLen,
@@ -573,6 +591,7 @@ export class RaftNode implements Protocol {
   private onLogResponse(follower: NodeId, response: LogResponse): void {
     const { term, ack, success, hint } = response;
     if (term === this.currentTerm && this.currentRole === 'leader') {
+      this.inflight.set(follower, Math.max(0, (this.inflight.get(follower) ?? 0) - 1));
       if (ack > this.log.length) return; // cannot acknowledge what was never sent
       const acked = this.ackedLength.get(follower) ?? 0;
       const sent = this.sentLength.get(follower) ?? 0;
@@ -580,6 +599,8 @@ export class RaftNode implements Protocol {
         this.sentLength.set(follower, ack);
         this.ackedLength.set(follower, ack);
         this.commitLogEntries();
+        // The follower has everything sent so far: send it what was appended since (the
+        // next part of a long suffix, or requests held back by maxInflight).
         if (ack < this.log.length && ack >= (this.sentUpTo.get(follower) ?? 0)) {
           this.replicateLog(follower);
         }

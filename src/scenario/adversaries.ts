@@ -1,11 +1,16 @@
 /** Every adversary a scenario can name, with the protocols each applies to. */
 import type { AdversaryDefinition } from '../adversary/api.js';
+import { pbftAdversaries } from '../adversary/pbft.js';
 import { registerAdversaries } from '../adversary/register.js';
 import { sleeper } from '../adversary/sleeper.js';
 import { UnknownNameError } from './kits.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: each adversary has its own parameter type
-const adversaries: readonly AdversaryDefinition<any>[] = [...registerAdversaries, sleeper];
+const adversaries: readonly AdversaryDefinition<any>[] = [
+  ...registerAdversaries,
+  sleeper,
+  ...pbftAdversaries,
+];
 
 // biome-ignore lint/suspicious/noExplicitAny: see above
 export function knownAdversaries(): readonly AdversaryDefinition<any>[] {

@@ -101,6 +101,8 @@ export function validateScenario(raw: unknown, source: string): Scenario {
   const nodes = new Set([
     ...replicas,
     ...Array.from({ length: scenario.clients }, (_, i) => `c${i}`),
+    // a twin's second instance ("n0'") may be named in a partition, like any instance
+    ...scenario.twins.map((id) => `${id}'`),
   ]);
   scenario.adversaries.forEach((adversary, i) => {
     if (!replicas.has(adversary.node))

@@ -20,9 +20,7 @@ export const kvCommandSchema = z.discriminatedUnion('op', [
 export type KvCommand = z.infer<typeof kvCommandSchema>;
 
 /** get: the value (null if absent); put: ok; cas: ok, or the value that was found instead. */
-export type KvResult =
-  | { ok: true; value: string | null }
-  | { ok: false; value: string | null };
+export type KvResult = { ok: true; value: string | null } | { ok: false; value: string | null };
 
 export const kvResultSchema = z.object({ ok: z.boolean(), value: value.nullable() }).strict();
 

@@ -1,0 +1,184 @@
+/**
+ * The wrapper under every PBFT adversary (src/adversary/pbft*.ts). Like `wrapHonest` in
+ * ./api.ts it runs the honest replica and rewrites what it sends, and adds what a PBFT
+ * adversary needs besides:
+ *
+ *   - it knows which view the core is in and whom it trusts as leader (it reads the core's
+ *     'view' and 'trust' notes), so an adversary can misbehave "only while primary";
+ *   - `observe` may withhold an inbound message from the core (a censor drops requests);
+ *   - the adversary has timers of its own (a slow primary holds PRE-PREPAREs back): they are
+ *     named `adversary:<name>` on the real context, and every other timer still goes to the
+ *     honest core's onTimer, as if nothing were wrapped.
+ *
+ * Also the small tools of forgery: a signature by the wrong key (`forge`) and digests of
+ * batches nobody proposed (`phantomDigest`).
+ */
+import type { Envelope } from '../core/envelope-types.js';
+import type { Json } from '../core/json.js';
+import type { Context, NodeId, Protocol, ProtocolFactory } from '../core/protocol.js';
+import { digestOf } from '../pbft/digest.js';
+import type { RequestEnvelope } from '../pbft/messages.js';
+import type { AdversaryDefinition, Out } from './api.js';
+
+/** The protocols a PBFT adversary applies to. */
+export const PBFT = ['pbft'] as const;
+
+/** Infer an adversary's parameter type from its schema and its create function. */
+export function define<P>(definition: AdversaryDefinition<P>): AdversaryDefinition<P> {
+  return definition;
+}
+
+/**
+ * The other batch an equivocator proposes for a sequence number: the same requests in the
+ * reverse order, or the null request (the empty batch) when there is only one. Both are
+ * well formed and carry only requests their clients really signed, so a backup that sees
+ * only one of them has no reason to refuse it.
+ */
+export function alternativeBatch(batch: readonly RequestEnvelope[]): RequestEnvelope[] {
+  return batch.length >= 2 ? [...batch].reverse() : [];
+}
+
+/** Prefix of the adversary's own timers on the real context. */
+export const ADVERSARY_TIMER = 'adversary:';
+
+/** What the wrapper tells an adversary about the honest core it wraps. */
+export interface PbftSpy {
+  /** The real context: signs as this replica, sends without going through `rewrite`. */
+  readonly ctx: Context;
+  /** The view the core last entered. */
+  readonly view: number;
+  /** The primary of that view. */
+  readonly primary: NodeId;
+  /** The leader the core trusts now: the primary, or during a view change the primary-elect. */
+  readonly leader: NodeId;
+  /** Whether this replica is (or is about to become) the primary. */
+  readonly leading: boolean;
+  /** The other replicas, in rank order. */
+  readonly others: readonly NodeId[];
+  /** Arm one of the adversary's own timers (the honest core never sees it). */
+  setTimer(name: string, delayMs: number): void;
+  cancelTimer(name: string): void;
+}
+
+export interface PbftHooks {
+  /** Sees every inbound message before the core does; `false` withholds it from the core. */
+  observe?(from: NodeId, message: Envelope): boolean | undefined;
+  /** Every message the core sends (`to` null: to every replica); yields what really leaves. */
+  rewrite?(to: NodeId | null, message: Envelope): Iterable<Out>;
+  /** One of the adversary's own timers fired. */
+  onTimer?(name: string): void;
+  /** The core has started. */
+  start?(): void;
+  /** The core noted something ('view' when it enters a view, 'commit', …). */
+  onNote?(event: string, data: Json | undefined): void;
+}
+
+function field(data: Json | undefined, name: string): Json | undefined {
+  return data !== null && typeof data === 'object' && !Array.isArray(data) ? data[name] : undefined;
+}
+
+/** Run the honest PBFT replica under `setup`'s hooks, one set of hooks per instance. */
+export function wrapPbft(
+  honest: ProtocolFactory,
+  setup: (spy: PbftSpy) => PbftHooks,
+): ProtocolFactory {
+  return (ctx) => {
+    const replicas = ctx.cluster.replicas;
+    let view = 0;
+    let primary: NodeId = replicas[0] ?? ctx.self;
+    let leader: NodeId = primary;
+    const spy: PbftSpy = {
+      ctx,
+      get view() {
+        return view;
+      },
+      get primary() {
+        return primary;
+      },
+      get leader() {
+        return leader;
+      },
+      get leading() {
+        return leader === ctx.self;
+      },
+      others: replicas.filter((r) => r !== ctx.self),
+      setTimer: (name, delayMs) => ctx.setTimer(ADVERSARY_TIMER + name, delayMs),
+      cancelTimer: (name) => ctx.cancelTimer(ADVERSARY_TIMER + name),
+    };
+    const hooks = setup(spy);
+    const release = (to: NodeId | null, message: Envelope, includeSelf: boolean) => {
+      const outs = hooks.rewrite?.(to, message) ?? [{ to, message }];
+      for (const out of outs) {
+        if (out.to === null) ctx.broadcast(out.message, { includeSelf });
+        else ctx.send(out.to, out.message);
+      }
+    };
+    const inner: Context = Object.create(ctx, {
+      send: { value: (to: NodeId, message: Envelope) => release(to, message, true) },
+      broadcast: {
+        value: (message: Envelope, options?: { includeSelf?: boolean }) =>
+          release(null, message, options?.includeSelf ?? true),
+      },
+      note: {
+        value: (event: string, data?: Json) => {
+          if (event === 'view') {
+            const v = field(data, 'view');
+            const p = field(data, 'primary');
+            if (typeof v === 'number' && typeof p === 'string') {
+              view = v;
+              primary = p;
+              leader = p;
+            }
+          } else if (event === 'trust') {
+            const l = field(data, 'leader');
+            if (typeof l === 'string') leader = l;
+          }
+          ctx.note(event, data);
+          hooks.onNote?.(event, data);
+        },
+      },
+    });
+    const core = honest(inner);
+    const wrapped: Protocol = {
+      start: (recovered) => {
+        core.start(recovered);
+        hooks.start?.();
+      },
+      onMessage: (from, message) => {
+        if (hooks.observe?.(from, message) === false) return;
+        core.onMessage(from, message);
+      },
+      onTimer: (name) => {
+        if (name.startsWith(ADVERSARY_TIMER)) hooks.onTimer?.(name.slice(ADVERSARY_TIMER.length));
+        else core.onTimer(name);
+      },
+      onRequest: (request) => core.onRequest(request),
+    };
+    return wrapped;
+  };
+}
+
+/**
+ * A message in another replica's name: the body and kind are as given, `from` is the victim,
+ * and the signature is a real ed25519 signature — made with the adversary's own key, so it
+ * verifies for nobody else. This is the best forgery a replica without the victim's key has.
+ */
+export function forge<K extends string, B extends Json>(
+  ctx: Context,
+  victim: NodeId,
+  kind: K,
+  body: B,
+): Envelope<K, B> {
+  return { ...ctx.sign(kind, body), from: victim };
+}
+
+/** A well-formed digest of a batch that nobody ever proposed. */
+export function phantomDigest(tag: string, ...parts: Json[]): string {
+  return digestOf(['phantom', tag, ...parts]);
+}
+
+/** The other replicas, in rank order, split in two halves (the first one the smaller). */
+export function halves(others: readonly NodeId[]): [NodeId[], NodeId[]] {
+  const cut = Math.floor(others.length / 2);
+  return [others.slice(0, cut), others.slice(cut)];
+}
