@@ -5,9 +5,9 @@
  * reruns each one. `--only I --write-scenario FILE` writes schedule I as a scenario file that
  * `bftkit scenario run FILE` replays (trace, HTML viewer and all).
  *
- * Exit codes: 0 no violation found; 1 at least one schedule violated safety (whichever the
- * variant — for pbft-unsafe-new-view that is the expected outcome, for pbft it is a bug);
- * 2 bad input.
+ * Exit codes: 0 no violation found; 1 at least one schedule violated safety, whichever the
+ * variant (for an unsafe variant that is the expected find, for pbft it is a bug); 2 bad
+ * input.
  */
 import { writeFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
@@ -51,6 +51,11 @@ export function configFromOptions(o: TwinsCliOptions): TwinsConfig {
   if (o.twins > f) {
     throw new InputError(
       `--twins: at most f = ${f} twinned identities with ${o.replicas} replicas (more breaks the fault bound, so even correct PBFT may fail)`,
+    );
+  }
+  if (o.protocol === 'pbft-crash-quorum' && o.replicas < 5) {
+    throw new InputError(
+      '--protocol pbft-crash-quorum: needs --replicas 5 or more (below that, ⌊n/2⌋+1 = ⌊(n+f)/2⌋+1 and it is plain PBFT)',
     );
   }
   if (o.partitions > o.replicas + o.twins) {
@@ -152,6 +157,7 @@ export function formatSummary(config: TwinsConfig, s: TwinsSummary, only: boolea
   lines.push(
     `twins: ${config.protocol} — n=${config.n} replicas, ${config.f} twinned (${instances} instances), R=${config.rounds} rounds of ${config.roundMs} ms, k=${config.partitions} blocks`,
   );
+  lines.push(`  ${VARIANTS[config.protocol].description}`);
   lines.push(
     `schedule space: ${s.twinChoices} twin choice(s) × S(${instances},${config.partitions})^${config.rounds} = ${s.twinChoices} × ${s.partitionsPerRound}^${config.rounds} = ${s.spaceSize} schedules`,
   );
@@ -174,10 +180,12 @@ export function formatSummary(config: TwinsConfig, s: TwinsSummary, only: boolea
       lines.push(`    reproduce: ${reproduceCommand(config, r.index)}`);
     }
     if (s.violating > SHOWN) lines.push(`  … and ${s.violating - SHOWN} more (--json lists all)`);
-    const first = s.violations[0]!;
-    lines.push(
-      `  replay in the scenario runner: add --write-scenario twins-${first.index}.json to a reproduce command, then: npx bftkit scenario run twins-${first.index}.json --html trace.html`,
-    );
+    if (!only) {
+      const first = s.violations[0]!.index;
+      lines.push(
+        `  to replay one in the scenario runner (trace, HTML viewer): add --write-scenario twins-${first}.json to its reproduce command, then run: npx bftkit scenario run twins-${first}.json --html twins-${first}.html`,
+      );
+    }
   }
   if (only && s.runs === 1 && s.results[0] !== undefined) {
     const r = s.results[0];
@@ -214,8 +222,12 @@ export function twinsCommandSpec(
     .option('--seed <s>', 'seeds the sample and every simulation', integer(0, 2 ** 31), 1)
     .option('--replicas <n>', 'replicas n0 … n(n−1)', integer(1, 16), 4)
     .option('--twins <f>', 'twinned identities (at most f)', integer(0, 5), 1)
-    .option('--round-ms <ms>', 'simulated ms per round', integer(50, 600_000))
-    .option('--sync-ms <ms>', 'fully connected ms after the last round', integer(0, 600_000))
+    .option('--round-ms <ms>', 'simulated ms per round (default: 1500)', integer(50, 600_000))
+    .option(
+      '--sync-ms <ms>',
+      'fully connected ms after the last round (default: 1500)',
+      integer(0, 600_000),
+    )
     .option('--jobs <k>', 'worker threads (default: one per core)', integer(1, 64))
     .option(
       '--only <index>',

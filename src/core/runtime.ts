@@ -19,6 +19,12 @@
  * they persisted is durable, so the rule above holds for each step; only the number of
  * fsyncs changes (one per turn instead of one per step). The simulator gives no `defer` and
  * keeps one flush per step, so its traces do not change.
+ *
+ * With HostIO.persistAsync as well, the sync runs in the background: the node goes on handling
+ * events while the disk works, their effects wait behind the group being committed, and when
+ * it is durable its messages, outputs and self-deliveries are released — then the next group
+ * (everything handled meanwhile) is committed. One commit is in flight at a time, so groups
+ * become durable, and their messages leave, in the order of the steps.
  */
 
 import {
@@ -60,6 +66,12 @@ export interface HostIO {
    * given, the runtime commits in groups (see the top of this file).
    */
   defer?(flush: () => void): void;
+  /**
+   * Optional, with `defer`: write a batch and call `done` once it is durable (never before;
+   * a host that cannot make it durable stops instead). Lets the node work on while the disk
+   * syncs; the group's messages are held until `done`.
+   */
+  persistAsync?(writes: ReadonlyArray<readonly [string, Json | null]>, done: () => void): void;
 }
 
 /** What the runtime reports for the trace; the host adds time, node and clocks. */
@@ -88,11 +100,22 @@ export interface RuntimeOptions {
 
 export const DEFAULT_MAX_FRAME_BYTES = 1 << 20;
 
+/**
+ * Optional on a protocol core: a cheap look at an inbound message that has passed the link
+ * layer but not yet admission (so `message` is untrusted, of any shape). Returning false
+ * drops it unverified; it must only do so for messages the core would ignore anyway.
+ */
+export interface Prefilter {
+  wants(from: NodeId, message: unknown): boolean;
+}
+
 const PROTOCOL_TIMER = 'p:';
 const LINK_TIMER = 'l:';
 
 export class NodeRuntime {
   readonly rejections: Partial<Record<RejectReason, number>> = {};
+  /** Messages dropped before admission because the core had no use for them (Prefilter). */
+  ignored = 0;
   private readonly domain: Domain;
   private readonly links: PerfectLinks;
   private readonly maxFrameBytes: number;
@@ -102,6 +125,8 @@ export class NodeRuntime {
   private inStep = false;
   /** Group commit: a deferred flush is pending; effects wait for it. */
   private flushScheduled = false;
+  /** Async group commit: a group is being made durable; later effects wait behind it. */
+  private committing = false;
   private pendingWrites: [string, Json | null][] = [];
   private pendingFrames: [NodeId, LinkFrame | Envelope, string | null][] = [];
   private pendingOutputs: unknown[] = [];
@@ -185,6 +210,14 @@ export class NodeRuntime {
   }
 
   private admitAndDeliver(peer: NodeId, id: string, raw: unknown): void {
+    // A core may say at a glance that it has no use for a message (a reply to a request it
+    // has finished with): it is dropped before its signature is checked, and never reaches
+    // the core — only work is saved. Anything the core might use goes through admission.
+    const wants = (this.core as Protocol & Partial<Prefilter>).wants;
+    if (wants !== undefined && !wants.call(this.core, peer, raw)) {
+      this.ignored++;
+      return;
+    }
     const admission = admitEnvelope(
       raw,
       peer,
@@ -234,18 +267,51 @@ export class NodeRuntime {
   }
 
   private flush(): void {
+    // Async group commit: what was handled meanwhile waits for the group in flight.
+    if (this.committing) return;
     const writes = this.pendingWrites;
     const frames = this.pendingFrames;
     const outputs = this.pendingOutputs;
     this.pendingWrites = [];
     this.pendingFrames = [];
     this.pendingOutputs = [];
+    const persistAsync = this.io.persistAsync;
+    if (writes.length > 0 && persistAsync !== undefined && this.io.defer !== undefined) {
+      const selves = this.selfDeliveries.splice(0);
+      this.committing = true;
+      this.io.trace({ type: 'persist', keys: writes.map(([k]) => k) });
+      persistAsync(writes, () => {
+        this.committing = false;
+        this.release(frames, outputs, selves);
+        // The next group: everything handled while this one was being made durable.
+        if (
+          this.pendingWrites.length > 0 ||
+          this.pendingFrames.length > 0 ||
+          this.pendingOutputs.length > 0 ||
+          this.selfDeliveries.length > 0
+        ) {
+          this.flush();
+        }
+      });
+      return;
+    }
     if (writes.length > 0) {
       this.io.persist(writes);
       this.io.trace({ type: 'persist', keys: writes.map(([k]) => k) });
     }
+    this.release(frames, outputs, this.selfDeliveries.splice(0));
+  }
+
+  /** A group's effects, once what it persisted is durable: messages, outputs, self-deliveries. */
+  private release(
+    frames: readonly [NodeId, LinkFrame | Envelope, string | null][],
+    outputs: readonly unknown[],
+    selves: [string, Envelope][],
+  ): void {
     for (const [to, frame, text] of frames) this.io.transmit(to, text ?? JSON.stringify(frame));
     for (const event of outputs) this.io.output(event);
+    // Each self-delivery is a step of its own; steps it leads to queue further ones here.
+    this.selfDeliveries.unshift(...selves);
     while (this.selfDeliveries.length > 0) {
       const [id, message] = this.selfDeliveries.shift()!;
       this.io.trace({ type: 'deliver', from: this.self, id, kind: message.kind });
@@ -254,7 +320,8 @@ export class NodeRuntime {
   }
 
   private queueFrame(to: NodeId, frame: LinkFrame): void {
-    if (this.inStep || this.flushScheduled) this.pendingFrames.push([to, frame, null]);
+    if (this.inStep || this.flushScheduled || this.committing)
+      this.pendingFrames.push([to, frame, null]);
     else this.io.transmit(to, JSON.stringify(frame));
   }
 

@@ -79,6 +79,16 @@ export function adversaryFor(name: string, kit: ProtocolKit): AdversaryDefinitio
 export type HostRole = 'replica' | 'client';
 
 /**
+ * Signature verdicts a host remembers (KeyRing). In the normal case a signature is seen once;
+ * it comes again only inside certificates of recent slots (a VIEW-CHANGE's prepared
+ * pre-prepares and prepares, a NEW-VIEW's VIEW-CHANGEs, a STATE's commit certificates), a few
+ * hundred at a time. Each cached verdict costs about 1 KB of heap (its key is a long
+ * concatenated string), so the KeyRing's default of 65,536 would grow a busy replica by some
+ * 60 MB; 4096 keeps it near 4 MB.
+ */
+export const VERDICT_CACHE_SIZE = 4_096;
+
+/**
  * Perfect-link timing over WebSocket. TCP loses no frame on a live connection: frames are lost
  * only while a connection is down (resent as soon as it is back up: Transport peerUp) or when
  * a socket's buffer overflows. A 40 ms timer (the simulator's, over a lossy network) would
@@ -86,11 +96,12 @@ export type HostRole = 'replica' | 'client';
  * is the slow safety net, and ACKs are delayed and cumulative.
  */
 export const PROCESS_LINK_OPTIONS: Partial<LinkOptions> = {
-  retransmitMs: 250,
-  maxRetransmitMs: 2_000,
-  // One cumulative ACK per peer every 20 ms instead of one per message: fewer frames, fewer
-  // syscalls on both sides (an ACK only lets the sender forget what it keeps for resending).
-  ackDelayMs: 20,
+  retransmitMs: 1_000,
+  maxRetransmitMs: 4_000,
+  // One cumulative ACK per peer every 100 ms (or every 128 messages) instead of one per
+  // message: fewer frames and syscalls on both sides. An ACK only lets the sender forget what
+  // it keeps for resending; it holds at most that long of traffic more.
+  ackDelayMs: 100,
 };
 
 /** Check that `id` is a `role` of the cluster and that `key` is its key; InputError if not. */
@@ -228,6 +239,7 @@ export class ProcessHost {
           })),
       },
       { node: id, cluster: file.clusterId },
+      role === 'replica',
     );
     this.metrics.incarnation.set(store.incarnation);
     this.transport = new Transport(
@@ -258,7 +270,7 @@ export class ProcessHost {
         self: id,
         cluster: clusterView(file),
         definition: kit.definition,
-        keys: new KeyRing(publicKeys(file), nodeBackend),
+        keys: new KeyRing(publicKeys(file), nodeBackend, VERDICT_CACHE_SIZE),
         signer: makeSigner(id, key.seed, nodeBackend),
         incarnation: store.incarnation,
         ...(options.maxFrameBytes === undefined ? {} : { maxFrameBytes: options.maxFrameBytes }),
@@ -278,11 +290,15 @@ export class ProcessHost {
           options.onOutput?.(event);
         },
         trace: (event) => this.onTrace(event),
-        // Group commit: one fsync for every step of an event-loop turn (see runtime.ts).
+        // Group commit: one fsync for every step of an event-loop turn, synced in the
+        // background when the store can (see runtime.ts).
         defer: (flush) =>
           setImmediate(() => {
             if (!this.closed) this.guard(flush);
           }),
+        ...(store.persistAsync === undefined
+          ? {}
+          : { persistAsync: (writes, done) => this.persistAsync(writes, done) }),
       },
       factory,
     );
@@ -434,16 +450,41 @@ export class ProcessHost {
     try {
       this.options.store.persist(writes);
     } catch (e) {
-      // Continuing would send messages whose state is not durable: stop the node instead.
-      const error = e as Error;
-      this.log.fatal({ err: error.message }, 'persist failed; stopping');
-      this.closed = true;
-      (this.options.fatal ?? defaultFatal)(error);
-      throw error;
+      this.persistFailed(e as Error);
+      throw e;
     }
     stop();
     this.persists++;
     this.metrics.persists.inc();
+  }
+
+  /** The same, synced in the background: `done` (the runtime's release) once durable. */
+  private persistAsync(writes: ReadonlyArray<readonly [string, Json | null]>, done: () => void) {
+    const store = this.options.store;
+    const stop = this.metrics.persistSeconds.startTimer();
+    try {
+      store.persistAsync?.(writes, (error) => {
+        if (this.closed) return;
+        if (error !== null) {
+          this.persistFailed(error);
+          return;
+        }
+        stop();
+        this.persists++;
+        this.metrics.persists.inc();
+        this.guard(done);
+      });
+    } catch (e) {
+      this.persistFailed(e as Error);
+      throw e;
+    }
+  }
+
+  /** Continuing would send messages whose state is not durable: stop the node instead. */
+  private persistFailed(error: Error): void {
+    this.log.fatal({ err: error.message }, 'persist failed; stopping');
+    this.closed = true;
+    (this.options.fatal ?? defaultFatal)(error);
   }
 
   private onFrame(peer: NodeId, text: string): void {

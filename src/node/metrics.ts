@@ -23,10 +23,19 @@ export class HostMetrics {
   readonly incarnation: Gauge;
   readonly coreErrors: Counter;
 
-  constructor(sources: MetricsSources, labels: { node: NodeId; cluster: string }) {
+  constructor(
+    sources: MetricsSources,
+    labels: { node: NodeId; cluster: string },
+    /**
+     * Node.js process metrics (prom-client defaults: an event-loop-delay monitor and a GC
+     * observer per registry). A replica serves them; a client serves no /metrics, and a
+     * process running many clients would pay for one monitor each.
+     */
+    processMetrics = true,
+  ) {
     const registers = [this.registry];
     this.registry.setDefaultLabels(labels);
-    collectDefaultMetrics({ register: this.registry });
+    if (processMetrics) collectDefaultMetrics({ register: this.registry });
     this.framesIn = new Counter({
       name: 'bftkit_frames_in_total',
       help: 'Frames received from authenticated peers',

@@ -13,14 +13,36 @@
  *   kv(key TEXT PRIMARY KEY, value TEXT)    the protocol's keys, each value as JSON text
  *
  * Durability rule: persist(writes) is ONE transaction — the group commit of everything one
- * step persisted — and returns only after COMMIT, i.e. after the fsync.
+ * step (or one event-loop turn of steps) persisted — and returns only after it is durable.
+ * persistAsync(writes, done) is the same transaction, made durable in the background: `done`
+ * runs once it is, and the runtime holds the steps' messages until then (runtime.ts).
+ *
+ * How a commit becomes durable. The connection runs with synchronous=OFF and
+ * wal_autocheckpoint=0, and the store syncs the write-ahead log itself: COMMIT appends the
+ * transaction's frames to the WAL (in the page cache), then fdatasync(WAL) — synchronously in
+ * persist, on libuv's thread pool in persistAsync, so the event loop keeps working meanwhile.
+ * That is exactly what synchronous=FULL does in WAL mode (sync the WAL at every commit);
+ * WAL frames carry checksums, so a torn tail after a crash is ignored on recovery.
+ * Checkpoints (copying the WAL into the database, then truncating it) are the store's too:
+ * run with synchronous=FULL, which syncs the WAL before and the database after copying, so a
+ * WAL is never cut before what it held is durable in the database — every 4 MiB of WAL and
+ * on close.
  *
  * Every open counts a start and takes a new incarnation, committed before anything else
  * happens: max(previous + 1, wall-clock ms), so it is strictly increasing per data directory
  * and, because of the clock, also larger than what a peer remembers from before a wiped
  * data directory.
  */
-import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  fdatasync,
+  fdatasyncSync,
+  fstatSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  statSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { InputError } from '../cli/errors.js';
@@ -39,8 +61,19 @@ export interface Store {
   /** The persisted state, or null on the very first start. */
   readonly recovered: Recovered | null;
   persist(writes: ReadonlyArray<readonly [string, Json | null]>): void;
+  /**
+   * Optional: the same transaction, durable in the background; `done` runs once it is durable
+   * (or with the error). Commits become durable in the order they were made.
+   */
+  persistAsync?(
+    writes: ReadonlyArray<readonly [string, Json | null]>,
+    done: (error: Error | null) => void,
+  ): void;
   close(): void;
 }
+
+/** Checkpoint the WAL into the database once it is this large. */
+const CHECKPOINT_WAL_BYTES = 4 << 20;
 
 export interface StoreIdentity {
   cluster: string;
@@ -54,6 +87,10 @@ export class SqliteStore implements Store {
   readonly path: string;
   private readonly db: Database.Database;
   private readonly commit: (writes: ReadonlyArray<readonly [string, Json | null]>) => void;
+  /** A descriptor of the WAL file: fdatasync on it makes every commit so far durable. */
+  private readonly walFd: number;
+  /** persistAsync syncs still running (the descriptor stays open until they finish). */
+  private syncing = 0;
   private closed = false;
 
   /** Open (or create, mode 0700) the data directory `dir` and its database. */
@@ -112,6 +149,18 @@ export class SqliteStore implements Store {
           else upsert.run(key, JSON.stringify(value));
         }
       });
+      // From here on the store syncs the WAL itself (see the top of this file). The WAL file
+      // exists (the meta transaction above wrote it, synchronously); make its directory entry
+      // durable once, then keep a descriptor to sync it.
+      this.db.pragma('wal_autocheckpoint = 0');
+      this.db.pragma('synchronous = OFF');
+      this.walFd = openSync(`${this.path}-wal`, 'r');
+      const dirFd = openSync(dir, 'r');
+      try {
+        fsyncSync(dirFd);
+      } finally {
+        closeSync(dirFd);
+      }
     } catch (e) {
       this.db.close();
       throw e;
@@ -122,13 +171,51 @@ export class SqliteStore implements Store {
   persist(writes: ReadonlyArray<readonly [string, Json | null]>): void {
     if (this.closed) throw new Error('store is closed');
     if (writes.length === 0) return;
+    this.maybeCheckpoint();
     this.commit(writes);
+    fdatasyncSync(this.walFd);
+  }
+
+  /** One transaction for the whole batch, synced on the thread pool; `done` once durable. */
+  persistAsync(
+    writes: ReadonlyArray<readonly [string, Json | null]>,
+    done: (error: Error | null) => void,
+  ): void {
+    if (this.closed) throw new Error('store is closed');
+    this.maybeCheckpoint();
+    if (writes.length > 0) this.commit(writes);
+    this.syncing++;
+    fdatasync(this.walFd, (error) => {
+      this.syncing--;
+      if (this.closed && this.syncing === 0) closeSync(this.walFd);
+      done(error);
+    });
+  }
+
+  /** Copy the WAL into the database (both synced) and truncate it, once it has grown. */
+  private maybeCheckpoint(force = false): void {
+    if (!force && fstatSync(this.walFd).size < CHECKPOINT_WAL_BYTES) return;
+    this.db.pragma('synchronous = FULL');
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } finally {
+      this.db.pragma('synchronous = OFF');
+    }
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.db.close();
+    try {
+      // Everything committed is in the WAL; sync it, then let the final checkpoint sync the
+      // database before SQLite removes the WAL.
+      fdatasyncSync(this.walFd);
+      this.db.pragma('synchronous = FULL');
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } finally {
+      if (this.syncing === 0) closeSync(this.walFd);
+      this.db.close();
+    }
   }
 }
 

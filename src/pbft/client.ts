@@ -77,6 +77,23 @@ export class PbftClient implements Protocol<unknown> {
     if (this.current === null) this.next();
   }
 
+  /**
+   * The host's prefilter (src/core/runtime.ts Prefilter): a reply to a request this client has
+   * already accepted (f+1 matching replies came first) is of no use, so the host may drop it
+   * before checking its signature — the slower replicas' replies cost nothing. Anything else,
+   * malformed or not, goes through admission as usual.
+   */
+  wants(_from: NodeId, message: unknown): boolean {
+    const m = message as { kind?: unknown; body?: { timestamp?: unknown } } | null;
+    if (m === null || typeof m !== 'object' || m.kind !== 'REPLY') return true;
+    const timestamp = m.body?.timestamp;
+    if (typeof timestamp !== 'number') return true;
+    const current = this.current;
+    return current === null
+      ? timestamp > this.timestamp
+      : timestamp >= current.request.body.timestamp;
+  }
+
   onMessage(from: NodeId, message: Envelope): void {
     if (message.kind !== 'REPLY' || message.from !== from) {
       this.reject('not a reply');

@@ -275,7 +275,10 @@ export function sampleIndices(size: bigint, sample: number, seed: number): bigin
   return [...chosen].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-/** Schedule in one line: "twins n1 | r1 n0 (n0 n2 c0 | n1 n1' n3 c1) | r2 …". */
+/**
+ * A schedule in one line: "twins n1 | r1 n0 {n0 n2} {n1 n1' n3} | r2 n1* {…} {…}" — per round
+ * its leader (* when twinned: it leads in both copies) and its blocks of instances.
+ */
 export function describeSchedule(s: Schedule): string {
   const rounds = s.rounds.map((blocks, r) => {
     const leader = s.leaders[r]!;

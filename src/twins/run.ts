@@ -15,19 +15,38 @@
  * Twinned identities count as Byzantine there — their notes prove nothing.
  */
 import type { Json } from '../core/json.js';
+import { validateScenario } from '../scenario/load.js';
 import { runScenario } from '../scenario/runner.js';
-import { type Scenario, type ScenarioInput, scenarioSchema } from '../scenario/schema.js';
+import type { Scenario, ScenarioInput } from '../scenario/schema.js';
 import { checkSpace, describeSchedule, type Schedule, type SpaceConfig } from './generate.js';
 
-/** The protocols `--protocol` accepts: PBFT, and PBFT made unsafe on purpose. */
+/**
+ * The protocols `--protocol` accepts: PBFT, and PBFT made unsafe on purpose. `faults` is the f
+ * the cluster is configured with (PBFT: the most n allows, ⌊(n−1)/3⌋), which sets the quorum
+ * q = ⌊(n+f)/2⌋+1.
+ */
 export const VARIANTS = {
-  pbft: { description: 'PBFT as implemented (NEW-VIEW checked: O recomputed from V)', params: {} },
+  pbft: {
+    description: 'PBFT as implemented (NEW-VIEW checked: O recomputed from V)',
+    params: {},
+    faults: (n: number) => Math.floor((n - 1) / 3),
+  },
   'pbft-unsafe-new-view': {
     description:
       'PBFT whose backups accept a NEW-VIEW without checking V or recomputing O (unsafeSkipNewViewCheck)',
     params: { unsafeSkipNewViewCheck: true },
+    faults: (n: number) => Math.floor((n - 1) / 3),
   },
-} as const satisfies Record<string, { description: string; params: Record<string, Json> }>;
+  'pbft-crash-quorum': {
+    description:
+      'PBFT configured for crash faults (f = 0): quorums of a bare majority, ⌊n/2⌋+1 (differs from PBFT from n = 5 on)',
+    params: {},
+    faults: (_n: number) => 0,
+  },
+} as const satisfies Record<
+  string,
+  { description: string; params: Record<string, Json>; faults: (n: number) => number }
+>;
 
 export type Variant = keyof typeof VARIANTS;
 
@@ -54,10 +73,12 @@ export interface TwinsConfig extends SpaceConfig {
 }
 
 /**
- * The defaults: PBFT with n = 4, f = 1 (five instances), short timeouts so that a view change
- * fits in a round, a checkpoint after every batch (so a stable checkpoint is usually the
- * whole committed prefix, and a NEW-VIEW's O is often empty), and a steady workload that
- * keeps requests in flight across round boundaries.
+ * The defaults: PBFT with n = 4, f = 1 (five instances); short timeouts, so that a view change
+ * fits in a round even after the links' retransmission back-off; a checkpoint after every
+ * batch, so that a stable checkpoint is usually the whole committed prefix and a NEW-VIEW's O
+ * is often empty (the one place where pbft-unsafe-new-view behaves differently for honest
+ * senders — see README.md); a steady workload that keeps requests in flight across round
+ * boundaries.
  */
 export const DEFAULT_CONFIG: TwinsConfig = {
   protocol: 'pbft',
@@ -90,46 +111,43 @@ export function twinsConfig(overrides: Partial<TwinsConfig> = {}): TwinsConfig {
   return config;
 }
 
-/** A safe file/scenario name for one schedule. */
+/** The scenario name of one schedule (also a good file name). */
 export function scheduleName(config: TwinsConfig, schedule: Schedule): string {
   return `twins-${config.protocol}-${schedule.index}`.slice(0, 64);
 }
 
 /**
- * The schedule as a scenario. Blocks are named instance by instance, except that the block
- * holding the first twin instance is left out: instances named in no block form one block of
- * their own (Simulation.partition), and scenario files may only name identities — so a
- * schedule with one twin replays with `bftkit scenario run` unchanged.
+ * The schedule as a scenario file — what `bftkit scenario run FILE` replays. Every round is a
+ * partition fault naming every instance (a twin as "n1'"), with client c_i added to block
+ * i mod k; the last round is followed by a heal. Validated like a file on disk, so a schedule
+ * that compiles is one the scenario runner accepts.
  */
 export function compileSchedule(config: TwinsConfig, schedule: Schedule): Scenario {
   const clients = Array.from({ length: config.clients }, (_, i) => `c${i}`);
-  const firstTwin = schedule.twins.length > 0 ? `${schedule.twins[0]}'` : null;
-  const faults: ScenarioInput['faults'] = [];
-  schedule.rounds.forEach((blocks, r) => {
+  const faults: ScenarioInput['faults'] = schedule.rounds.map((blocks, r) => {
     const withClients = blocks.map((block) => [...block]);
     clients.forEach((client, i) => {
       withClients[i % withClients.length]!.push(client);
     });
-    const named =
-      firstTwin === null ? withClients : withClients.filter((b) => !b.includes(firstTwin));
-    faults.push({ at: r * config.roundMs, action: 'partition', blocks: named });
+    return { at: r * config.roundMs, action: 'partition', blocks: withClients };
   });
   const end = config.rounds * config.roundMs;
   faults.push({ at: end, action: 'heal' });
+  const variant = VARIANTS[config.protocol];
   const input: ScenarioInput = {
     name: scheduleName(config, schedule),
     description:
-      `Twins schedule ${schedule.index} (${config.protocol}, R=${config.rounds}, k=${config.partitions}, seed ${config.seed}): ${describeSchedule(schedule)}`.slice(
+      `Twins schedule ${schedule.index} (${config.protocol}, R=${config.rounds}, k=${config.partitions}, seed ${config.seed}): ${describeSchedule(schedule)}; clients c_i in block i mod k; round r runs view r-1.`.slice(
         0,
         2000,
       ),
     protocol: 'pbft',
     n: config.n,
-    f: Math.floor((config.n - 1) / 3),
+    f: variant.faults(config.n),
     clients: config.clients,
     seed: config.seed,
     duration: end + config.syncMs,
-    params: { ...config.params, ...VARIANTS[config.protocol].params },
+    params: { ...config.params, ...variant.params },
     faults,
     twins: schedule.twins,
     workload: {
@@ -139,7 +157,7 @@ export function compileSchedule(config: TwinsConfig, schedule: Schedule): Scenar
     },
     expect: { safety: 'hold' },
   };
-  return scenarioSchema.parse(input);
+  return validateScenario(input, input.name);
 }
 
 export interface ScheduleResult {
