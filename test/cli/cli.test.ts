@@ -126,3 +126,57 @@ describe('cluster file validation names the field', () => {
     expect(bftkit('cluster', 'check', path).code).toBe(0);
   });
 });
+
+describe('scenario files from the command line', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bftkit-scenario-'));
+  const base = JSON.parse(readFileSync(join(root, 'scenarios/register-honest.json'), 'utf8'));
+  const write = (name: string, mutate: (s: typeof base) => void) => {
+    const copy = structuredClone(base);
+    mutate(copy);
+    const path = join(dir, `${name}.json`);
+    writeFileSync(path, JSON.stringify(copy));
+    return path;
+  };
+
+  it('a broken scenario file gets one line naming the JSON path, and exit 2', () => {
+    const path = write('bad-fault', (s) => {
+      s.faults = [{ at: 'soon', action: 'crash', node: 'n1' }];
+    });
+    const r = bftkit('scenario', 'run', path);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/\$\.faults\[0\]\.at/);
+  });
+
+  it('an unknown adversary name lists the known ones', () => {
+    const path = write('bad-adversary', (s) => {
+      s.adversaries = [{ node: 'n1', name: 'gremlin' }];
+    });
+    const r = bftkit('scenario', 'run', path);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /\$\.adversaries\[0\]\.name: unknown adversary "gremlin".*known adversaries: .*stale/,
+    );
+  });
+
+  it('a scenario whose expectations hold exits 0 and --json prints the verdict', () => {
+    const r = bftkit('scenario', 'run', 'register-honest', '--seed', '2', '--json');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report).toMatchObject({
+      scenario: 'register-honest',
+      seed: 2,
+      ok: true,
+      safety: { ok: true },
+    });
+  });
+
+  it('an expectation that does not hold exits 1 and prints the reproduce command', () => {
+    const path = write('impossible', (s) => {
+      s.expect = { safety: 'violated' };
+    });
+    const r = bftkit('scenario', 'run', path, '--seed', '3');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`reproduce: npx bftkit scenario run ${path} --seed 3`);
+  });
+});
