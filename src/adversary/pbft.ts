@@ -14,7 +14,8 @@
  *   phantom-voter          PREPAREs and COMMITs digests it never saw, for its sequence numbers
  *                          and for ones nobody has proposed yet
  *   forger                 forges other replicas' signatures: PREPAREs and COMMITs in their
- *                          names, REPLYs in their names, STATE with forged certificates
+ *                          names, wrong REPLYs in its own and their names, STATE with forged
+ *                          certificates
  *   quorum-splitter        negative control: colluding, it shows the `victims` an alternative
  *                          batch (PRE-PREPARE as primary, PREPARE and COMMIT as anyone) and
  *                          everybody else the real one
@@ -243,7 +244,7 @@ function forgedStates(
 export const forger = define({
   name: 'forger',
   description:
-    'forges other replicas’ signatures (it signs with its own key in their names): with each PREPARE and COMMIT a vote for another digest in another replica’s name; with each REPLY a wrong result, and the same in another replica’s name; to each FETCH-STATE a STATE with a forged checkpoint proof and one with a forged commit certificate',
+    'forges other replicas’ signatures (it signs with its own key in their names): with each PREPARE and COMMIT a vote for another digest in another replica’s name; instead of each REPLY a wrong result, in its own name and in another replica’s; to each FETCH-STATE a STATE with a forged checkpoint proof and one with a forged commit certificate',
   protocols: PBFT,
   params: z.object({ stateInterval: z.number().int().min(1).max(1_000_000).default(8) }).strict(),
   create: (honest, params: { stateInterval: number }) =>
@@ -271,6 +272,20 @@ export const forger = define({
           return true;
         },
         *rewrite(to, message) {
+          if (message.kind === 'REPLY' && to !== null) {
+            // A wrong result in its own name, and the same in another replica's: were the
+            // forgery accepted, the client would hold f + 1 = 2 matching wrong replies.
+            const reply = message.body as ReplyBody;
+            const wrong = { ok: true, value: `forged-${reply.timestamp}` };
+            const as = victim();
+            act(ctx, 'forge-reply', { to, as, timestamp: reply.timestamp });
+            yield { to, message: ctx.sign('REPLY', { ...reply, result: wrong }) };
+            yield {
+              to,
+              message: forge(ctx, as, 'REPLY', { ...reply, replica: as, result: wrong }),
+            };
+            return;
+          }
           yield { to, message };
           if (message.kind === 'PREPARE' || message.kind === 'COMMIT') {
             const { view, seq } = message.body as VoteBody;
@@ -278,15 +293,6 @@ export const forger = define({
             const digest = phantomDigest(as, view, seq);
             act(ctx, 'forge-vote', { as, kind: message.kind, view, seq, digest });
             yield { to, message: forge(ctx, as, message.kind, { view, seq, digest }) };
-          } else if (message.kind === 'REPLY' && to !== null) {
-            const reply = message.body as ReplyBody;
-            const wrong = { ok: true, value: `forged-${reply.timestamp}` };
-            const as = victim();
-            act(ctx, 'forge-reply', { to, as, timestamp: reply.timestamp });
-            yield {
-              to,
-              message: forge(ctx, as, 'REPLY', { ...reply, replica: as, result: wrong }),
-            };
           }
         },
       };

@@ -373,7 +373,7 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
         );
       const statuses = await step(Promise.all(replicas.map((r) => getStatus(r.port))));
       const meshUp = statuses.every(
-        (s) => s !== null && s.peers.filter((p) => p.kind === 'replica').every((p) => p.connected),
+        (s) => s?.peers.filter((p) => p.kind === 'replica').every((p) => p.connected) === true,
       );
       // PBFT: every replica knows the primary of its view; Raft: the leader names itself.
       const ready = meshUp && statuses.some((s) => s?.leader === s?.id);

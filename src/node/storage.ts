@@ -91,6 +91,8 @@ export class SqliteStore implements Store {
   private readonly walFd: number;
   /** persistAsync syncs still running (the descriptor stays open until they finish). */
   private syncing = 0;
+  private syncsStarted = 0;
+  private readonly waiting: { seq: number; done: (error: Error | null) => void }[] = [];
   private closed = false;
 
   /** Open (or create, mode 0700) the data directory `dir` and its database. */
@@ -184,11 +186,20 @@ export class SqliteStore implements Store {
     if (this.closed) throw new Error('store is closed');
     this.maybeCheckpoint();
     if (writes.length > 0) this.commit(writes);
+    // Syncs run on the thread pool and may finish out of order; a sync that finishes makes
+    // every commit made before it started durable, so callbacks are released in order.
+    const seq = ++this.syncsStarted;
+    this.waiting.push({ seq, done });
     this.syncing++;
     fdatasync(this.walFd, (error) => {
       this.syncing--;
       if (this.closed && this.syncing === 0) closeSync(this.walFd);
-      done(error);
+      if (error !== null) {
+        for (const w of this.waiting.splice(0)) w.done(error);
+        return;
+      }
+      while (this.waiting.length > 0 && this.waiting[0]!.seq <= seq)
+        this.waiting.shift()!.done(null);
     });
   }
 

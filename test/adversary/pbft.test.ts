@@ -267,6 +267,34 @@ describe('forger', () => {
     expect(verifier.verify(prepares[1] as Envelope)).toBe(false);
   });
 
+  it('answers a client with a wrong result, in its own name and in another’s', () => {
+    const { ctx, core } = node('r1', forger);
+    const pp = prePrepare(0, 1, [request('c0', 1)]);
+    send(core, pp);
+    for (const from of ['r2', 'r3'])
+      send(core, {
+        kind: 'PREPARE',
+        from,
+        body: { view: 0, seq: 1, digest: pp.body.digest },
+        sig: `sig:${from}`,
+      });
+    for (const from of ['r0', 'r2'])
+      send(core, {
+        kind: 'COMMIT',
+        from,
+        body: { view: 0, seq: 1, digest: pp.body.digest },
+        sig: `sig:${from}`,
+      });
+    const replies = outbox(ctx, 'REPLY').map((o) => o.message);
+    expect(replies).toHaveLength(2);
+    expect(replies[0]?.from).toBe('r1');
+    expect(replies[1]?.from).not.toBe('r1');
+    for (const r of replies)
+      expect((r.body as { result: Json }).result).toEqual({ ok: true, value: 'forged-1' });
+    expect(verifier.verify(replies[0] as Envelope)).toBe(true);
+    expect(verifier.verify(replies[1] as Envelope)).toBe(false);
+  });
+
   it('answers FETCH-STATE with forged certificates, which an honest replica refuses', () => {
     const { ctx, core } = node('r1', forger, { stateInterval: 16 });
     core.onMessage('r3', {

@@ -9,9 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostStatus } from '../../src/node/host.js';
 import {
   BFTKIT,
+  getStatus,
   killAll,
   makeCluster,
   root,
+  sleep,
   spawnNode,
   type TempCluster,
   waitStatus,
@@ -55,7 +57,13 @@ beforeAll(async () => {
   for (const c of [pbft, raft])
     for (const n of c.file.nodes) await waitStatus(c.port(n.id), meshUp, 60_000, `${n.id} mesh`);
   // Raft: wait for a leader, so the first request does not race the election.
-  await waitStatus(raft.port('n0'), (s) => s.term !== null && s.term > 0, 30_000, 'a raft term');
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const statuses = await Promise.all(raft.file.nodes.map((n) => getStatus(raft.port(n.id))));
+    if (statuses.some((s) => s?.role === 'leader')) break;
+    if (Date.now() > deadline) throw new Error('no raft leader within 30 s');
+    await sleep(100);
+  }
 });
 
 afterAll(async () => {
