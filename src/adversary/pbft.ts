@@ -215,7 +215,7 @@ function forgedStates(
 ): StateBody[] {
   const { ctx } = spy;
   const quorum = ctx.cluster.quorum;
-  const snapshot: Snapshot = { kv: [['k0', 'forged']], sessions: [] };
+  const snapshot: Snapshot = { app: [['k0', 'forged']], sessions: [] };
   const stateDigest = stateDigestOf(snapshot);
   // Far ahead of the requester, so that it is never below what the requester already has.
   const seq = (Math.floor(request.lastExecuted / interval) + 1_000) * interval;

@@ -11,4 +11,15 @@ export interface ProtocolDefinition {
   readonly name: string;
   readonly model: FaultModel;
   readonly messages: Readonly<Record<string, z.ZodType>>;
+  /**
+   * Kinds signed under another protocol's name than `name` (kind → protocol). The ledger's
+   * BLOCK votes travel in PBFT but are signed as "bftkit/1/<cluster>/ledger/BLOCK", so that a
+   * vote on the wire is, byte for byte, an entry of a block's certificate.
+   */
+  readonly domains?: Readonly<Record<string, string>>;
+}
+
+/** The protocol name a kind of message is signed under. */
+export function signingProtocol(definition: ProtocolDefinition, kind: string): string {
+  return definition.domains?.[kind] ?? definition.name;
 }

@@ -13,7 +13,7 @@ import { canonical } from '../crypto/canonical.js';
 import type { SignatureBackend } from '../crypto/ed25519.js';
 import { sha256 } from '../crypto/hash-node.js';
 import { fromHex, toHex } from '../crypto/hex.js';
-import type { ProtocolDefinition } from './definition.js';
+import { type ProtocolDefinition, signingProtocol } from './definition.js';
 import type { Envelope } from './envelope-types.js';
 import type { Json } from './json.js';
 import type { NodeId } from './protocol.js';
@@ -162,7 +162,9 @@ export function admitEnvelope(
   if (!keys.has(from)) return reject('unknown-sender', `no public key for "${from}"`);
   if (from !== peer) return reject('sender-mismatch', `"${from}" arrived from peer "${peer}"`);
   const envelope: Envelope = { kind, from, body: body.data as Json, sig };
-  if (!keys.verify(domain, envelope)) return reject('bad-signature', `${kind} from ${from}`);
+  const signedAs = signingProtocol(definition, kind);
+  const kindDomain = signedAs === domain.protocol ? domain : { ...domain, protocol: signedAs };
+  if (!keys.verify(kindDomain, envelope)) return reject('bad-signature', `${kind} from ${from}`);
   return { ok: true, envelope };
 }
 

@@ -35,7 +35,7 @@ import {
   PerfectLinks,
 } from '../links/perfect-link.js';
 import type { ClusterView } from './cluster-view.js';
-import type { ProtocolDefinition } from './definition.js';
+import { type ProtocolDefinition, signingProtocol } from './definition.js';
 import {
   admitEnvelope,
   type Domain,
@@ -337,17 +337,22 @@ export class NodeRuntime {
     this.io.trace({ type: 'send', to, id, kind: message.kind, body: message.body as Json });
   }
 
+  /** The domain a kind is signed in: the protocol's, or another's it names (definition.ts). */
+  private domainOf(kind: string): Domain {
+    const protocol = signingProtocol(this.options.definition, kind);
+    return protocol === this.domain.protocol ? this.domain : { ...this.domain, protocol };
+  }
+
   private makeContext(): Context {
     const { self, cluster, signer, keys } = this.options;
-    const domain = this.domain;
     const io = this.io;
     return {
       self,
       cluster,
       now: () => io.now(),
       random: () => io.random(),
-      sign: (kind, body) => signEnvelope(domain, signer, kind, body),
-      verify: (message) => keys.verify(domain, message),
+      sign: (kind, body) => signEnvelope(this.domainOf(kind), signer, kind, body),
+      verify: (message) => keys.verify(this.domainOf(message.kind), message),
       send: (to, message) => this.sendMessage(to, message),
       broadcast: (message, options) => {
         for (const to of cluster.replicas) {

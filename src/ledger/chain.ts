@@ -1,7 +1,7 @@
 /**
- * LedgerChain: the ledger as one replica (or an auditor) holds it — certified blocks, the
- * state after them, and the blocks executed but not yet certified. Pure: no I/O, no clock;
- * what to persist is what `addVote` / `append` return.
+ * LedgerChain: the ledger as one replica (or an auditor) holds it — the tip of the certified
+ * chain, the state after it, and the blocks executed but not yet certified. Pure: no I/O, no
+ * clock; what to persist is what `addVote` / `append` return (the chain keeps no old blocks).
  *
  * A replica's life, per committed PBFT batch (see README.md "Integration"):
  *
@@ -52,7 +52,9 @@ interface Pending {
 export class LedgerChain {
   readonly #cluster: LedgerCluster;
   readonly #crypto: LedgerCrypto;
-  readonly #blocks: CertifiedBlock[] = [];
+  /** Height and header of the last certified block (0 and null: none). */
+  #height = 0;
+  #tip: BlockHeader | null = null;
   #state: LedgerState;
   readonly #pending: Pending[] = [];
   /** Votes for heights not executed yet: height → replica → vote. */
@@ -75,18 +77,40 @@ export class LedgerChain {
     return chain;
   }
 
+  /**
+   * Continue a chain from a state that others vouched for (a PBFT checkpoint): the header of
+   * its last block (null: genesis) and the state after it.
+   */
+  static resume(
+    tip: BlockHeader | null,
+    state: LedgerState,
+    cluster: LedgerCluster,
+    crypto: LedgerCrypto = nobleLedgerCrypto,
+  ): LedgerChain {
+    const chain = new LedgerChain(cluster, crypto);
+    chain.#height = tip?.height ?? 0;
+    chain.#tip = tip;
+    chain.#state = state.clone();
+    return chain;
+  }
+
   /** Height of the last certified block (0: none). */
   get height(): number {
-    return this.#blocks.length;
+    return this.#height;
   }
 
   /** Height of the last executed block, certified or not. */
   get executedHeight(): number {
-    return this.#blocks.length + this.#pending.length;
+    return this.#height + this.#pending.length;
   }
 
   get tip(): BlockHeader | null {
-    return this.#blocks.at(-1)?.header ?? null;
+    return this.#tip;
+  }
+
+  /** Header of the last executed block, certified or not (null: none). */
+  get executedTip(): BlockHeader | null {
+    return this.#pending.at(-1)?.block.header ?? this.#tip;
   }
 
   /** Hash of the last certified block, or the genesis hash. */
@@ -95,10 +119,6 @@ export class LedgerChain {
     return tip === null
       ? genesisHash(this.#cluster, this.#crypto)
       : blockHash(this.#cluster.clusterId, tip, this.#crypto);
-  }
-
-  get blocks(): readonly CertifiedBlock[] {
-    return this.#blocks;
   }
 
   /** A copy of the state after the last certified block. */
@@ -111,8 +131,13 @@ export class LedgerChain {
     return (this.#pending.at(-1)?.state ?? this.#state).clone();
   }
 
+  /** The hash of an executed block not yet certified. */
+  pendingHash(height: number): string | undefined {
+    return this.#pending[height - this.#height - 1]?.hash;
+  }
+
   pendingBlock(height: number): Block | undefined {
-    return this.#pending[height - this.#blocks.length - 1]?.block;
+    return this.#pending[height - this.#height - 1]?.block;
   }
 
   /** Execute a committed batch on top of everything executed so far. */
@@ -147,8 +172,8 @@ export class LedgerChain {
     if (!parsed.success) return [];
     const vote = parsed.data as BlockVote;
     const height = vote.body.height;
-    if (height <= this.#blocks.length) return [];
-    const pending = this.#pending[height - this.#blocks.length - 1];
+    if (height <= this.#height) return [];
+    const pending = this.#pending[height - this.#height - 1];
     if (pending === undefined) {
       // Only a replica's own signed vote may take its slot: a forged one must not crowd out
       // the genuine vote that arrives later. (Which block it names is checked on execution.)
@@ -188,7 +213,8 @@ export class LedgerChain {
         this.#crypto,
       );
       this.#pending.shift();
-      this.#blocks.push(certified);
+      this.#height++;
+      this.#tip = certified.header;
       this.#state = first.state;
       done.push(certified);
     }
@@ -212,7 +238,8 @@ export class LedgerChain {
         );
       this.#pending.shift();
     }
-    this.#blocks.push(check.block);
+    this.#height++;
+    this.#tip = check.block.header;
     this.#state = check.state;
     return check.block;
   }

@@ -52,6 +52,13 @@ export function describeOutcome(outcome: Outcome): string {
   return outcome.status === 'applied' ? 'applied' : `rejected (${outcome.reason})`;
 }
 
+const nonNegative = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+/** `LedgerState.snapshot()`: [[account, balance, nonce], …]. */
+export const stateSnapshotSchema = z
+  .array(z.tuple([z.string().min(1).max(64), nonNegative, nonNegative]))
+  .max(1024);
+
 export interface Account {
   readonly balance: number;
   /** The nonce of the last applied transfer paid by this account (0: none yet). */
@@ -126,6 +133,21 @@ export class LedgerState {
     if (nonce !== payer.nonce + 1) return 'bad-nonce';
     if (amount > payer.balance) return 'insufficient-funds';
     return null;
+  }
+
+  /**
+   * The state a snapshot describes, if it has exactly the cluster's accounts with sane
+   * balances and nonces; null otherwise.
+   */
+  static fromSnapshot(cluster: LedgerCluster, snapshot: unknown): LedgerState | null {
+    const parsed = stateSnapshotSchema.safeParse(snapshot);
+    if (!parsed.success || parsed.data.length !== cluster.accounts.size) return null;
+    const accounts = new Map<string, { balance: number; nonce: number }>();
+    for (const [id, balance, nonce] of parsed.data) {
+      if (!cluster.accounts.has(id) || accounts.has(id)) return null;
+      accounts.set(id, { balance, nonce });
+    }
+    return new LedgerState(accounts);
   }
 
   /** Canonical form: [[account, balance, nonce], …] sorted by account id. */

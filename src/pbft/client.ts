@@ -9,24 +9,32 @@
  * view — hence the primary to send to first — is learnt from the replies.
  */
 import type { Envelope } from '../core/envelope-types.js';
+import type { Json } from '../core/json.js';
 import type { Context, NodeId, Protocol, Recovered } from '../core/protocol.js';
-import { type KvCommand, type KvResult, kvCommandSchema } from '../smr/kv.js';
+import type { AppDefinition } from '../smr/app.js';
+import { kvApp } from '../smr/kv.js';
 import { primaryOf } from './certificates.js';
 import { canonicalJson } from './digest.js';
-import { type ReplyBody, type RequestEnvelope, replyBody } from './messages.js';
+import { pbftSchemas, type ReplyBody, type RequestEnvelope } from './messages.js';
 
 export interface PbftClientOptions {
   /** How long to wait for f+1 matching replies before re-sending to all replicas. */
   readonly requestTimeoutMs: number;
   /** Most requests waiting behind the outstanding one. */
   readonly maxQueue: number;
+  /** The replicated application: what a command and a result look like. */
+  readonly app: Pick<AppDefinition, 'command' | 'result' | 'snapshot' | 'name'>;
 }
 
-export const DEFAULT_CLIENT_OPTIONS: PbftClientOptions = { requestTimeoutMs: 1000, maxQueue: 1024 };
+export const DEFAULT_CLIENT_OPTIONS: PbftClientOptions = {
+  requestTimeoutMs: 1000,
+  maxQueue: 1024,
+  app: kvApp,
+};
 
 export interface ClientReply {
   readonly type: 'reply';
-  readonly result: KvResult;
+  readonly result: Json;
   readonly timestamp: number;
 }
 
@@ -44,7 +52,8 @@ export class PbftClient implements Protocol<unknown> {
   private view = 0;
   private timestamp = 0;
   private current: Outstanding | null = null;
-  private readonly queue: KvCommand[] = [];
+  private readonly queue: Json[] = [];
+  private readonly replyBody: ReturnType<typeof pbftSchemas>['replyBody'];
   readonly rejected = new Map<string, number>();
 
   constructor(
@@ -52,6 +61,7 @@ export class PbftClient implements Protocol<unknown> {
     options: Partial<PbftClientOptions> = {},
   ) {
     this.options = { ...DEFAULT_CLIENT_OPTIONS, ...options };
+    this.replyBody = pbftSchemas(this.options.app).replyBody;
   }
 
   get currentView(): number {
@@ -64,9 +74,9 @@ export class PbftClient implements Protocol<unknown> {
   }
 
   onRequest(request: unknown): void {
-    const parsed = kvCommandSchema.safeParse(request);
+    const parsed = this.options.app.command.safeParse(request);
     if (!parsed.success) {
-      this.reject('not a key-value command');
+      this.reject(`not a ${this.options.app.name} command`);
       return;
     }
     if (this.queue.length >= this.options.maxQueue) {
@@ -99,7 +109,7 @@ export class PbftClient implements Protocol<unknown> {
       this.reject('not a reply');
       return;
     }
-    const parsed = replyBody.safeParse(message.body);
+    const parsed = this.replyBody.safeParse(message.body);
     if (!parsed.success) {
       this.reject('malformed reply');
       return;

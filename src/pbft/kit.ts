@@ -17,6 +17,7 @@ import type { Json } from '../core/json.js';
 import type { NodeId, ProtocolFactory } from '../core/protocol.js';
 import type { Params, ProtocolKit } from '../scenario/kit.js';
 import type { Rng } from '../sim/rng.js';
+import { kvApp } from '../smr/kv.js';
 import { checkPbft } from './checks.js';
 import { DEFAULT_CLIENT_OPTIONS, PbftClient } from './client.js';
 import { MAX_WINDOW, pbftDefinition } from './messages.js';
@@ -65,6 +66,7 @@ export function replicaOptions(p: PbftParams): PbftOptions {
     watermarkWindow: p.watermarkWindow,
     viewChangeTimeoutMs: p.viewChangeTimeoutMs,
     unsafeSkipNewViewCheck: p.unsafeSkipNewViewCheck,
+    app: kvApp,
   };
 }
 

@@ -6,7 +6,9 @@
  */
 import { z } from 'zod';
 import type { ProtocolDefinition } from '../core/definition.js';
-import { KEY_MAX, kvCommandSchema, kvResultSchema, VALUE_MAX } from '../smr/kv.js';
+import type { Json } from '../core/json.js';
+import type { AppDefinition } from '../smr/app.js';
+import { kvApp } from '../smr/kv.js';
 
 /** Longest node id. */
 export const MAX_ID = 128;
@@ -16,143 +18,199 @@ export const MAX_BATCH = 256;
 export const MAX_REPLICAS = 64;
 /** Largest watermark window L: bounds prepared sets, O and the batches of a STATE. */
 export const MAX_WINDOW = 1024;
-/** Most entries of a snapshot's key-value table or session table. */
-export const MAX_SNAPSHOT_ENTRIES = 100_000;
+/** Most clients in a snapshot's session table. */
+export const MAX_SESSIONS = 100_000;
 
 export const nodeIdSchema = z.string().min(1).max(MAX_ID);
 const counter = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 export const digestSchema = z.string().regex(/^[0-9a-f]{64}$/);
 const sig = z.string().min(1).max(256);
 
+const anyJson = z.custom<Json>(() => true);
+
 function envelope<K extends string, B extends z.ZodType>(kind: K, body: B) {
   return z.strictObject({ kind: z.literal(kind), from: nodeIdSchema, body, sig });
 }
 
-// ⟨REQUEST, op, t, c⟩σc
-export const requestBody = z.strictObject({
-  client: nodeIdSchema,
-  timestamp: counter,
-  command: kvCommandSchema,
-});
-export const requestEnvelope = envelope('REQUEST', requestBody);
+/**
+ * Every schema, built for one replicated application (smr/app.ts): its commands ride in
+ * REQUESTs (and so in PRE-PREPAREs, certificates, VIEW-CHANGEs …), its results in REPLYs, its
+ * snapshots in STATE.
+ */
+export function pbftSchemas(app: AppSchemas) {
+  // ⟨REQUEST, op, t, c⟩σc
+  const requestBody = z.strictObject({
+    client: nodeIdSchema,
+    timestamp: counter,
+    command: app.command,
+  });
+  const requestEnvelope = envelope('REQUEST', requestBody);
 
-// ⟨PRE-PREPARE, v, s, d⟩σp with the batch B, d = digest(B)
-export const prePrepareBody = z.strictObject({
-  view: counter,
-  seq: counter,
-  digest: digestSchema,
-  batch: z.array(requestEnvelope).max(MAX_BATCH),
-});
-export const prePrepareEnvelope = envelope('PRE-PREPARE', prePrepareBody);
+  // ⟨PRE-PREPARE, v, s, d⟩σp with the batch B, d = digest(B)
+  const prePrepareBody = z.strictObject({
+    view: counter,
+    seq: counter,
+    digest: digestSchema,
+    batch: z.array(requestEnvelope).max(MAX_BATCH),
+  });
+  const prePrepareEnvelope = envelope('PRE-PREPARE', prePrepareBody);
 
-// ⟨PREPARE, v, s, d, i⟩σi and ⟨COMMIT, v, s, d, i⟩σi (i is the envelope's signer)
-export const voteBody = z.strictObject({ view: counter, seq: counter, digest: digestSchema });
-export const prepareEnvelope = envelope('PREPARE', voteBody);
-export const commitEnvelope = envelope('COMMIT', voteBody);
+  // ⟨PREPARE, v, s, d, i⟩σi and ⟨COMMIT, v, s, d, i⟩σi (i is the envelope's signer)
+  const voteBody = z.strictObject({ view: counter, seq: counter, digest: digestSchema });
+  const prepareEnvelope = envelope('PREPARE', voteBody);
+  const commitEnvelope = envelope('COMMIT', voteBody);
 
-// ⟨REPLY, v, t, c, i, r⟩σi
-export const replyBody = z.strictObject({
-  view: counter,
-  timestamp: counter,
-  client: nodeIdSchema,
-  replica: nodeIdSchema,
-  result: kvResultSchema,
-});
+  // ⟨REPLY, v, t, c, i, r⟩σi
+  const replyBody = z.strictObject({
+    view: counter,
+    timestamp: counter,
+    client: nodeIdSchema,
+    replica: nodeIdSchema,
+    result: app.result,
+  });
 
-// ⟨CHECKPOINT, s, digest(state after s), i⟩σi
-export const checkpointBody = z.strictObject({ seq: counter, stateDigest: digestSchema });
-export const checkpointEnvelope = envelope('CHECKPOINT', checkpointBody);
+  // ⟨CHECKPOINT, s, digest(state after s), i⟩σi
+  const checkpointBody = z.strictObject({ seq: counter, stateDigest: digestSchema });
+  const checkpointEnvelope = envelope('CHECKPOINT', checkpointBody);
 
-/** prepared(B, v, s, i): the pre-prepare (with its batch) and q−1 matching prepares. */
-export const preparedCertificateSchema = z.strictObject({
-  prePrepare: prePrepareEnvelope,
-  prepares: z.array(prepareEnvelope).max(MAX_REPLICAS),
-});
+  /** prepared(B, v, s, i): the pre-prepare (with its batch) and q−1 matching prepares. */
+  const preparedCertificateSchema = z.strictObject({
+    prePrepare: prePrepareEnvelope,
+    prepares: z.array(prepareEnvelope).max(MAX_REPLICAS),
+  });
 
-// ⟨VIEW-CHANGE, v+1, s_stable, C, P, i⟩σi
-export const viewChangeBody = z.strictObject({
-  newView: counter,
-  stableSeq: counter,
-  checkpointProof: z.array(checkpointEnvelope).max(MAX_REPLICAS),
-  prepared: z.array(preparedCertificateSchema).max(MAX_WINDOW),
-});
-export const viewChangeEnvelope = envelope('VIEW-CHANGE', viewChangeBody);
+  // ⟨VIEW-CHANGE, v+1, s_stable, C, P, i⟩σi
+  const viewChangeBody = z.strictObject({
+    newView: counter,
+    stableSeq: counter,
+    checkpointProof: z.array(checkpointEnvelope).max(MAX_REPLICAS),
+    prepared: z.array(preparedCertificateSchema).max(MAX_WINDOW),
+  });
+  const viewChangeEnvelope = envelope('VIEW-CHANGE', viewChangeBody);
 
-// ⟨NEW-VIEW, v+1, V, O⟩σp'
-export const newViewBody = z.strictObject({
-  view: counter,
-  viewChanges: z.array(viewChangeEnvelope).max(MAX_REPLICAS),
-  prePrepares: z.array(prePrepareEnvelope).max(MAX_WINDOW),
-});
-export const newViewEnvelope = envelope('NEW-VIEW', newViewBody);
+  // ⟨NEW-VIEW, v+1, V, O⟩σp'
+  const newViewBody = z.strictObject({
+    view: counter,
+    viewChanges: z.array(viewChangeEnvelope).max(MAX_REPLICAS),
+    prePrepares: z.array(prePrepareEnvelope).max(MAX_WINDOW),
+  });
+  const newViewEnvelope = envelope('NEW-VIEW', newViewBody);
 
-// State transfer: "send me what you have beyond my last executed sequence number / view".
-export const fetchStateBody = z.strictObject({ lastExecuted: counter, view: counter });
+  // State transfer: "send me what you have beyond my last executed sequence number / view".
+  const fetchStateBody = z.strictObject({ lastExecuted: counter, view: counter });
 
-/** The replicated state at a checkpoint: key-value table and client sessions, both sorted. */
-export const snapshotSchema = z.strictObject({
-  kv: z
-    .array(z.tuple([z.string().min(1).max(KEY_MAX), z.string().max(VALUE_MAX)]))
-    .max(MAX_SNAPSHOT_ENTRIES),
-  sessions: z.array(z.tuple([nodeIdSchema, counter, kvResultSchema])).max(MAX_SNAPSHOT_ENTRIES),
-});
+  /** The replicated state at a checkpoint: the application's and the client sessions (sorted). */
+  const snapshotSchema = z.strictObject({
+    app: app.snapshot,
+    sessions: z.array(z.tuple([nodeIdSchema, counter, app.result])).max(MAX_SESSIONS),
+  });
 
-/** committed-local proof: the pre-prepare (with its batch) and q matching commits. */
-export const commitCertificateSchema = z.strictObject({
-  prePrepare: prePrepareEnvelope,
-  commits: z.array(commitEnvelope).max(MAX_REPLICAS),
-});
+  /** committed-local proof: the pre-prepare (with its batch) and q matching commits. */
+  const commitCertificateSchema = z.strictObject({
+    prePrepare: prePrepareEnvelope,
+    commits: z.array(commitEnvelope).max(MAX_REPLICAS),
+  });
 
-export const stateBody = z.strictObject({
-  checkpoint: z
-    .strictObject({
-      seq: counter,
-      stateDigest: digestSchema,
-      proof: z.array(checkpointEnvelope).max(MAX_REPLICAS),
-      snapshot: snapshotSchema,
-    })
-    .nullable(),
-  batches: z.array(commitCertificateSchema).max(MAX_WINDOW),
-  newView: newViewEnvelope.nullable(),
-});
+  const stateBody = z.strictObject({
+    checkpoint: z
+      .strictObject({
+        seq: counter,
+        stateDigest: digestSchema,
+        proof: z.array(checkpointEnvelope).max(MAX_REPLICAS),
+        snapshot: snapshotSchema,
+      })
+      .nullable(),
+    batches: z.array(commitCertificateSchema).max(MAX_WINDOW),
+    newView: newViewEnvelope.nullable(),
+  });
 
-export type RequestBody = z.infer<typeof requestBody>;
-export type RequestEnvelope = z.infer<typeof requestEnvelope>;
-export type PrePrepareBody = z.infer<typeof prePrepareBody>;
-export type PrePrepareEnvelope = z.infer<typeof prePrepareEnvelope>;
-export type VoteBody = z.infer<typeof voteBody>;
-export type PrepareEnvelope = z.infer<typeof prepareEnvelope>;
-export type CommitEnvelope = z.infer<typeof commitEnvelope>;
-export type ReplyBody = z.infer<typeof replyBody>;
-export type CheckpointBody = z.infer<typeof checkpointBody>;
-export type CheckpointEnvelope = z.infer<typeof checkpointEnvelope>;
-export type PreparedCertificate = z.infer<typeof preparedCertificateSchema>;
-export type ViewChangeBody = z.infer<typeof viewChangeBody>;
-export type ViewChangeEnvelope = z.infer<typeof viewChangeEnvelope>;
-export type NewViewBody = z.infer<typeof newViewBody>;
-export type NewViewEnvelope = z.infer<typeof newViewEnvelope>;
-export type FetchStateBody = z.infer<typeof fetchStateBody>;
-export type Snapshot = z.infer<typeof snapshotSchema>;
-export type CommitCertificate = z.infer<typeof commitCertificateSchema>;
-export type StateBody = z.infer<typeof stateBody>;
+  const messages = {
+    REQUEST: requestBody,
+    'PRE-PREPARE': prePrepareBody,
+    PREPARE: voteBody,
+    COMMIT: voteBody,
+    REPLY: replyBody,
+    CHECKPOINT: checkpointBody,
+    'VIEW-CHANGE': viewChangeBody,
+    'NEW-VIEW': newViewBody,
+    'FETCH-STATE': fetchStateBody,
+    STATE: stateBody,
+  } as const;
+  return {
+    requestBody,
+    requestEnvelope,
+    prePrepareBody,
+    prePrepareEnvelope,
+    voteBody,
+    prepareEnvelope,
+    commitEnvelope,
+    replyBody,
+    checkpointBody,
+    checkpointEnvelope,
+    preparedCertificateSchema,
+    viewChangeBody,
+    viewChangeEnvelope,
+    newViewBody,
+    newViewEnvelope,
+    fetchStateBody,
+    snapshotSchema,
+    commitCertificateSchema,
+    stateBody,
+    messages,
+  };
+}
 
-export const pbftMessages = {
-  REQUEST: requestBody,
-  'PRE-PREPARE': prePrepareBody,
-  PREPARE: voteBody,
-  COMMIT: voteBody,
-  REPLY: replyBody,
-  CHECKPOINT: checkpointBody,
-  'VIEW-CHANGE': viewChangeBody,
-  'NEW-VIEW': newViewBody,
-  'FETCH-STATE': fetchStateBody,
-  STATE: stateBody,
-} as const;
+/** What an application gives the schemas (a subset of AppDefinition). */
+export type AppSchemas = Pick<AppDefinition, 'command' | 'result' | 'snapshot'>;
 
-export type PbftKind = keyof typeof pbftMessages;
+/** Schemas over any JSON command/result/snapshot: the source of the types below. */
+const generic = pbftSchemas({ command: anyJson, result: anyJson, snapshot: anyJson });
+type Schemas = typeof generic;
 
-export const pbftDefinition: ProtocolDefinition = {
-  name: 'pbft',
-  model: 'byzantine',
-  messages: pbftMessages,
-};
+/** The key-value store's schemas (the default application). */
+export const kvSchemas = pbftSchemas(kvApp);
+export const { replyBody } = kvSchemas;
+
+export type RequestBody = z.infer<Schemas['requestBody']>;
+export type RequestEnvelope = z.infer<Schemas['requestEnvelope']>;
+export type PrePrepareBody = z.infer<Schemas['prePrepareBody']>;
+export type PrePrepareEnvelope = z.infer<Schemas['prePrepareEnvelope']>;
+export type VoteBody = z.infer<Schemas['voteBody']>;
+export type PrepareEnvelope = z.infer<Schemas['prepareEnvelope']>;
+export type CommitEnvelope = z.infer<Schemas['commitEnvelope']>;
+export type ReplyBody = z.infer<Schemas['replyBody']>;
+export type CheckpointBody = z.infer<Schemas['checkpointBody']>;
+export type CheckpointEnvelope = z.infer<Schemas['checkpointEnvelope']>;
+export type PreparedCertificate = z.infer<Schemas['preparedCertificateSchema']>;
+export type ViewChangeBody = z.infer<Schemas['viewChangeBody']>;
+export type ViewChangeEnvelope = z.infer<Schemas['viewChangeEnvelope']>;
+export type NewViewBody = z.infer<Schemas['newViewBody']>;
+export type NewViewEnvelope = z.infer<Schemas['newViewEnvelope']>;
+export type FetchStateBody = z.infer<Schemas['fetchStateBody']>;
+export type Snapshot = z.infer<Schemas['snapshotSchema']>;
+export type CommitCertificate = z.infer<Schemas['commitCertificateSchema']>;
+export type StateBody = z.infer<Schemas['stateBody']>;
+
+export const pbftMessages = kvSchemas.messages;
+
+export type PbftKind = keyof Schemas['messages'];
+
+const definitions = new WeakMap<AppDefinition, ProtocolDefinition>();
+
+/** PBFT's messages for an application, and the application's own (e.g. the ledger's BLOCK). */
+export function pbftDefinitionFor(app: AppDefinition): ProtocolDefinition {
+  let definition = definitions.get(app);
+  if (definition === undefined) {
+    definition = {
+      name: 'pbft',
+      model: 'byzantine',
+      messages: { ...pbftSchemas(app).messages, ...app.messages },
+      ...(app.domains === undefined ? {} : { domains: app.domains }),
+    };
+    definitions.set(app, definition);
+  }
+  return definition;
+}
+
+/** PBFT over the key-value store. */
+export const pbftDefinition: ProtocolDefinition = pbftDefinitionFor(kvApp);

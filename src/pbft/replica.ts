@@ -17,7 +17,8 @@ import type { ClusterView } from '../core/cluster-view.js';
 import type { Envelope } from '../core/envelope-types.js';
 import type { Json } from '../core/json.js';
 import type { Context, NodeId, Protocol, Recovered } from '../core/protocol.js';
-import { type KvResult, KvStore } from '../smr/kv.js';
+import type { AppDefinition, AppRequest, ReplicatedApp } from '../smr/app.js';
+import { kvApp } from '../smr/kv.js';
 import { SessionTable } from '../smr/sessions.js';
 import {
   checkCommitCertificate,
@@ -40,7 +41,7 @@ import {
   type PrePrepareEnvelope,
   type PreparedCertificate,
   type PrepareEnvelope,
-  pbftMessages,
+  pbftSchemas,
   type RequestEnvelope,
   type Snapshot,
   type StateBody,
@@ -48,7 +49,6 @@ import {
 } from './messages.js';
 import {
   checkStateCheckpoint,
-  GENESIS_STATE_DIGEST,
   restoreSnapshot,
   stateDigestOf,
   takeSnapshot,
@@ -81,6 +81,8 @@ export interface PbftOptions {
   readonly viewChangeTimeoutMs: number;
   /** Deliberately unsafe: accept a NEW-VIEW's O without recomputing it from V. */
   readonly unsafeSkipNewViewCheck: boolean;
+  /** The replicated application (smr/app.ts). */
+  readonly app: AppDefinition;
 }
 
 export const DEFAULT_PBFT_OPTIONS: PbftOptions = {
@@ -91,6 +93,7 @@ export const DEFAULT_PBFT_OPTIONS: PbftOptions = {
   watermarkWindow: 64,
   viewChangeTimeoutMs: 500,
   unsafeSkipNewViewCheck: false,
+  app: kvApp,
 };
 
 const TIMER_REQUEST = 'request';
@@ -130,16 +133,21 @@ export class PbftReplica implements Protocol<unknown> {
   private view = 0;
   private readonly log = new MessageLog();
   private readonly committed = new Map<number, CommittedBatch>();
-  private kv = new KvStore();
-  private sessions = new SessionTable<KvResult>();
+  private readonly app: ReplicatedApp;
+  private readonly messages: Readonly<
+    Record<string, { safeParse(v: unknown): { success: boolean } }>
+  >;
+  private sessions = new SessionTable<Json>();
   private lastExecuted = 0;
   /** Primary: the highest sequence number it assigned in this view. */
   private lastAssigned = 0;
 
   /** Stable checkpoint: low watermark h = stable.seq. */
-  private stable: StableCheckpoint = { seq: 0, stateDigest: GENESIS_STATE_DIGEST, proof: [] };
+  private stable: StableCheckpoint;
   /** Our state at the stable checkpoint (null while we lack it: state transfer pending). */
-  private stableSnapshot: Snapshot | null = { kv: [], sessions: [] };
+  private stableSnapshot: Snapshot | null;
+  /** The initial state: the implicit stable checkpoint at sequence number 0. */
+  private readonly genesis: { snapshot: Snapshot; stateDigest: string };
   private readonly ownCheckpoints = new Map<number, { stateDigest: string; snapshot: Snapshot }>();
   private readonly checkpointVotes = new Map<number, Map<NodeId, CheckpointEnvelope>>();
   private readonly latestCheckpoint = new Map<NodeId, number>();
@@ -182,6 +190,12 @@ export class PbftReplica implements Protocol<unknown> {
     this.cluster = ctx.cluster;
     this.self = ctx.self;
     this.options = { ...DEFAULT_PBFT_OPTIONS, ...options };
+    this.app = this.options.app.create(ctx);
+    this.messages = { ...pbftSchemas(this.options.app).messages, ...this.options.app.messages };
+    const snapshot = takeSnapshot(this.app, this.sessions);
+    this.genesis = { snapshot, stateDigest: stateDigestOf(snapshot) };
+    this.stable = { seq: 0, stateDigest: this.genesis.stateDigest, proof: [] };
+    this.stableSnapshot = snapshot;
     this.verifier = {
       cluster: this.cluster,
       verify: (m) => ctx.verify(m),
@@ -222,9 +236,9 @@ export class PbftReplica implements Protocol<unknown> {
   get inViewChange(): boolean {
     return !this.normal;
   }
-  read(key: string): string | null {
-    const r = this.kv.apply({ op: 'get', key });
-    return r.value;
+  /** The application's state as its snapshot (canonical JSON). */
+  appState(): Json {
+    return this.app.snapshot();
   }
 
   // ─── helpers ──────────────────────────────────────────────────────────────────────────────
@@ -326,9 +340,7 @@ export class PbftReplica implements Protocol<unknown> {
       this.reject(message.kind, from, 'sender does not match the envelope');
       return;
     }
-    const schema = (pbftMessages as Partial<Record<string, (typeof pbftMessages)[PbftKind]>>)[
-      message.kind
-    ];
+    const schema = this.messages[message.kind];
     if (schema === undefined) {
       this.reject(message.kind, from, 'unknown message kind');
       return;
@@ -343,6 +355,10 @@ export class PbftReplica implements Protocol<unknown> {
     }
     if (!this.isReplica(from)) {
       this.reject(message.kind, from, 'replica message from a non-replica');
+      return;
+    }
+    if (this.options.app.messages?.[message.kind] !== undefined) {
+      this.app.onMessage?.(from, message);
       return;
     }
     switch (message.kind as PbftKind) {
@@ -650,21 +666,34 @@ export class PbftReplica implements Protocol<unknown> {
   }
 
   private execute(committed: CommittedBatch): void {
-    const executed: Json[] = [];
+    const fresh: RequestEnvelope[] = [];
     let cleared = false;
     for (const request of committed.batch) {
-      const { client, timestamp, command } = request.body;
+      const { client, timestamp } = request.body;
       const verdict = this.sessions.check(client, timestamp);
       if (verdict.kind === 'new') {
-        const result = this.kv.apply(command);
-        this.sessions.record(client, timestamp, result);
-        executed.push([client, timestamp]);
-        this.sendReply(client, timestamp, result);
-      } else if (verdict.kind === 'duplicate') {
+        fresh.push(request);
+        // A client's request appears once per batch's worth of new work: record it now so a
+        // duplicate later in the same batch is not executed twice.
+        this.sessions.record(client, timestamp, null);
+      } else if (verdict.kind === 'duplicate' && !fresh.some((r) => r.body.client === client)) {
         this.sendReply(client, timestamp, verdict.result);
       }
       cleared = this.clearPending(client, timestamp) || cleared;
     }
+    const requests: AppRequest[] = fresh.map((r) => ({
+      client: r.body.client,
+      command: r.body.command,
+    }));
+    const results = this.app.executeBatch(requests, committed.view, committed.seq);
+    const executed: Json[] = [];
+    fresh.forEach((request, i) => {
+      const { client, timestamp } = request.body;
+      const result = results[i] ?? null;
+      this.sessions.record(client, timestamp, result);
+      executed.push([client, timestamp]);
+      this.sendReply(client, timestamp, result);
+    });
     this.lastExecuted = committed.seq;
     this.ctx.note('execute', {
       seq: committed.seq,
@@ -686,7 +715,7 @@ export class PbftReplica implements Protocol<unknown> {
     return false;
   }
 
-  private sendReply(client: NodeId, timestamp: number, result: KvResult): void {
+  private sendReply(client: NodeId, timestamp: number, result: Json): void {
     const reply = this.ctx.sign('REPLY', {
       view: this.view,
       timestamp,
@@ -719,7 +748,7 @@ export class PbftReplica implements Protocol<unknown> {
 
   /** Every K: multicast ⟨CHECKPOINT, s, digest(state after s), i⟩σi. */
   private takeCheckpoint(seq: number): void {
-    const snapshot = takeSnapshot(this.kv, this.sessions);
+    const snapshot = takeSnapshot(this.app, this.sessions);
     const stateDigest = stateDigestOf(snapshot);
     this.ownCheckpoints.set(seq, { stateDigest, snapshot });
     if (seq <= this.h) return;
@@ -1089,9 +1118,7 @@ export class PbftReplica implements Protocol<unknown> {
   }
 
   private install(cp: NonNullable<StateBody['checkpoint']>): void {
-    const { kv, sessions } = restoreSnapshot(cp.snapshot);
-    this.kv = kv;
-    this.sessions = sessions;
+    this.sessions = restoreSnapshot(this.app, cp.snapshot);
     this.lastExecuted = cp.seq;
     this.ownCheckpoints.set(cp.seq, { stateDigest: cp.stateDigest, snapshot: cp.snapshot });
     this.ctx.note('state', { seq: cp.seq, stateDigest: cp.stateDigest });
@@ -1131,7 +1158,7 @@ export class PbftReplica implements Protocol<unknown> {
         certs.push(value as unknown as PreparedCertificate);
       }
     }
-    this.stableSnapshot = this.stable.seq === 0 ? { kv: [], sessions: [] } : null;
+    this.stableSnapshot = this.stable.seq === 0 ? this.genesis.snapshot : null;
     this.lastExecuted = 0;
     // The highest VIEW-CHANGE we signed: we complained about round newView−1.
     let complaint: ViewChangeEnvelope | null = null;

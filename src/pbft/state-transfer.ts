@@ -9,37 +9,27 @@
  *   lagging replica:  installs the snapshot only if q CHECKPOINTs vouch for its digest, then
  *                     executes each batch only if its q COMMITs vouch for it
  */
-import type { KvResult } from '../smr/kv.js';
-import { KvStore } from '../smr/kv.js';
+import type { Json } from '../core/json.js';
+import type { ReplicatedApp } from '../smr/app.js';
 import { SessionTable } from '../smr/sessions.js';
 import { checkCheckpointProof, type Verifier } from './certificates.js';
 import { digestOf } from './digest.js';
 import type { Snapshot, StateBody } from './messages.js';
 
-/** The replicated state as one canonical value: sorted KV entries and sorted sessions. */
-export function takeSnapshot(kv: KvStore, sessions: SessionTable<KvResult>): Snapshot {
-  return {
-    kv: kv.snapshot() as Snapshot['kv'],
-    sessions: sessions.snapshot() as Snapshot['sessions'],
-  };
+/** The replicated state as one canonical value: the application's, and the sorted sessions. */
+export function takeSnapshot(app: ReplicatedApp, sessions: SessionTable<Json>): Snapshot {
+  return { app: app.snapshot(), sessions: sessions.snapshot() as Snapshot['sessions'] };
 }
 
-export function restoreSnapshot(snapshot: Snapshot): {
-  kv: KvStore;
-  sessions: SessionTable<KvResult>;
-} {
-  return {
-    kv: KvStore.restore(snapshot.kv),
-    sessions: SessionTable.restore<KvResult>(snapshot.sessions),
-  };
+/** Install a snapshot into `app`; returns the session table it carries. */
+export function restoreSnapshot(app: ReplicatedApp, snapshot: Snapshot): SessionTable<Json> {
+  app.restore(snapshot.app);
+  return SessionTable.restore<Json>(snapshot.sessions);
 }
 
 export function stateDigestOf(snapshot: Snapshot): string {
   return digestOf(snapshot);
 }
-
-/** The digest of the initial (empty) state: the implicit checkpoint at sequence number 0. */
-export const GENESIS_STATE_DIGEST = stateDigestOf({ kv: [], sessions: [] });
 
 type StateCheckpoint = NonNullable<StateBody['checkpoint']>;
 

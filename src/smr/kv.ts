@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { Json } from '../core/json.js';
+import type { AppDefinition, AppRequest, ReplicatedApp } from './app.js';
 
 export const KEY_MAX = 256;
 export const VALUE_MAX = 4096;
@@ -23,6 +24,12 @@ export type KvCommand = z.infer<typeof kvCommandSchema>;
 export type KvResult = { ok: true; value: string | null } | { ok: false; value: string | null };
 
 export const kvResultSchema = z.object({ ok: z.boolean(), value: value.nullable() }).strict();
+
+/** Most entries of a snapshot's table. */
+export const MAX_KV_ENTRIES = 100_000;
+
+/** A snapshot: the entries sorted by key. */
+export const kvSnapshotSchema = z.array(z.tuple([key, value])).max(MAX_KV_ENTRIES);
 
 export class KvStore {
   private readonly data = new Map<string, string>();
@@ -49,12 +56,37 @@ export class KvStore {
 
   static restore(snapshot: Json): KvStore {
     const store = new KvStore();
-    const entries = z.array(z.tuple([key, value])).parse(snapshot);
+    const entries = kvSnapshotSchema.parse(snapshot);
     for (const [k, v] of entries) store.data.set(k, v);
     return store;
   }
 
   get size(): number {
     return this.data.size;
+  }
+}
+
+/** The key-value store as a replicated application (smr/app.ts): PBFT's default. */
+export const kvApp: AppDefinition = {
+  name: 'kv',
+  command: kvCommandSchema,
+  result: kvResultSchema,
+  snapshot: kvSnapshotSchema,
+  create: () => new KvApp(),
+};
+
+class KvApp implements ReplicatedApp {
+  private store = new KvStore();
+
+  executeBatch(requests: readonly AppRequest[]): Json[] {
+    return requests.map((r) => this.store.apply(r.command as KvCommand));
+  }
+
+  snapshot(): Json {
+    return this.store.snapshot();
+  }
+
+  restore(snapshot: Json): void {
+    this.store = KvStore.restore(snapshot);
   }
 }

@@ -10,8 +10,9 @@ import { NULL_DIGEST } from '../../src/pbft/certificates.js';
 import { digestOf } from '../../src/pbft/digest.js';
 import { checkEvidence } from '../../src/pbft/evidence.js';
 import type { RequestEnvelope, ViewChangeEnvelope } from '../../src/pbft/messages.js';
+import type { PbftReplica } from '../../src/pbft/replica.js';
 import { takeSnapshot } from '../../src/pbft/state-transfer.js';
-import { KvStore } from '../../src/smr/kv.js';
+import { kvApp } from '../../src/smr/kv.js';
 import { SessionTable } from '../../src/smr/sessions.js';
 import {
   checkpoint,
@@ -34,6 +35,12 @@ import {
 function bodyOf<B>(message: Envelope | undefined): B {
   if (message === undefined) throw new Error('no such message');
   return message.body as B;
+}
+
+/** A key's value in a replica's key-value state (its snapshot: entries sorted by key). */
+function readKey(replica: PbftReplica, key: string): string | null {
+  const entries = replica.appState() as [string, string][];
+  return entries.find(([k]) => k === key)?.[1] ?? null;
 }
 
 describe('pre-prepare acceptance', () => {
@@ -145,7 +152,7 @@ describe('prepared and committed-local with q = 3 (n = 4, f = 1)', () => {
         body: { view: 0, timestamp: 1, client: 'c0', replica: 'r1', result: { ok: true } },
       },
     });
-    expect(replica.read('k0')).toBe('c0.1');
+    expect(readKey(replica, 'k0')).toBe('c0.1');
   });
 
   it('the primary proposes a batch and commits with the backups', () => {
@@ -200,7 +207,7 @@ describe('exactly-once', () => {
     expect(notes(ctx, 'execute')).toEqual([
       { seq: 2, digest: digestOf([req] as unknown as Json), requests: [] },
     ]);
-    expect(replica.read('k1')).toBe('x');
+    expect(readKey(replica, 'k1')).toBe('x');
   });
 
   it('an older request than the last executed one is ignored', () => {
@@ -538,13 +545,17 @@ describe('recovery', () => {
 
 describe('state transfer', () => {
   function snapshotAfter(requests: RequestEnvelope[]) {
-    const kv = new KvStore();
-    const sessions = new SessionTable<{ ok: boolean; value: string | null }>();
-    for (const r of requests) {
-      const result = kv.apply(r.body.command);
-      sessions.record(r.body.client, r.body.timestamp, result);
-    }
-    const snapshot = takeSnapshot(kv, sessions as never);
+    const app = kvApp.create(null as never);
+    const sessions = new SessionTable<Json>();
+    const results = app.executeBatch(
+      requests.map((r) => ({ client: r.body.client, command: r.body.command })),
+      0,
+      1,
+    );
+    requests.forEach((r, i) => {
+      sessions.record(r.body.client, r.body.timestamp, results[i] ?? null);
+    });
+    const snapshot = takeSnapshot(app, sessions);
     return { snapshot, stateDigest: digestOf(snapshot as unknown as Json) };
   }
 
@@ -566,7 +577,7 @@ describe('state transfer', () => {
     expect(notes(ctx, 'state')).toEqual([{ seq: 2, stateDigest }]);
     expect(replica.lowWatermark).toBe(2);
     expect(replica.executed).toBe(3);
-    expect(replica.read('k0')).toBe('c1.1');
+    expect(readKey(replica, 'k0')).toBe('c1.1');
     expect(ctx.sent('REPLY')).toHaveLength(1); // to c0 for its get
   });
 
@@ -587,7 +598,7 @@ describe('state transfer', () => {
       newView: null,
     } as unknown as Json);
     const full = [...short, checkpoint('r2', 2, stateDigest)];
-    const other = { kv: [['k0', 'evil']], sessions: [] };
+    const other = { app: [['k0', 'evil']], sessions: [] };
     send({
       checkpoint: { seq: 2, stateDigest, proof: full, snapshot: other },
       batches: [],
@@ -632,7 +643,7 @@ describe('state transfer', () => {
     const lagging = makeReplica('r3', { checkpointInterval: 1 });
     deliver(lagging.replica, state as Envelope);
     expect(lagging.replica.executed).toBe(2);
-    expect(lagging.replica.read('k0')).toBe('c1.1');
+    expect(readKey(lagging.replica, 'k0')).toBe('c1.1');
     expect(notes(lagging.ctx, 'commit')).toEqual([{ view: 0, seq: 2, digest: expect.any(String) }]);
     void pp;
   });

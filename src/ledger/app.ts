@@ -1,0 +1,139 @@
+/**
+ * The ledger as a replicated application of PBFT (smr/app.ts): the integration step of
+ * README.md "Integration".
+ *
+ *   REQUEST command   {transfers: [signed TRANSFER, …]}  (a client may relay up to 64)
+ *   per committed batch with ≥ 1 transfer (view v, seq s), at every replica:
+ *     block ← chain.execute(transfers of the batch, v, s)      deterministic
+ *     vote  ← ⟨BLOCK, height, hash(block.header)⟩σi            signed as ledger/BLOCK
+ *     multicast vote; count it and the others' (chain.addVote)
+ *   on q matching votes: the block is final → output {type: 'ledger-block', block}
+ *   REPLY result      {height, outcomes: [applied | rejected + reason, …]}
+ *
+ * The host stores the final blocks (ledger/store.ts). Votes go out as soon as a replica has
+ * executed the block and are a function of the executed batches, so nothing needs persisting
+ * before they are sent. The state a checkpoint covers is the executed one — balances, nonces
+ * and the header of the last executed block — so a replica that installs a checkpoint can
+ * go on building the chain from there.
+ */
+import { z } from 'zod';
+import type { Envelope } from '../core/envelope-types.js';
+import type { Json } from '../core/json.js';
+import type { Context, NodeId } from '../core/protocol.js';
+import type { AppDefinition, AppRequest, ReplicatedApp } from '../smr/app.js';
+import { BLOCK_VOTE, type BlockHeader, type CertifiedBlock, headerSchema } from './block.js';
+import { LedgerChain } from './chain.js';
+import type { LedgerCluster } from './cluster.js';
+import { LEDGER_PROTOCOL, type LedgerCrypto } from './crypto.js';
+import { LedgerState, type Outcome, outcomeSchema, stateSnapshotSchema } from './state.js';
+import { type TransferEnvelope, transferEnvelopeSchema } from './tx.js';
+
+/** Most transfers one REQUEST carries (a batch of such requests makes one block ≤ 256). */
+export const MAX_REQUEST_TRANSFERS = 64;
+
+export const ledgerCommandSchema = z.strictObject({
+  transfers: z.array(transferEnvelopeSchema).min(1).max(MAX_REQUEST_TRANSFERS),
+});
+export type LedgerCommand = { transfers: TransferEnvelope[] };
+
+export const ledgerResultSchema = z.strictObject({
+  height: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  outcomes: z.array(outcomeSchema).max(MAX_REQUEST_TRANSFERS),
+});
+export type LedgerResult = { height: number; outcomes: Outcome[] };
+
+export const ledgerSnapshotSchema = z.strictObject({
+  tip: headerSchema.nullable(),
+  accounts: stateSnapshotSchema,
+});
+
+const blockVoteBody = z.strictObject({
+  height: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  hash: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
+/** What a ledger replica outputs to its host when a block becomes final. */
+export interface LedgerBlockOutput {
+  readonly type: 'ledger-block';
+  readonly block: CertifiedBlock;
+}
+
+/**
+ * The ledger over `cluster` (its replicas' and accounts' keys). Transfers and votes are
+ * checked with `crypto` — the node:crypto backend on Node, under the one verification rule.
+ */
+export function ledgerApp(cluster: LedgerCluster, crypto: LedgerCrypto): AppDefinition {
+  return {
+    name: 'ledger',
+    command: ledgerCommandSchema as z.ZodType<Json>,
+    result: ledgerResultSchema as z.ZodType<Json>,
+    snapshot: ledgerSnapshotSchema as z.ZodType<Json>,
+    messages: { [BLOCK_VOTE]: blockVoteBody },
+    domains: { [BLOCK_VOTE]: LEDGER_PROTOCOL },
+    create: (ctx) => new LedgerApp(ctx, cluster, crypto),
+  };
+}
+
+class LedgerApp implements ReplicatedApp {
+  private chain: LedgerChain;
+
+  constructor(
+    private readonly ctx: Context,
+    private readonly cluster: LedgerCluster,
+    private readonly crypto: LedgerCrypto,
+  ) {
+    this.chain = new LedgerChain(cluster, crypto);
+  }
+
+  executeBatch(requests: readonly AppRequest[], view: number, seq: number): Json[] {
+    const transfers = requests.flatMap((r) => (r.command as unknown as LedgerCommand).transfers);
+    if (transfers.length === 0) return requests.map(() => ({ height: 0, outcomes: [] }));
+    const block = this.chain.execute(transfers, view, seq);
+    const { height } = block.header;
+    const vote = this.ctx.sign(BLOCK_VOTE, {
+      height,
+      hash: this.chain.pendingHash(height) as string,
+    });
+    this.ctx.broadcast(vote, { includeSelf: false });
+    this.ctx.note('block', { height, txs: transfers.length, view, seq });
+    this.count(vote);
+    let at = 0;
+    return requests.map((r) => {
+      const count = (r.command as unknown as LedgerCommand).transfers.length;
+      const outcomes = block.txs.slice(at, at + count).map((e) => e.outcome);
+      at += count;
+      return { height, outcomes } as Json;
+    });
+  }
+
+  onMessage(from: NodeId, message: Envelope): void {
+    if (message.from !== from || !this.cluster.replicas.has(from)) return;
+    this.count(message);
+  }
+
+  private count(vote: Envelope): void {
+    for (const block of this.chain.addVote(vote)) {
+      this.ctx.note('block-final', { height: block.header.height });
+      this.ctx.output({ type: 'ledger-block', block } satisfies LedgerBlockOutput);
+    }
+  }
+
+  snapshot(): Json {
+    return {
+      tip: this.chain.executedTip,
+      accounts: this.chain.executedState.snapshot(),
+    } as Json;
+  }
+
+  restore(snapshot: Json): void {
+    const parsed = ledgerSnapshotSchema.parse(snapshot);
+    const state = LedgerState.fromSnapshot(this.cluster, parsed.accounts);
+    if (state === null) throw new Error('ledger snapshot: accounts are not the cluster’s');
+    this.chain = LedgerChain.resume(
+      parsed.tip as BlockHeader | null,
+      state,
+      this.cluster,
+      this.crypto,
+    );
+  }
+}
