@@ -30,7 +30,7 @@ import type { ClusterFile } from '../core/cluster-file.js';
 import type { Json } from '../core/json.js';
 import { readKeyFile } from '../crypto/keyfile.js';
 import { ClientHost, RequestTimeout } from '../node/client-host.js';
-import { type HostStatus, kitForProtocol } from '../node/host.js';
+import { type HostStatus, kitForCluster } from '../node/host.js';
 import type { Params } from '../scenario/kit.js';
 
 export type BenchProtocol = 'pbft' | 'raft';
@@ -97,7 +97,8 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-async function freeBasePort(count: number): Promise<number> {
+/** A base port with `count` free consecutive loopback ports after it. */
+export async function freeBasePort(count: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const base = 20_000 + Math.floor(Math.random() * 40_000);
     const free = await Promise.all(Array.from({ length: count }, (_, i) => portFree(base + i)));
@@ -205,7 +206,7 @@ async function driveClients(
 }
 
 function makeClients(init: Omit<DriverInit, 'role' | 'entry'>): ClientHost[] {
-  const kit = kitForProtocol(init.file.protocol);
+  const kit = kitForCluster(init.file);
   return init.clients.map(
     (id) =>
       new ClientHost({

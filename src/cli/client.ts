@@ -26,7 +26,7 @@ import type { Json } from '../core/json.js';
 import type { Recovered } from '../core/protocol.js';
 import { readKeyFile } from '../crypto/keyfile.js';
 import { ClientHost, RequestTimeout } from '../node/client-host.js';
-import { checkIdentity, kitForProtocol } from '../node/host.js';
+import { checkIdentity, kitForCluster } from '../node/host.js';
 import { SqliteStore, type Store } from '../node/storage.js';
 import { type KvCommand, type KvResult, kvCommandSchema } from '../smr/kv.js';
 import { EXIT, InputError } from './errors.js';
@@ -142,7 +142,7 @@ export async function clientCommand(
       `the key file is for cluster "${key.clusterId}", not "${file.clusterId}" (${o.key})`,
     );
   checkIdentity(file, key.id, key, 'client');
-  const kit = kitForProtocol(file.protocol);
+  const kit = kitForCluster(file);
   const params = parseParams(o.params);
   const store: Store =
     o.data === undefined

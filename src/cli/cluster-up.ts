@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadClusterFile } from '../core/cluster-file.js';
 import { readKeyFile } from '../crypto/keyfile.js';
-import { adversaryFor, type HostStatus, kitForProtocol } from '../node/host.js';
+import { adversaryFor, type HostStatus, kitForCluster } from '../node/host.js';
 import { EXIT, InputError } from './errors.js';
 import { parseParams } from './node.js';
 
@@ -62,7 +62,7 @@ export async function clusterUp(o: ClusterUpOptions): Promise<number> {
   const ids = file.nodes.map((n) => n.id);
   const adversaries = parseAdversarySpecs(o.adversary ?? [], ids);
   if (o.nodeCommand === undefined) {
-    const kit = kitForProtocol(file.protocol);
+    const kit = kitForCluster(file);
     for (const name of adversaries.values()) adversaryFor(name, kit);
   }
   if (o.params !== undefined) parseParams(o.params);

@@ -1,35 +1,72 @@
 /**
- * `bftkit demo` — until the signed-ledger demo exists, the most meaningful thing bftkit can
- * show: every built-in scenario run once, each with its verdict, the negative controls
- * included (they are expected to break safety, and the checkers must catch it).
+ * `bftkit demo` / `npm run demo`: the signed ledger with a Byzantine replica (src/demo/run.ts).
+ * Exit 0 when every honest replica's ledger verified, 1 otherwise, 2 on bad options.
  */
-import { builtinNames, loadScenario } from '../scenario/load.js';
-import { runScenario } from '../scenario/runner.js';
+import { type DemoSummary, runDemo } from '../demo/run.js';
 import { EXIT } from './errors.js';
 
-export function demo(): number {
-  process.stdout.write(
-    'bftkit demo: the signed ledger demo is not built yet; running every built-in adversary scenario once instead.\n\n',
-  );
-  let unexpected = 0;
-  for (const name of builtinNames()) {
-    const scenario = loadScenario(name);
-    const { report } = runScenario(scenario, { trace: 'notes' });
-    const safety =
-      report.safety.violations.length === 0
-        ? 'safety held'
-        : `safety violated (${report.safety.violations[0]?.checker})`;
-    const verdict = report.ok ? 'as expected' : 'UNEXPECTED';
-    process.stdout.write(
-      `${name.padEnd(34)} ${safety.padEnd(40)} ${String(report.liveness.completed).padStart(4)} ops  ${verdict}\n`,
-    );
-    if (!report.ok) {
-      unexpected++;
-      process.stdout.write(`  reproduce: ${report.reproduce}\n`);
-    }
+export interface DemoCommandOptions {
+  duration: number;
+  byzantine: string[];
+  protocol: 'pbft' | 'raft';
+  data?: string;
+  web: boolean;
+  json?: boolean;
+}
+
+export async function demo(o: DemoCommandOptions): Promise<number> {
+  const json = o.json === true;
+  const tty = !json && process.stdout.isTTY === true;
+  const print = json ? () => {} : (line: string) => process.stdout.write(`${line}\n`);
+  const redraw = tty
+    ? (line: string) => process.stdout.write(`\r\x1b[2K${line}${line === '' ? '' : ''}`)
+    : null;
+  let interrupt: () => void = () => {};
+  const stop = new Promise<void>((r) => {
+    interrupt = r;
+  });
+  const onSignal = () => interrupt();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let summary: DemoSummary;
+  try {
+    summary = await runDemo({
+      durationS: o.duration,
+      byzantine: o.byzantine.length === 1 && o.byzantine[0] === 'none' ? [] : o.byzantine,
+      protocol: o.protocol,
+      ...(o.data === undefined ? {} : { data: o.data }),
+      web: o.web,
+      print,
+      redraw,
+      stop,
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
-  process.stdout.write(
-    `\n${unexpected === 0 ? 'every scenario behaved as expected' : `${unexpected} unexpected outcome(s)`}; try: npx bftkit scenario run register-too-many-byzantine\n`,
-  );
-  return unexpected === 0 ? EXIT.ok : EXIT.failed;
+  if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+  else printSummary(summary);
+  return summary.ok ? EXIT.ok : EXIT.failed;
+}
+
+function printSummary(s: DemoSummary): void {
+  const lines = [
+    '',
+    `ledger demo ${s.ok ? 'OK' : 'FAILED'}${s.interrupted ? ' (interrupted)' : ''}`,
+    `  protocol        ${s.protocol}, ${s.nodes} replicas`,
+    `  byzantine       ${s.byzantine.length === 0 ? 'none' : s.byzantine.map((b) => `${b.node} (${b.adversary})`).join(', ')}`,
+    `  blocks          ${s.blocks}`,
+    `  transactions    ${s.transactions} (${s.applied} applied, ${s.rejected} rejected, as the clients saw them)`,
+    `  throughput      ${s.txPerSecond} tx/s over ${s.durationS} s, every transfer signed by its payer`,
+    `  view changes    ${s.viewChanges}`,
+    `  evidence        ${s.evidence.length === 0 ? 'none' : ''}`,
+    ...s.evidence.map(
+      (e) => `    ${e.node} holds proof that ${e.culprit} misbehaved: ${e.kind}, ${e.detail}`,
+    ),
+    '  verified (ledger verify, public keys only)',
+    ...s.verified.map((v) => `    ${v.node.padEnd(4)} ${v.ok ? 'ok    ' : 'FAILED'} ${v.detail}`),
+    `  data            ${s.dataDir}`,
+    `  audit yourself  npx bftkit ledger verify --data ${s.dataDir}/nodes/<node> --cluster ${s.dataDir}/keys/cluster.json`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -22,6 +22,8 @@ export interface KeygenOptions {
   f?: number;
   out: string;
   clusterId?: string;
+  /** What the cluster replicates (default: the key-value store). */
+  app?: 'kv' | 'ledger';
 }
 
 export function keygen(options: KeygenOptions): ClusterFile {
@@ -44,6 +46,7 @@ export function keygen(options: KeygenOptions): ClusterFile {
       format: CLUSTER_FORMAT,
       clusterId,
       protocol: options.protocol,
+      ...(options.app === undefined || options.app === 'kv' ? {} : { app: options.app }),
       n: options.nodes,
       f,
       nodes: nodeKeys.map((key, i) => ({

@@ -19,6 +19,16 @@ function integer(min: number, max: number) {
   };
 }
 
+function number(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n))
+      throw new InvalidArgumentError(`expected a number, got "${value}"`);
+    if (n < min || n > max) throw new InvalidArgumentError(`expected ${min}…${max}, got ${n}`);
+    return n;
+  };
+}
+
 /** Commands set this; the action's return value is the process exit code. */
 let exitCode: number = EXIT.ok;
 
@@ -244,10 +254,35 @@ export function buildProgram(): Command {
 
   program
     .command('demo')
-    .description('the main demo (until the ledger demo exists: a tour of adversary scenarios)')
-    .action(async () => {
+    .description(
+      'the signed ledger: 4 PBFT replicas (one Byzantine), clients relaying signed transfers, a live dashboard, an offline audit of every honest replica at the end',
+    )
+    .option('--duration <s>', 'seconds of load', number(1, 86_400), 30)
+    .option(
+      '--byzantine <I=NAME>',
+      'a Byzantine replica and its adversary (repeatable), or "none"',
+      (v: string, all: string[] | undefined) => [...(all ?? []), v],
+    )
+    .option('--protocol <p>', 'pbft (raft is refused: its replicas sign no blocks)', 'pbft')
+    .option(
+      '--data <dir>',
+      'an empty or new directory for keys, databases and logs (default: a fresh temp dir)',
+    )
+    .option('--no-web', 'no dashboard')
+    .option('--json', 'print one JSON object at the end instead of progress and a summary')
+    .action(async (o) => {
+      if (o.protocol !== 'pbft' && o.protocol !== 'raft')
+        throw new InputError(`--protocol: expected pbft or raft, got "${o.protocol}"`);
       const { demo } = await import('./demo.js');
-      exitCode = demo();
+      const { DEFAULT_BYZANTINE } = await import('../demo/run.js');
+      exitCode = await demo({
+        duration: o.duration,
+        byzantine: o.byzantine ?? [DEFAULT_BYZANTINE],
+        protocol: o.protocol,
+        data: o.data,
+        web: o.web,
+        json: o.json,
+      });
     });
 
   return program;

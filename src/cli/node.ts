@@ -12,10 +12,11 @@ import { readKeyFile } from '../crypto/keyfile.js';
 import {
   adversaryFor,
   checkIdentity,
-  kitForProtocol,
+  kitForCluster,
   ProcessHost,
   processLogger,
 } from '../node/host.js';
+import { LedgerSink } from '../node/ledger-sink.js';
 import { SqliteStore } from '../node/storage.js';
 import type { Params, ProtocolKit } from '../scenario/kit.js';
 import { EXIT, InputError } from './errors.js';
@@ -60,14 +61,17 @@ export async function startNode(
       `--id: "${o.id}" is not a node of ${o.cluster} (nodes: ${file.nodes.map((n) => n.id).join(', ')})`,
     );
   const key = readKeyFile(o.key ?? join(dirname(o.cluster), `${o.id}.key`));
-  const kit = overrides.kit ?? kitForProtocol(file.protocol);
+  const kit = overrides.kit ?? kitForCluster(file);
   const params = parseParams(o.params);
   // Refuse bad input before the store counts a start.
   checkIdentity(file, o.id, key, 'replica');
   if (o.adversary !== undefined) adversaryFor(o.adversary, kit);
   const store = new SqliteStore(o.data, { cluster: file.clusterId, node: o.id });
+  const logger = overrides.logger ?? processLogger();
+  let ledger: LedgerSink | null = null;
   let host: ProcessHost;
   try {
+    if (file.app === 'ledger') ledger = new LedgerSink(o.data, file.clusterId, logger);
     host = new ProcessHost({
       file,
       id: o.id,
@@ -77,11 +81,24 @@ export async function startNode(
       params,
       adversary: o.adversary ?? null,
       store,
-      logger: overrides.logger ?? processLogger(),
+      logger,
+      ...(ledger === null
+        ? {}
+        : {
+            onOutput: (event) => ledger?.onOutput(event),
+            appStatus: () => ({
+              ledger: { height: ledger?.height ?? 0, skipped: ledger?.skipped ?? 0 },
+            }),
+          }),
     });
   } catch (e) {
+    ledger?.close();
     store.close();
     throw e;
+  }
+  if (ledger !== null) {
+    const sink = ledger;
+    host.onClose(() => sink.close());
   }
   try {
     await host.listen();

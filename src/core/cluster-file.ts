@@ -32,6 +32,8 @@ export const clusterFileSchema = z
     n: z.number().int().min(1).max(64),
     f: z.number().int().min(0).max(21),
     unsafe: z.boolean().default(false),
+    /** What the replicas replicate: the key-value store, or the signed ledger (PBFT only). */
+    app: z.enum(['kv', 'ledger']).default('kv'),
     nodes: z
       .array(
         z
@@ -63,6 +65,8 @@ export function parseClusterFile(raw: unknown, source = 'cluster file'): Cluster
     throw new InputError(`${source}: ${path}: ${message}`);
   };
   if (file.nodes.length !== file.n) fail('n', `is ${file.n} but nodes lists ${file.nodes.length}`);
+  if (file.app === 'ledger' && file.protocol !== 'pbft')
+    fail('app', `the ledger runs over pbft only, not ${file.protocol}`);
   try {
     checkFaultBound(PROTOCOL_MODELS[file.protocol] as FaultModel, file.n, file.f, file.unsafe);
   } catch (e) {

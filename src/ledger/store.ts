@@ -205,9 +205,32 @@ export class ReadOnlyLedger {
     return readRows(this.db);
   }
 
+  /** The newest `limit` blocks, newest first. */
+  latest(limit: number): StoredBlock[] {
+    return parseRows(
+      this.db
+        .prepare('SELECT height, hash, block FROM ledger_blocks ORDER BY height DESC LIMIT ?')
+        .all(limit) as Row[],
+    );
+  }
+
+  /** Every block, newest first, one at a time (a search that stops early reads little). */
+  *newestFirst(): Generator<unknown> {
+    const rows = this.db
+      .prepare('SELECT height, hash, block FROM ledger_blocks ORDER BY height DESC')
+      .iterate() as IterableIterator<Row>;
+    for (const row of rows) yield parseRows([row])[0]?.block;
+  }
+
   close(): void {
     this.db.close();
   }
+}
+
+interface Row {
+  height: number;
+  hash: string;
+  block: string;
 }
 
 function metaOf(db: Database.Database): Map<string, string> {
@@ -226,9 +249,12 @@ function heightOf(db: Database.Database): number {
 }
 
 function readRows(db: Database.Database): StoredBlock[] {
-  const rows = db
-    .prepare('SELECT height, hash, block FROM ledger_blocks ORDER BY height')
-    .all() as { height: number; hash: string; block: string }[];
+  return parseRows(
+    db.prepare('SELECT height, hash, block FROM ledger_blocks ORDER BY height').all() as Row[],
+  );
+}
+
+function parseRows(rows: readonly Row[]): StoredBlock[] {
   return rows.map((r) => {
     let block: unknown;
     try {

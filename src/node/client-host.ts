@@ -12,7 +12,7 @@ import type { ClusterFile } from '../core/cluster-file.js';
 import type { Json } from '../core/json.js';
 import type { NodeId } from '../core/protocol.js';
 import type { SecretKey } from '../crypto/keyfile.js';
-import type { Params, ProtocolKit } from '../scenario/kit.js';
+import type { HostedKit, Params } from '../scenario/kit.js';
 import { type HostOptions, ProcessHost } from './host.js';
 import { MemoryStore, SqliteStore, type Store } from './storage.js';
 
@@ -24,7 +24,7 @@ export interface ClientHostOptions {
   file: ClusterFile;
   id: NodeId;
   key: SecretKey;
-  kit: ProtocolKit;
+  kit: HostedKit;
   params?: Params;
   /** Where the client core persists (its request counters); in memory if absent. */
   dataDir?: string;

@@ -29,6 +29,7 @@ import { NodeRuntime, type RuntimeEvent } from '../core/runtime.js';
 import { nodeBackend } from '../crypto/ed25519-node.js';
 import { fromHex, toHex } from '../crypto/hex.js';
 import type { SecretKey } from '../crypto/keyfile.js';
+import { ledgerKit } from '../ledger/kit.js';
 import type { LinkOptions } from '../links/perfect-link.js';
 import {
   type PeerSpec,
@@ -37,7 +38,7 @@ import {
   type TransportOptions,
 } from '../net/transport.js';
 import { findAdversary } from '../scenario/adversaries.js';
-import type { Params, ProtocolKit } from '../scenario/kit.js';
+import type { HostedKit, Params, ProtocolKit } from '../scenario/kit.js';
 import { findKit, knownKits, UnknownNameError } from '../scenario/kits.js';
 import { HostMetrics } from './metrics.js';
 import { NoteTracker } from './notes.js';
@@ -67,7 +68,16 @@ export function kitForProtocol(protocol: ClusterProtocol): ProtocolKit {
   }
 }
 
-export function adversaryFor(name: string, kit: ProtocolKit): AdversaryDefinition {
+/**
+ * The kit a cluster file's nodes run: its protocol's, or for `app: "ledger"` PBFT over the
+ * ledger, whose keys (replicas' and accounts') come from the file.
+ */
+export function kitForCluster(file: ClusterFile): HostedKit {
+  if (file.app === 'ledger') return ledgerKit(file);
+  return kitForProtocol(file.protocol);
+}
+
+export function adversaryFor(name: string, kit: HostedKit): AdversaryDefinition {
   try {
     return findAdversary(name, kit.name);
   } catch (e) {
@@ -127,7 +137,7 @@ export interface HostOptions {
   id: NodeId;
   key: SecretKey;
   role: HostRole;
-  kit: ProtocolKit;
+  kit: HostedKit;
   params?: Params;
   /** Name of an adversary (src/scenario/adversaries.ts) that replaces the honest core. */
   adversary?: string | null;
@@ -143,6 +153,8 @@ export interface HostOptions {
   >;
   /** Outputs of the core (decisions, a client's replies). */
   onOutput?: (event: unknown) => void;
+  /** What the application adds to /status (the ledger: its stored height). */
+  appStatus?: () => Json;
   /** Storage failed: the node must stop (default: log and exit the process). */
   fatal?: (error: Error) => void;
 }
@@ -173,6 +185,7 @@ export interface HostStatus {
   outputs: number;
   coreErrors: number;
   notes: Record<string, { at: number; count: number; data: Json | null }>;
+  app: Json;
 }
 
 export class ProcessHost {
@@ -191,6 +204,7 @@ export class ProcessHost {
   private readonly admissionLogged = new Map<string, number>();
   private started = false;
   private closed = false;
+  private readonly closeHooks: (() => void)[] = [];
 
   constructor(readonly options: HostOptions) {
     const { file, id, key, role, kit, store } = options;
@@ -395,7 +409,13 @@ export class ProcessHost {
       outputs: this.outputs,
       coreErrors: this.coreErrors,
       notes: this.notes.snapshot(),
+      app: this.options.appStatus?.() ?? null,
     };
+  }
+
+  /** Run `hook` once the host has closed (after its store). */
+  onClose(hook: () => void): void {
+    this.closeHooks.push(hook);
   }
 
   /** Stop: no more events reach the core, sockets close, the database closes. */
@@ -415,6 +435,7 @@ export class ProcessHost {
       });
     }
     this.options.store.close();
+    for (const hook of this.closeHooks.splice(0)) hook();
     this.log.info({}, 'stopped');
   }
 

@@ -50,6 +50,9 @@ export interface Violation {
   evidence?: Json;
 }
 
+/** What a process host needs of a kit: its messages and its cores. */
+export type HostedKit = Pick<ProtocolKit, 'name' | 'definition' | 'replica' | 'client'>;
+
 export interface ProtocolKit {
   /** The `protocol` value of a scenario file. */
   readonly name: string;

@@ -1,0 +1,448 @@
+/**
+ * `bftkit demo` (`npm run demo`): the signed ledger, live.
+ *
+ *   1. a fresh data directory: keys for 4 replicas and 16 accounts (keys/), one directory
+ *      per replica;
+ *   2. 4 PBFT replicas as processes (`bftkit cluster up`), one of them Byzantine — by default
+ *      n0, the first primary, equivocating (`equivocating-primary`);
+ *   3. one client per account, in this process, relaying its own signed transfers;
+ *   4. progress on the terminal, and the dashboard (web/ledger-dashboard.ts) on localhost;
+ *   5. at the end (the duration, or Ctrl-C): clients and replicas stop, then every honest
+ *      replica's stored ledger is audited offline (the `ledger verify` of cli/ledger.ts), and
+ *      a summary is printed — `ok` only if every honest replica's ledger verifies.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import pino from 'pino';
+import { freeBasePort } from '../bench/cluster.js';
+import { clusterUp, parseAdversarySpecs } from '../cli/cluster-up.js';
+import { InputError } from '../cli/errors.js';
+import { keygen } from '../cli/keygen.js';
+import type { ClusterFile } from '../core/cluster-file.js';
+import type { Json } from '../core/json.js';
+import { readKeyFile, type SecretKey } from '../crypto/keyfile.js';
+import { auditLedger } from '../ledger/audit.js';
+import { nodeLedgerCrypto } from '../ledger/node-crypto.js';
+import { proveTx } from '../ledger/proof.js';
+import { LedgerStore, type ReadOnlyLedger } from '../ledger/store.js';
+import { adversaryFor, type HostStatus, kitForCluster } from '../node/host.js';
+import { type DashboardServer, startDashboard } from '../web/ledger-dashboard.js';
+import { TransferWorkload } from './workload.js';
+
+export const DEMO_CLUSTER_ID = 'bftkit-ledger-demo';
+export const DEMO_ACCOUNTS = 16;
+export const DEFAULT_BYZANTINE = 'n0=equivocating-primary';
+
+/** PBFT parameters of the demo's replicas: 16 requests × 16 transfers = one 256-tx block. */
+const PARAMS = {
+  batchSize: 16,
+  maxInFlight: 2,
+  checkpointInterval: 32,
+  watermarkWindow: 128,
+  viewChangeTimeoutMs: 1_000,
+  requestTimeoutMs: 2_000,
+};
+const TRANSFERS_PER_REQUEST = 16;
+
+export interface DemoOptions {
+  durationS: number;
+  /** "I=NAME" specs, or [] for none. */
+  byzantine: string[];
+  protocol: 'pbft' | 'raft';
+  data?: string;
+  web: boolean;
+  /** Progress lines (the terminal); nothing when --json. */
+  print: (line: string) => void;
+  /** A live status line to redraw in place (TTY), or null for plain lines. */
+  redraw: ((line: string) => void) | null;
+  /** Resolves to stop early (Ctrl-C). */
+  stop: Promise<unknown>;
+}
+
+export interface NodeView {
+  id: string;
+  byzantine: string | null;
+  up: boolean;
+  view: number | null;
+  lastCommitted: number | null;
+  height: number | null;
+  rejections: number;
+}
+
+export interface EvidenceView {
+  node: string;
+  kind: string;
+  culprit: string;
+  detail: string;
+}
+
+export interface DemoSummary {
+  ok: boolean;
+  protocol: 'pbft';
+  nodes: number;
+  byzantine: { node: string; adversary: string }[];
+  blocks: number;
+  transactions: number;
+  applied: number;
+  rejected: number;
+  txPerSecond: number;
+  durationS: number;
+  viewChanges: number;
+  evidence: EvidenceView[];
+  verified: { node: string; ok: boolean; blocks: number; detail: string }[];
+  dataDir: string;
+  dashboard: string | null;
+  interrupted: boolean;
+}
+
+export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
+  if (o.protocol !== 'pbft')
+    throw new InputError(
+      '--protocol raft: the ledger runs over PBFT only (its blocks need q replica signatures; Raft replicas sign nothing) — use --protocol pbft',
+    );
+  if (!Number.isFinite(o.durationS) || o.durationS <= 0)
+    throw new InputError('--duration: expected a positive number of seconds');
+  const dataDir = prepareDataDir(o.data);
+  const keysDir = join(dataDir, 'keys');
+  const file = keygen({
+    nodes: 4,
+    clients: DEMO_ACCOUNTS,
+    protocol: 'pbft',
+    app: 'ledger',
+    basePort: await freeBasePort(4),
+    host: '127.0.0.1',
+    out: keysDir,
+    clusterId: DEMO_CLUSTER_ID,
+  });
+  const clusterPath = join(keysDir, 'cluster.json');
+  const byzantine = parseAdversarySpecs(
+    o.byzantine,
+    file.nodes.map((n) => n.id),
+  );
+  const kit = kitForCluster(file);
+  for (const name of byzantine.values()) adversaryFor(name, kit);
+  const honest = file.nodes.map((n) => n.id).filter((id) => !byzantine.has(id));
+
+  let stopCluster: () => void = () => {};
+  const clusterStopped = new Promise<void>((r) => {
+    stopCluster = r;
+  });
+  const clusterLines: string[] = [];
+  const cluster = clusterUp({
+    cluster: clusterPath,
+    data: join(dataDir, 'nodes'),
+    adversary: [...byzantine].map(([id, name]) => `${id}=${name}`),
+    params: JSON.stringify(PARAMS),
+    out: (line) => {
+      clusterLines.push(line);
+      o.print(`  cluster: ${line}`);
+    },
+    stop: clusterStopped,
+  });
+
+  const logger = pino({ level: 'silent' });
+  const keys = new Map<string, SecretKey>(
+    file.clients.map((c) => [c.id, readKeyFile(join(keysDir, `${c.id}.key`))]),
+  );
+  const workload = new TransferWorkload({
+    file,
+    kit,
+    keys,
+    params: PARAMS,
+    perRequest: TRANSFERS_PER_REQUEST,
+    requestTimeoutMs: 30_000,
+    logger,
+  });
+  const monitor = new Monitor(file, byzantine, join(dataDir, 'nodes'));
+  let dashboard: DashboardServer | null = null;
+  let interrupted = false;
+  let started = Date.now();
+  let loadSeconds = 0;
+  try {
+    const stopped = o.stop.then(() => {
+      interrupted = true;
+    });
+    await Promise.race([monitor.waitUp(60_000), stopped]);
+    if (!interrupted) await Promise.race([workload.waitConnected(30_000), stopped]);
+    if (o.web && !interrupted) {
+      dashboard = await startDashboard({
+        cluster: () => file,
+        summary: async () => monitor.live(workload, started),
+        blocks: async (limit) => monitor.blocks(limit),
+        proof: async (id) => monitor.proof(id),
+      });
+      o.print(`dashboard: ${dashboard.url}/`);
+    }
+    if (!interrupted) {
+      started = Date.now();
+      workload.start();
+      o.print(
+        `running for ${o.durationS} s: ${file.clients.length} clients relay signed transfers to ${file.n} replicas (Byzantine: ${describeByzantine(byzantine)}); Ctrl-C stops early`,
+      );
+      const end = started + o.durationS * 1000;
+      let lastPlain = 0;
+      while (!interrupted && Date.now() < end) {
+        await Promise.race([sleep(1_000), stopped]);
+        await monitor.poll();
+        const line = progressLine(monitor.live(workload, started));
+        if (o.redraw !== null) o.redraw(line);
+        else if (Date.now() - lastPlain >= 5_000) {
+          lastPlain = Date.now();
+          o.print(line);
+        }
+      }
+      loadSeconds = (Date.now() - started) / 1000;
+      if (o.redraw !== null) o.redraw('');
+      o.print(interrupted ? 'interrupted: stopping' : 'time is up: stopping the clients');
+      await (interrupted ? workload.close() : workload.stop());
+      // The last blocks gather their votes.
+      if (!interrupted) await sleep(1_500);
+      await monitor.poll();
+    }
+  } finally {
+    await workload.close();
+    stopCluster();
+    await cluster.catch(() => undefined);
+    monitor.close();
+    await dashboard?.close();
+  }
+
+  o.print('auditing the stored ledger of every honest replica (ledger verify)');
+  const verified = honest.map((node) => verifyNode(file, join(dataDir, 'nodes', node), node));
+  for (const v of verified) o.print(`  ${v.node}: ${v.ok ? 'ok' : 'FAILED'} — ${v.detail}`);
+  const best = verified.reduce((a, b) => (b.blocks > a.blocks ? b : a), verified[0]!);
+  const live = monitor.live(workload, started);
+  const summary: DemoSummary = {
+    ok: verified.length > 0 && verified.every((v) => v.ok) && best.blocks > 0,
+    protocol: 'pbft',
+    nodes: file.n,
+    byzantine: [...byzantine].map(([node, adversary]) => ({ node, adversary })),
+    blocks: best.blocks,
+    transactions: best.transactions,
+    applied: workload.counts.applied,
+    rejected: workload.counts.rejected,
+    txPerSecond: loadSeconds > 0 ? Math.round(best.transactions / loadSeconds) : 0,
+    durationS: Math.round(loadSeconds * 10) / 10,
+    viewChanges: live.viewChanges,
+    evidence: live.evidence,
+    verified: verified.map(({ node, ok, blocks, detail }) => ({ node, ok, blocks, detail })),
+    dataDir,
+    dashboard: dashboard?.url ?? null,
+    interrupted,
+  };
+  return summary;
+}
+
+function prepareDataDir(data: string | undefined): string {
+  if (data === undefined) return mkdtempSync(join(tmpdir(), 'bftkit-demo-'));
+  const dir = resolve(data);
+  if (existsSync(dir) && readdirSync(dir).length > 0)
+    throw new InputError(
+      `--data ${data}: not empty; the demo starts a fresh ledger in an empty or new directory`,
+    );
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return dir;
+}
+
+function describeByzantine(byzantine: ReadonlyMap<string, string>): string {
+  return byzantine.size === 0
+    ? 'none'
+    : [...byzantine].map(([id, name]) => `${id} ${name}`).join(', ');
+}
+
+function verifyNode(
+  file: ClusterFile,
+  dir: string,
+  node: string,
+): { node: string; ok: boolean; blocks: number; transactions: number; detail: string } {
+  let ledger: ReadOnlyLedger;
+  try {
+    ledger = LedgerStore.openReadOnly(dir);
+  } catch (e) {
+    return { node, ok: false, blocks: 0, transactions: 0, detail: (e as Error).message };
+  }
+  try {
+    const result = auditLedger(
+      ledger.read().map((r) => r.block),
+      file,
+      nodeLedgerCrypto,
+    );
+    if (!result.ok)
+      return {
+        node,
+        ok: false,
+        blocks: result.height - 1,
+        transactions: 0,
+        detail: `height ${result.height}: ${result.problem}: ${result.reason}`,
+      };
+    return {
+      node,
+      ok: true,
+      blocks: result.blocks,
+      transactions: result.transactions,
+      detail: `${result.blocks} blocks, ${result.transactions} transactions (${result.applied} applied, ${result.rejected} rejected), tip ${result.tipHash.slice(0, 16)}…`,
+    };
+  } finally {
+    ledger.close();
+  }
+}
+
+export interface LiveSummary {
+  protocol: 'pbft';
+  running: boolean;
+  elapsedSeconds: number;
+  blocks: number;
+  transactions: number;
+  txPerSecond: number;
+  viewChanges: number;
+  nodes: NodeView[];
+  evidence: EvidenceView[];
+  recentTxIds: string[];
+}
+
+function progressLine(s: LiveSummary): string {
+  const up = s.nodes.filter((n) => n.up).length;
+  return `${s.elapsedSeconds.toFixed(0).padStart(4)} s  blocks ${String(s.blocks).padStart(5)}  tx ${String(s.transactions).padStart(7)}  ${String(s.txPerSecond).padStart(5)} tx/s  view changes ${s.viewChanges}  evidence ${s.evidence.length}  replicas up ${up}/${s.nodes.length}`;
+}
+
+/** Polls every replica's /status and reads the stored ledgers (read-only). */
+class Monitor {
+  private readonly statuses = new Map<string, HostStatus | null>();
+  private readonly ledgers = new Map<string, ReadOnlyLedger>();
+
+  constructor(
+    private readonly file: ClusterFile,
+    private readonly byzantine: ReadonlyMap<string, string>,
+    private readonly nodesDir: string,
+  ) {}
+
+  async waitUp(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      await this.poll();
+      if ([...this.statuses.values()].every((s) => s !== null) && this.statuses.size > 0) return;
+      if (Date.now() > deadline) throw new Error('the replicas did not come up in time');
+      await sleep(250);
+    }
+  }
+
+  async poll(): Promise<void> {
+    await Promise.all(
+      this.file.nodes.map(async (n) => {
+        try {
+          const res = await fetch(`http://${n.host}:${n.port}/status`, {
+            signal: AbortSignal.timeout(1_000),
+          });
+          this.statuses.set(n.id, res.ok ? ((await res.json()) as HostStatus) : null);
+        } catch {
+          this.statuses.set(n.id, null);
+        }
+      }),
+    );
+  }
+
+  live(workload: TransferWorkload, started: number): LiveSummary {
+    const nodes: NodeView[] = this.file.nodes.map((n) => {
+      const s = this.statuses.get(n.id) ?? null;
+      const app = s?.app as { ledger?: { height?: number } } | null | undefined;
+      return {
+        id: n.id,
+        byzantine: this.byzantine.get(n.id) ?? null,
+        up: s !== null,
+        view: s?.view ?? null,
+        lastCommitted: s?.lastCommitted ?? null,
+        height: app?.ledger?.height ?? null,
+        rejections: s === null ? 0 : sum(s.rejections.admission) + sum(s.rejections.transport),
+      };
+    });
+    const honest = nodes.filter((n) => n.byzantine === null);
+    const blocks = Math.max(0, ...honest.map((n) => n.height ?? 0));
+    const elapsedSeconds = (Date.now() - started) / 1000;
+    const transactions = workload.counts.applied + workload.counts.rejected;
+    return {
+      protocol: 'pbft',
+      running: true,
+      elapsedSeconds,
+      blocks,
+      transactions,
+      txPerSecond: elapsedSeconds > 0 ? Math.round(transactions / elapsedSeconds) : 0,
+      viewChanges: Math.max(0, ...honest.map((n) => n.view ?? 0)),
+      nodes,
+      evidence: this.evidence(),
+      recentTxIds: [...workload.counts.lastTxIds],
+    };
+  }
+
+  /** The latest evidence each honest replica noted (equivocation: two signed messages). */
+  private evidence(): EvidenceView[] {
+    const out: EvidenceView[] = [];
+    for (const [node, s] of this.statuses) {
+      if (s === null || this.byzantine.has(node)) continue;
+      const note = s.notes.evidence;
+      if (note === undefined) continue;
+      const data = note.data as {
+        kind?: string;
+        replica?: string;
+        a?: { kind?: string; body?: { view?: number; seq?: number } };
+      } | null;
+      const a = data?.a;
+      out.push({
+        node,
+        kind: data?.kind ?? 'evidence',
+        culprit: data?.replica ?? '?',
+        detail: `${note.count} × two different signed ${a?.kind ?? 'messages'} for one slot (latest: view ${a?.body?.view ?? '?'}, seq ${a?.body?.seq ?? '?'})`,
+      });
+    }
+    return out;
+  }
+
+  /** The honest replica with the most stored blocks, read-only. */
+  private bestLedger(): ReadOnlyLedger | null {
+    let best: { id: string; height: number } | null = null;
+    for (const n of this.file.nodes) {
+      if (this.byzantine.has(n.id)) continue;
+      const app = this.statuses.get(n.id)?.app as { ledger?: { height?: number } } | null;
+      const height = app?.ledger?.height ?? 0;
+      if (best === null || height > best.height) best = { id: n.id, height };
+    }
+    if (best === null) return null;
+    let ledger = this.ledgers.get(best.id);
+    if (ledger === undefined) {
+      try {
+        ledger = LedgerStore.openReadOnly(join(this.nodesDir, best.id));
+      } catch {
+        return null; // not created yet
+      }
+      this.ledgers.set(best.id, ledger);
+    }
+    return ledger;
+  }
+
+  blocks(limit: number): unknown[] {
+    return (
+      this.bestLedger()
+        ?.latest(limit)
+        .map((r) => r.block) ?? []
+    );
+  }
+
+  proof(id: string): Json | null {
+    const ledger = this.bestLedger();
+    if (ledger === null) return null;
+    return proveTx(ledger.newestFirst(), id, this.file.clusterId, nodeLedgerCrypto) as Json | null;
+  }
+
+  close(): void {
+    for (const l of this.ledgers.values()) l.close();
+    this.ledgers.clear();
+  }
+}
+
+function sum(record: Record<string, number>): number {
+  return Object.values(record).reduce((a, b) => a + b, 0);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
