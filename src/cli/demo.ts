@@ -17,10 +17,9 @@ export interface DemoCommandOptions {
 export async function demo(o: DemoCommandOptions): Promise<number> {
   const json = o.json === true;
   const tty = !json && process.stdout.isTTY === true;
-  const print = json ? () => {} : (line: string) => process.stdout.write(`${line}\n`);
-  const redraw = tty
-    ? (line: string) => process.stdout.write(`\r\x1b[2K${line}${line === '' ? '' : ''}`)
-    : null;
+  // With --json, stdout carries the one summary object; progress goes to stderr.
+  const print = (line: string) => (json ? process.stderr : process.stdout).write(`${line}\n`);
+  const redraw = tty ? (line: string) => process.stdout.write(`\r\x1b[2K${line}`) : null;
   let interrupt: () => void = () => {};
   const stop = new Promise<void>((r) => {
     interrupt = r;

@@ -269,7 +269,7 @@ export function buildProgram(): Command {
       'an empty or new directory for keys, databases and logs (default: a fresh temp dir)',
     )
     .option('--no-web', 'no dashboard')
-    .option('--json', 'print one JSON object at the end instead of progress and a summary')
+    .option('--json', 'print one JSON object at the end (progress goes to stderr)')
     .action(async (o) => {
       if (o.protocol !== 'pbft' && o.protocol !== 'raft')
         throw new InputError(`--protocol: expected pbft or raft, got "${o.protocol}"`);

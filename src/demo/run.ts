@@ -26,11 +26,12 @@ import { auditLedger } from '../ledger/audit.js';
 import { nodeLedgerCrypto } from '../ledger/node-crypto.js';
 import { proveTx } from '../ledger/proof.js';
 import { LedgerStore, type ReadOnlyLedger } from '../ledger/store.js';
-import { adversaryFor, type HostStatus, kitForCluster } from '../node/host.js';
+import { adversaryFor, type HostStatus, kitForCluster, kitForProtocol } from '../node/host.js';
 import { type DashboardServer, startDashboard } from '../web/ledger-dashboard.js';
 import { TransferWorkload } from './workload.js';
 
 export const DEMO_CLUSTER_ID = 'bftkit-ledger-demo';
+export const DEMO_REPLICAS = 4;
 export const DEMO_ACCOUNTS = 16;
 export const DEFAULT_BYZANTINE = 'n0=equivocating-primary';
 
@@ -111,25 +112,24 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     );
   if (!Number.isFinite(o.durationS) || o.durationS <= 0)
     throw new InputError('--duration: expected a positive number of seconds');
+  // Every option is checked before anything is created.
+  const ids = Array.from({ length: DEMO_REPLICAS }, (_, i) => `n${i}`);
+  const byzantine = parseAdversarySpecs(o.byzantine, ids);
+  for (const name of byzantine.values()) adversaryFor(name, kitForProtocol('pbft'));
   const dataDir = prepareDataDir(o.data);
   const keysDir = join(dataDir, 'keys');
   const file = keygen({
-    nodes: 4,
+    nodes: DEMO_REPLICAS,
     clients: DEMO_ACCOUNTS,
     protocol: 'pbft',
     app: 'ledger',
-    basePort: await freeBasePort(4),
+    basePort: await freeBasePort(DEMO_REPLICAS),
     host: '127.0.0.1',
     out: keysDir,
     clusterId: DEMO_CLUSTER_ID,
   });
   const clusterPath = join(keysDir, 'cluster.json');
-  const byzantine = parseAdversarySpecs(
-    o.byzantine,
-    file.nodes.map((n) => n.id),
-  );
   const kit = kitForCluster(file);
-  for (const name of byzantine.values()) adversaryFor(name, kit);
   const honest = file.nodes.map((n) => n.id).filter((id) => !byzantine.has(id));
 
   let stopCluster: () => void = () => {};
