@@ -82,7 +82,7 @@ class LedgerApp implements ReplicatedApp {
     private readonly cluster: LedgerCluster,
     private readonly crypto: LedgerCrypto,
   ) {
-    this.chain = new LedgerChain(cluster, crypto);
+    this.chain = new LedgerChain(cluster, crypto, this.voteOk);
   }
 
   executeBatch(requests: readonly AppRequest[], view: number, seq: number): Json[] {
@@ -110,6 +110,9 @@ class LedgerApp implements ReplicatedApp {
     if (message.from !== from || !this.cluster.replicas.has(from)) return;
     this.count(message);
   }
+
+  /** The host's verifier: a vote it admitted is a cache hit, not a second ed25519 check. */
+  private readonly voteOk = (vote: Envelope): boolean => this.ctx.verify(vote);
 
   private count(vote: Envelope): void {
     for (const block of this.chain.addVote(vote)) {

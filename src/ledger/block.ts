@@ -213,6 +213,9 @@ export function verifyBlockVote(
   return verifyBlockVoteSignature(cluster, vote, crypto) ? null : `${vote.from}: invalid signature`;
 }
 
+/** A check of a vote's signature (verifyBlockVoteSignature, or a host's cached verifier). */
+export type VoteSignatureCheck = (vote: BlockVote) => boolean;
+
 /** Is the vote signed by the replica it names, whatever block it is for? */
 export function verifyBlockVoteSignature(
   cluster: LedgerCluster,
@@ -278,13 +281,23 @@ export function certify(
     if (verifyBlockVote(cluster, vote, block.header.height, hash, crypto) === null)
       byReplica.set(vote.from, vote);
   }
-  if (byReplica.size < cluster.quorum)
-    throw new BlockError(
-      `block ${block.header.height}: ${byReplica.size} valid votes, q = ${cluster.quorum}`,
-    );
-  const certificate = [...byReplica.values()]
+  return certifyCounted(block, byReplica, cluster.quorum);
+}
+
+/**
+ * The certified block from votes already checked (valid, for this block, one per replica):
+ * sorted by replica id, the first q. Throws if fewer than q.
+ */
+export function certifyCounted(
+  block: Block,
+  votes: ReadonlyMap<string, BlockVote>,
+  quorum: number,
+): CertifiedBlock {
+  if (votes.size < quorum)
+    throw new BlockError(`block ${block.header.height}: ${votes.size} valid votes, q = ${quorum}`);
+  const certificate = [...votes.values()]
     .sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0))
-    .slice(0, cluster.quorum);
+    .slice(0, quorum);
   return { format: BLOCK_FORMAT, header: block.header, txs: block.txs, certificate };
 }
 

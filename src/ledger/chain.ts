@@ -23,11 +23,11 @@ import {
   blockHash,
   blockVoteSchema,
   type CertifiedBlock,
-  certify,
+  certifyCounted,
   checkBlock,
   genesisHash,
   makeBlock,
-  verifyBlockVote,
+  type VoteSignatureCheck,
   verifyBlockVoteSignature,
 } from './block.js';
 import type { LedgerCluster } from './cluster.js';
@@ -60,10 +60,18 @@ export class LedgerChain {
   /** Votes for heights not executed yet: height → replica → vote. */
   readonly #early = new Map<number, Map<string, BlockVote>>();
 
-  constructor(cluster: LedgerCluster, crypto: LedgerCrypto = nobleLedgerCrypto) {
+  /** How a vote's signature is checked: once per vote (a replica passes its cached verifier). */
+  readonly #signatureOk: VoteSignatureCheck;
+
+  constructor(
+    cluster: LedgerCluster,
+    crypto: LedgerCrypto = nobleLedgerCrypto,
+    signatureOk?: VoteSignatureCheck,
+  ) {
     this.#cluster = cluster;
     this.#crypto = crypto;
     this.#state = LedgerState.genesis(cluster);
+    this.#signatureOk = signatureOk ?? ((vote) => verifyBlockVoteSignature(cluster, vote, crypto));
   }
 
   /** Rebuild from stored blocks, verifying each one; throws ChainError at the first bad one. */
@@ -86,8 +94,9 @@ export class LedgerChain {
     state: LedgerState,
     cluster: LedgerCluster,
     crypto: LedgerCrypto = nobleLedgerCrypto,
+    signatureOk?: VoteSignatureCheck,
   ): LedgerChain {
-    const chain = new LedgerChain(cluster, crypto);
+    const chain = new LedgerChain(cluster, crypto, signatureOk);
     chain.#height = tip?.height ?? 0;
     chain.#tip = tip;
     chain.#state = state.clone();
@@ -179,7 +188,11 @@ export class LedgerChain {
       // the genuine vote that arrives later. (Which block it names is checked on execution.)
       if (height > this.executedHeight + VOTE_WINDOW) return [];
       const votes = this.#early.get(height) ?? new Map<string, BlockVote>();
-      if (votes.has(vote.from) || !verifyBlockVoteSignature(this.#cluster, vote, this.#crypto))
+      if (
+        votes.has(vote.from) ||
+        !this.#cluster.replicas.has(vote.from) ||
+        !this.#signatureOk(vote)
+      )
         return [];
       votes.set(vote.from, vote);
       this.#early.set(height, votes);
@@ -190,15 +203,10 @@ export class LedgerChain {
   }
 
   #count(pending: Pending, vote: BlockVote): void {
-    if (pending.votes.has(vote.from)) return;
-    const problem = verifyBlockVote(
-      this.#cluster,
-      vote,
-      pending.block.header.height,
-      pending.hash,
-      this.#crypto,
-    );
-    if (problem === null) pending.votes.set(vote.from, vote);
+    if (pending.votes.has(vote.from) || !this.#cluster.replicas.has(vote.from)) return;
+    const { height, hash } = vote.body;
+    if (height !== pending.block.header.height || hash !== pending.hash) return;
+    if (this.#signatureOk(vote)) pending.votes.set(vote.from, vote);
   }
 
   #finalize(): CertifiedBlock[] {
@@ -206,12 +214,7 @@ export class LedgerChain {
     for (;;) {
       const first = this.#pending[0];
       if (first === undefined || first.votes.size < this.#cluster.quorum) return done;
-      const certified = certify(
-        first.block,
-        [...first.votes.values()],
-        this.#cluster,
-        this.#crypto,
-      );
+      const certified = certifyCounted(first.block, first.votes, this.#cluster.quorum);
       this.#pending.shift();
       this.#height++;
       this.#tip = certified.header;

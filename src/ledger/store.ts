@@ -59,6 +59,7 @@ export class LedgerStore {
   readonly #owned: boolean;
   readonly #crypto: LedgerCrypto;
   #closed = false;
+  #last: { height: number; hash: string } | null | undefined = undefined;
 
   /**
    * Use an open database (the node's own handle is fine: separate tables). `clusterId` is
@@ -160,21 +161,38 @@ export class LedgerStore {
     const hash = blockHash(this.clusterId, block.header, this.#crypto);
     const text = canonical(block as unknown as Json);
     this.#db.transaction(() => {
-      const tip = this.#db
-        .prepare('SELECT height, block FROM ledger_blocks ORDER BY height DESC LIMIT 1')
-        .get() as { height: number; block: string } | undefined;
+      const tip = this.#tip();
       const next = (tip?.height ?? 0) + 1;
       if (block.header.height !== next)
         throw new LedgerStoreError(`expected block ${next}, got ${block.header.height}`);
-      if (tip !== undefined) {
-        const prev = (JSON.parse(tip.block) as { header: BlockHeader }).header;
-        if (block.header.prevHash !== blockHash(this.clusterId, prev, this.#crypto))
-          throw new LedgerStoreError(`block ${next} does not link to stored block ${tip.height}`);
-      }
+      if (tip !== null && block.header.prevHash !== tip.hash)
+        throw new LedgerStoreError(`block ${next} does not link to stored block ${tip.height}`);
       this.#db
         .prepare('INSERT INTO ledger_blocks (height, hash, block) VALUES (?, ?, ?)')
         .run(next, hash, text);
     })();
+    this.#last = { height: block.header.height, hash };
+  }
+
+  /** The stored tip: remembered after the first look (this store is the only writer). */
+  #tip(): { height: number; hash: string } | null {
+    if (this.#last === undefined) {
+      const row = this.#db
+        .prepare('SELECT height, block FROM ledger_blocks ORDER BY height DESC LIMIT 1')
+        .get() as { height: number; block: string } | undefined;
+      this.#last =
+        row === undefined
+          ? null
+          : {
+              height: row.height,
+              hash: blockHash(
+                this.clusterId,
+                (JSON.parse(row.block) as { header: BlockHeader }).header,
+                this.#crypto,
+              ),
+            };
+    }
+    return this.#last;
   }
 
   /** Every stored block in height order. */
