@@ -16,7 +16,7 @@
  */
 import { z } from 'zod';
 import type { Envelope } from '../core/envelope-types.js';
-import type { Context, NodeId, Protocol, ProtocolFactory } from '../core/protocol.js';
+import type { Context, NodeId, Protocol } from '../core/protocol.js';
 import type { ByzValueBody, ReadBody, SignedWrite, WriteBody } from '../register/messages.js';
 import { type AdversaryDefinition, act, type Out, wrapHonest } from './api.js';
 

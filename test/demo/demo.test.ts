@@ -10,14 +10,13 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BrowserContext, chromium } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { DemoSummary } from '../../src/demo/run.js';
+import { CHROMIUM, hasChromium, launchChromium } from '../web/chromium.js';
 
 const BFTKIT = fileURLToPath(new URL('../../scripts/bftkit.mjs', import.meta.url));
 const OUTPUT_DIR = fileURLToPath(new URL('../../test-output/', import.meta.url));
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`demo dashboard check skipped: ${CHROMIUM} is absent`);
 
 const dirs: string[] = [];
@@ -99,20 +98,7 @@ describe('bftkit demo --json with a Byzantine primary', () => {
       const profile = tempDir();
       let context: BrowserContext | null = null;
       try {
-        context = await chromium.launchPersistentContext(join(profile, 'profile'), {
-          executablePath: CHROMIUM,
-          args: [
-            '--headless',
-            '--no-sandbox',
-            '--disable-gpu',
-            '--disable-quic',
-            '--no-first-run',
-            '--disable-background-networking',
-            '--disable-component-update',
-            '--disable-sync',
-          ],
-          viewport: { width: 1400, height: 900 },
-        });
+        context = await launchChromium(profile, { width: 1400, height: 900 });
         const page = context.pages()[0] ?? (await context.newPage());
         await page.goto(`${address}/`);
         await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });

@@ -16,7 +16,6 @@ import {
   kill9,
   makeCluster,
   type NodeProcess,
-  root,
   sleep,
   spawnNode,
   type TempCluster,

@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CertifiedBlock } from '../../src/ledger/block.js';
 import { nodeLedgerCrypto } from '../../src/ledger/node-crypto.js';
@@ -15,9 +15,8 @@ import {
   startDashboard,
 } from '../../src/web/ledger-dashboard.js';
 import { makeFixture, standardChain } from '../ledger/helpers.js';
+import { CHROMIUM, hasChromium, launchChromium } from './chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`ledger dashboard browser tests skipped: ${CHROMIUM} is absent`);
 const browserIt = it.skipIf(!hasChromium);
 
@@ -217,21 +216,7 @@ describe('the ledger dashboard in headless Chromium', () => {
   beforeAll(async () => {
     if (!hasChromium) return;
     dir = mkdtempSync(join(tmpdir(), 'bftkit-dashboard-'));
-    // A fresh profile directory (Playwright takes it here rather than as --user-data-dir).
-    context = await chromium.launchPersistentContext(join(dir, 'profile'), {
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 1400, height: 900 },
-    });
+    context = await launchChromium(dir, { width: 1400, height: 900 });
     page = context.pages()[0] ?? (await context.newPage());
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('console', (m) => {

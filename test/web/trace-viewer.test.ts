@@ -1,17 +1,16 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { builtinNames } from '../../src/scenario/load.js';
 import type { TraceHeader, TraceLine } from '../../src/sim/trace.js';
 import { embedJsonString, renderTraceHtml, VIEWER_CSP } from '../../src/web/trace-viewer.js';
+import { CHROMIUM, hasChromium, launchChromium } from './chromium.js';
 import { buildTrace } from './fixture.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`trace viewer browser tests skipped: ${CHROMIUM} is absent`);
 const browserIt = it.skipIf(!hasChromium);
 
@@ -111,21 +110,7 @@ describe('the trace viewer in headless Chromium', () => {
   beforeAll(async () => {
     if (!hasChromium) return;
     dir = mkdtempSync(join(tmpdir(), 'bftkit-viewer-'));
-    // A fresh profile directory (Playwright takes it here rather than as --user-data-dir).
-    context = await chromium.launchPersistentContext(join(dir, 'profile'), {
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 1400, height: 760 },
-    });
+    context = await launchChromium(dir, { width: 1400, height: 760 });
     page = context.pages()[0] ?? (await context.newPage());
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('console', (m) => {
