@@ -71,7 +71,7 @@ export async function startNode(
   let ledger: LedgerSink | null = null;
   let host: ProcessHost;
   try {
-    if (file.app === 'ledger') ledger = new LedgerSink(o.data, file.clusterId, logger);
+    if (file.app === 'ledger') ledger = new LedgerSink(o.data, file, o.id, logger);
     host = new ProcessHost({
       file,
       id: o.id,
@@ -86,9 +86,10 @@ export async function startNode(
         ? {}
         : {
             onOutput: (event) => ledger?.onOutput(event),
-            appStatus: () => ({
-              ledger: { height: ledger?.height ?? 0, skipped: ledger?.skipped ?? 0 },
-            }),
+            appStatus: () => ({ ledger: ledger?.status() ?? null }),
+            appRoutes: {
+              '/ledger/blocks': (query: URLSearchParams) => ledger?.serveBlocks(query) ?? null,
+            },
           }),
     });
   } catch (e) {

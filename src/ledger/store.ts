@@ -200,6 +200,17 @@ export class LedgerStore {
     return readRows(this.#db);
   }
 
+  /** Up to `limit` stored blocks from height `from` on, in height order. */
+  range(from: number, limit: number): StoredBlock[] {
+    return parseRows(
+      this.#db
+        .prepare(
+          'SELECT height, hash, block FROM ledger_blocks WHERE height >= ? ORDER BY height LIMIT ?',
+        )
+        .all(from, limit) as Row[],
+    );
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;

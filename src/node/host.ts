@@ -155,6 +155,11 @@ export interface HostOptions {
   onOutput?: (event: unknown) => void;
   /** What the application adds to /status (the ledger: its stored height). */
   appStatus?: () => Json;
+  /**
+   * GET routes of the application beside /status and /metrics (the ledger: its blocks): the
+   * query in, a JSON answer out, null for 404; an InputError is the client's fault (400).
+   */
+  appRoutes?: Readonly<Record<string, (query: URLSearchParams) => Json | null>>;
   /** Storage failed: the node must stop (default: log and exit the process). */
   fatal?: (error: Error) => void;
 }
@@ -562,7 +567,8 @@ export class ProcessHost {
   }
 
   private async serveHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0];
+    const url = new URL(req.url ?? '/', 'http://node');
+    const path = url.pathname;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET' }).end();
       return;
@@ -573,6 +579,21 @@ export class ProcessHost {
     } else if (path === '/metrics') {
       const body = await this.metrics.text();
       res.writeHead(200, { 'content-type': this.metrics.contentType }).end(body);
+    } else if (
+      this.options.appRoutes !== undefined &&
+      Object.hasOwn(this.options.appRoutes, path)
+    ) {
+      const route = this.options.appRoutes[path] as (query: URLSearchParams) => Json | null;
+      let answer: Json | null;
+      try {
+        answer = route(url.searchParams);
+      } catch (e) {
+        if (!(e instanceof InputError)) throw e;
+        res.writeHead(400, { 'content-type': 'text/plain' }).end(`${e.message}\n`);
+        return;
+      }
+      if (answer === null) res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
     } else if (path === '/') {
       res
         .writeHead(200, { 'content-type': 'text/plain' })

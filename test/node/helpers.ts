@@ -35,6 +35,7 @@ export async function makeCluster(
   nodes: number,
   clients: number,
   protocol: 'pbft' | 'raft' = 'pbft',
+  app: 'kv' | 'ledger' = 'kv',
 ): Promise<TempCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'bftkit-node-'));
   for (let attempt = 0; ; attempt++) {
@@ -45,7 +46,7 @@ export async function makeCluster(
       continue;
     }
     const out = join(dir, 'keys');
-    const file = keygen({ nodes, clients, protocol, basePort: base, host: '127.0.0.1', out });
+    const file = keygen({ nodes, clients, protocol, app, basePort: base, host: '127.0.0.1', out });
     return {
       dir,
       clusterPath: join(out, 'cluster.json'),
