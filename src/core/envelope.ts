@@ -68,15 +68,19 @@ export function signEnvelope<K extends string, B extends Json>(
  * hash, not a second ed25519 verification.
  */
 export class KeyRing {
-  private readonly cache = new Map<string, boolean>();
   /** ed25519 verifications actually performed (cache misses). */
   verifications = 0;
   cacheHits = 0;
 
+  /**
+   * `cache` may be shared by key rings over the same keys (the simulator's nodes share one):
+   * a verdict is a pure function of signer key, digest and signature.
+   */
   constructor(
     private readonly keys: ReadonlyMap<NodeId, Uint8Array>,
     private readonly backend: SignatureBackend,
     private readonly cacheSize = 65_536,
+    private readonly cache = new Map<string, boolean>(),
   ) {}
 
   has(id: NodeId): boolean {

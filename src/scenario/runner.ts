@@ -43,6 +43,8 @@ export interface RunOptions {
   trace?: 'full' | 'notes';
   /** Replace a node's core after adversaries are applied (tests build broken variants). */
   wrap?: (identity: NodeId, factory: ProtocolFactory) => ProtocolFactory;
+  /** Simulation's shareVerdicts (default true; the bench counts each replica's own work). */
+  shareVerdicts?: boolean;
 }
 
 export function replicaIds(n: number): NodeId[] {
@@ -58,6 +60,7 @@ export function buildSimulation(
   seed: number,
   trace: 'full' | 'notes' = 'full',
   wrap: RunOptions['wrap'] = (_id, factory) => factory,
+  shareVerdicts = true,
 ) {
   const kit = findKit(scenario.protocol);
   const replicas = replicaIds(scenario.n);
@@ -92,6 +95,7 @@ export function buildSimulation(
     twins: scenario.twins.map((id) => ({ id: `${id}'`, identity: id })),
     byzantine: [...byzantine, ...scenario.twins.map((id) => `${id}'`)],
     trace,
+    shareVerdicts,
     meta: {
       scenario: scenario.name,
       seed,
@@ -111,6 +115,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}) {
     seed,
     options.trace,
     options.wrap,
+    options.shareVerdicts,
   );
   const history = driveWorkload(sim, kit, scenario, clients, seed);
   for (const fault of scenario.faults)

@@ -61,6 +61,13 @@ export interface SimOptions {
   link?: Partial<LinkOptions>;
   /** 'full' records every event with clocks; 'notes' only notes, outputs and faults. */
   trace?: 'full' | 'notes';
+  /**
+   * One signature-verdict cache for all nodes (default true): the second replica to check the
+   * same PREPARE pays a lookup, not an ed25519 verification — the same verdict, sooner. Each
+   * node's keyRingStats then count only the checks it was first to make; the simulator bench
+   * turns this off to count every replica's own work.
+   */
+  shareVerdicts?: boolean;
   meta?: Json;
 }
 
@@ -85,6 +92,9 @@ export interface SimStats {
   messagesDelivered: number;
   events: number;
 }
+
+/** Verdicts the nodes of one simulation share (shareVerdicts). */
+const SHARED_VERDICTS = 262_144;
 
 /** The seed of a simulated node's key: public, deterministic, for simulation only. */
 export function simulatedSeed(cluster: string, identity: NodeId): Uint8Array {
@@ -292,11 +302,15 @@ export class Simulation {
   }
 
   private readonly keyRings = new Map<string, KeyRing>();
+  private readonly verdicts = new Map<string, boolean>();
 
   private boot(node: Instance): void {
     const recovered = node.started ? new Map(node.store) : null;
     node.started = true;
-    const keys = new KeyRing(this.publicKeys, nodeBackend);
+    const keys =
+      this.options.shareVerdicts === false
+        ? new KeyRing(this.publicKeys, nodeBackend)
+        : new KeyRing(this.publicKeys, nodeBackend, SHARED_VERDICTS, this.verdicts);
     this.keyRings.set(node.id, keys);
     const generation = node.timerGeneration;
     const runtime = new NodeRuntime(
