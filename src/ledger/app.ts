@@ -21,7 +21,13 @@ import type { Envelope } from '../core/envelope-types.js';
 import type { Json } from '../core/json.js';
 import type { Context, NodeId } from '../core/protocol.js';
 import type { AppDefinition, AppRequest, ReplicatedApp } from '../smr/app.js';
-import { BLOCK_VOTE, type BlockHeader, type CertifiedBlock, headerSchema } from './block.js';
+import {
+  BLOCK_VOTE,
+  type BlockHeader,
+  type CertifiedBlock,
+  headerSchema,
+  MAX_BLOCK_TXS,
+} from './block.js';
 import { LedgerChain } from './chain.js';
 import type { LedgerCluster } from './cluster.js';
 import { LEDGER_PROTOCOL, type LedgerCrypto } from './crypto.js';
@@ -71,6 +77,9 @@ export function ledgerApp(cluster: LedgerCluster, crypto: LedgerCrypto): AppDefi
     messages: { [BLOCK_VOTE]: blockVoteBody },
     domains: { [BLOCK_VOTE]: LEDGER_PROTOCOL },
     create: (ctx) => new LedgerApp(ctx, cluster, crypto),
+    // One batch is one block: at most MAX_BLOCK_TXS transfers.
+    weight: (command) => (command as unknown as LedgerCommand).transfers.length,
+    maxBatchWeight: MAX_BLOCK_TXS,
   };
 }
 

@@ -17,7 +17,12 @@ import type { ClusterView } from '../core/cluster-view.js';
 import type { Envelope } from '../core/envelope-types.js';
 import type { Json } from '../core/json.js';
 import type { Context, NodeId, Protocol, Recovered } from '../core/protocol.js';
-import type { AppDefinition, AppRequest, ReplicatedApp } from '../smr/app.js';
+import {
+  type AppDefinition,
+  type AppRequest,
+  batchWeight,
+  type ReplicatedApp,
+} from '../smr/app.js';
 import { kvApp } from '../smr/kv.js';
 import { SessionTable } from '../smr/sessions.js';
 import {
@@ -474,9 +479,9 @@ export class PbftReplica implements Protocol<unknown> {
         const idle = maxInFlight > 0 && this.lastAssigned - this.lastExecuted < maxInFlight;
         if (!force && !idle && this.queue.length < batchSize && batchTimeoutMs > 0) break;
         if (this.lastAssigned + 1 > this.h + watermarkWindow) return; // window full: wait for GC
-        const batch = this.queue
-          .splice(0, batchSize)
-          .filter((r) => this.sessions.check(r.body.client, r.body.timestamp).kind === 'new');
+        const batch = this.takeBatch(batchSize).filter(
+          (r) => this.sessions.check(r.body.client, r.body.timestamp).kind === 'new',
+        );
         if (batch.length > 0) this.propose(batch);
       }
     } finally {
@@ -486,6 +491,26 @@ export class PbftReplica implements Protocol<unknown> {
       this.batchTimerArmed = true;
       this.ctx.setTimer(TIMER_BATCH, batchTimeoutMs);
     }
+  }
+
+  /**
+   * Primary: the next batch from the queue — at most `batchSize` requests, and within the
+   * application's batch weight (a request too heavy on its own goes alone, and backups will
+   * refuse it: no correct client sends one).
+   */
+  private takeBatch(batchSize: number): RequestEnvelope[] {
+    const { app } = this.options;
+    const max = app.maxBatchWeight ?? Number.POSITIVE_INFINITY;
+    let count = 0;
+    let weight = 0;
+    for (const request of this.queue) {
+      if (count >= batchSize) break;
+      const w = batchWeight(app, [request.body.command]);
+      if (count > 0 && weight + w > max) break;
+      count++;
+      weight += w;
+    }
+    return this.queue.splice(0, count);
   }
 
   /** Primary: multicast ⟨PRE-PREPARE, v, s, d = digest(B)⟩σp with B, for s = next number. */
@@ -542,7 +567,14 @@ export class PbftReplica implements Protocol<unknown> {
       this.reject('PRE-PREPARE', from, 'refused to contradict an earlier vote');
       return;
     }
-    const reason = checkPrePrepare(this.verifier, pp);
+    const reason =
+      checkPrePrepare(this.verifier, pp) ??
+      (batchWeight(
+        this.options.app,
+        pp.body.batch.map((r) => r.body.command),
+      ) > (this.options.app.maxBatchWeight ?? Number.POSITIVE_INFINITY)
+        ? 'batch heavier than the application allows'
+        : null);
     if (reason !== null) {
       // The primary signed a proposal no correct primary would: complain at once.
       this.reject('PRE-PREPARE', from, reason);

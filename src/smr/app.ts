@@ -48,4 +48,21 @@ export interface AppDefinition {
   readonly domains?: Readonly<Record<string, string>>;
   /** The state machine of one replica, in its initial state. */
   create(ctx: Context): ReplicatedApp;
+  /**
+   * How much of a batch a command takes (the ledger: its transfers), and the most one batch
+   * may hold (the ledger: a block's 256 transactions). A primary cuts batches within it; a
+   * backup refuses a PRE-PREPARE beyond it like any proposal no correct primary would make.
+   * Absent: one per command, no limit beyond the batch size.
+   */
+  readonly weight?: (command: Json) => number;
+  readonly maxBatchWeight?: number;
+}
+
+/** The weight of a batch's commands for `app` (one each without a weight function). */
+export function batchWeight(app: AppDefinition, commands: readonly Json[]): number {
+  const weight = app.weight;
+  if (weight === undefined) return commands.length;
+  let total = 0;
+  for (const c of commands) total += weight(c);
+  return total;
 }

@@ -84,6 +84,26 @@ describe('pre-prepare acceptance', () => {
     expect(ctx.sent('VIEW-CHANGE')).toHaveLength(1);
   });
 
+  it('holds batches to the application weight: the primary cuts within it, a backup refuses more', () => {
+    // Each command weighs 2, a batch at most 3: one request per batch.
+    const heavy = { ...kvApp, weight: () => 2, maxBatchWeight: 3 };
+    const backup = makeReplica('r1', { app: heavy, batchSize: 4 });
+    deliver(backup.replica, prePrepare(0, 1, [request('c0', 1), request('c1', 1)]));
+    expect(backup.ctx.sent('PREPARE')).toHaveLength(0);
+    expect(backup.replica.rejected.get('batch heavier than the application allows')).toBe(1);
+    expect(backup.ctx.sent('VIEW-CHANGE')).toHaveLength(1);
+    const light = makeReplica('r1', { app: heavy, batchSize: 4 });
+    deliver(light.replica, prePrepare(0, 1, [request('c0', 1)]));
+    expect(light.ctx.sent('PREPARE')).toHaveLength(1);
+
+    const primary = makeReplica('r0', { app: heavy, batchSize: 4, batchTimeoutMs: 5 });
+    deliver(primary.replica, request('c0', 1));
+    deliver(primary.replica, request('c1', 1));
+    primary.replica.onTimer('batch');
+    const proposals = primary.ctx.sent('PRE-PREPARE');
+    expect(proposals.map((m) => bodyOf<{ batch: unknown[] }>(m).batch.length)).toEqual([1, 1]);
+  });
+
   it('verifies every client signature inside the batch, and rejects a forged request', () => {
     const { ctx, replica } = makeReplica('r1');
     const fake = forged('c0', 'REQUEST', {
