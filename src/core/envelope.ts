@@ -169,7 +169,20 @@ export function admitEnvelope(
   const signedAs = signingProtocol(definition, kind);
   const kindDomain = signedAs === domain.protocol ? domain : { ...domain, protocol: signedAs };
   if (!keys.verify(kindDomain, envelope)) return reject('bad-signature', `${kind} from ${from}`);
+  admitted.add(envelope);
   return { ok: true, envelope };
+}
+
+/** Envelopes that passed admitEnvelope: their bodies match the definition's schemas. */
+const admitted = new WeakSet<Envelope>();
+
+/**
+ * Did this very object pass admission? A core that re-checks bodies (defence in depth, for
+ * callers that hand it messages directly) may skip the re-check: a PRE-PREPARE's batch is the
+ * largest body there is, and checking it twice costs a few µs per request it carries.
+ */
+export function wasAdmitted(envelope: Envelope): boolean {
+  return admitted.has(envelope);
 }
 
 /** Parse a frame's text with a size limit first, so a huge frame costs no parsing. */

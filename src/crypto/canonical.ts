@@ -33,28 +33,44 @@ function encode(value: unknown, depth: number): string {
     case 'number':
       if (!Number.isSafeInteger(value)) throw new EncodingError(`not a safe integer: ${value}`);
       return Object.is(value, -0) ? '0' : String(value);
-    case 'object':
-      if (Array.isArray(value)) return `[${value.map((v) => encode(v, depth + 1)).join(',')}]`;
-      if (
-        Object.getPrototypeOf(value) !== Object.prototype &&
-        Object.getPrototypeOf(value) !== null
-      )
+    case 'object': {
+      if (Array.isArray(value)) {
+        let out = '[';
+        for (let i = 0; i < value.length; i++) {
+          if (i > 0) out += ',';
+          out += encode(value[i], depth + 1);
+        }
+        return `${out}]`;
+      }
+      const prototype = Object.getPrototypeOf(value);
+      if (prototype !== Object.prototype && prototype !== null)
         throw new EncodingError('only plain objects can be encoded');
       return encodeObject(value as Record<string, unknown>, depth);
+    }
     default:
       throw new EncodingError(`cannot encode a ${typeof value}`);
   }
 }
 
 function encodeObject(object: Record<string, unknown>, depth: number): string {
-  const keys = Object.keys(object).sort();
-  const members: string[] = [];
-  for (const key of keys) {
+  const keys = Object.keys(object);
+  // Sorted by UTF-16 code units (JCS); most objects arrive sorted or nearly so.
+  if (!isSorted(keys)) keys.sort();
+  let out = '{';
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
     const v = object[key];
     if (v === undefined) throw new EncodingError(`member "${key}" is undefined`);
-    members.push(`${JSON.stringify(key)}:${encode(v, depth + 1)}`);
+    if (i > 0) out += ',';
+    out += `${JSON.stringify(key)}:${encode(v, depth + 1)}`;
   }
-  return `{${members.join(',')}}`;
+  return `${out}}`;
+}
+
+function isSorted(keys: readonly string[]): boolean {
+  for (let i = 1; i < keys.length; i++)
+    if ((keys[i - 1] as string) > (keys[i] as string)) return false;
+  return true;
 }
 
 const utf8 = new TextEncoder();

@@ -14,6 +14,7 @@
  *   recovery ........... start(recovered), signVote (persist before send, never contradict)
  */
 import type { ClusterView } from '../core/cluster-view.js';
+import { wasAdmitted } from '../core/envelope.js';
 import type { Envelope } from '../core/envelope-types.js';
 import type { Json } from '../core/json.js';
 import type { Context, NodeId, Protocol, Recovered } from '../core/protocol.js';
@@ -350,7 +351,7 @@ export class PbftReplica implements Protocol<unknown> {
       this.reject(message.kind, from, 'unknown message kind');
       return;
     }
-    if (!schema.safeParse(message.body).success) {
+    if (!wasAdmitted(message) && !schema.safeParse(message.body).success) {
       this.reject(message.kind, from, 'malformed body');
       return;
     }
