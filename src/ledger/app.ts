@@ -83,8 +83,15 @@ export function ledgerApp(cluster: LedgerCluster, crypto: LedgerCrypto): AppDefi
   };
 }
 
+/** Heights for which a replica keeps its own BLOCK vote, to answer latecomers (echo). */
+const VOTE_MEMORY = 1024;
+
 class LedgerApp implements ReplicatedApp {
   private chain: LedgerChain;
+  private readonly ownVotes = new Map<
+    number,
+    { vote: Envelope<string, { hash: string }>; echoed: Set<NodeId> }
+  >();
 
   constructor(
     private readonly ctx: Context,
@@ -103,6 +110,11 @@ class LedgerApp implements ReplicatedApp {
       height,
       hash: this.chain.pendingHash(height) as string,
     });
+    this.ownVotes.set(height, {
+      vote: vote as Envelope<string, { hash: string }>,
+      echoed: new Set(),
+    });
+    this.ownVotes.delete(height - VOTE_MEMORY);
     this.ctx.broadcast(vote, { includeSelf: false });
     this.ctx.note('block', { height, txs: transfers.length, view, seq });
     this.count(vote);
@@ -118,6 +130,23 @@ class LedgerApp implements ReplicatedApp {
   onMessage(from: NodeId, message: Envelope): void {
     if (message.from !== from || !this.cluster.replicas.has(from)) return;
     this.count(message);
+    this.echo(from, message);
+  }
+
+  /**
+   * A replica that re-executes a block the others finalized long ago (it restarted) votes
+   * alone: their votes went out while it was away. So a vote for a block this replica has
+   * already finalized, with the same hash, is answered once with this replica's own vote —
+   * each late replica gathers its q votes, and nothing is ever sent twice to one peer for one
+   * height. Own votes are remembered for the last VOTE_MEMORY heights.
+   */
+  private echo(from: NodeId, vote: Envelope): void {
+    const body = vote.body as { height?: unknown; hash?: unknown };
+    if (typeof body.height !== 'number' || body.height > this.chain.height) return;
+    const mine = this.ownVotes.get(body.height);
+    if (mine === undefined || mine.vote.body.hash !== body.hash || mine.echoed.has(from)) return;
+    mine.echoed.add(from);
+    this.ctx.send(from, mine.vote);
   }
 
   /** The host's verifier: a vote it admitted is a cache hit, not a second ed25519 check. */
