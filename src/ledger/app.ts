@@ -65,6 +65,15 @@ export interface LedgerBlockOutput {
 }
 
 /**
+ * Output when a replica installs a checkpoint: the chain goes on from `height`, and the blocks
+ * up to there were certified by others — a host that lacks them fetches them.
+ */
+export interface LedgerResumedOutput {
+  readonly type: 'ledger-resumed';
+  readonly height: number;
+}
+
+/**
  * The ledger over `cluster` (its replicas' and accounts' keys). Transfers and votes are
  * checked with `crypto` — the node:crypto backend on Node, under the one verification rule.
  */
@@ -175,6 +184,9 @@ class LedgerApp implements ReplicatedApp {
       state,
       this.cluster,
       this.crypto,
+      this.voteOk,
     );
+    const height = parsed.tip?.height ?? 0;
+    this.ctx.output({ type: 'ledger-resumed', height } satisfies LedgerResumedOutput);
   }
 }

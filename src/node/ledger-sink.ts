@@ -4,8 +4,9 @@
  * block writes never wait behind, or get mixed into, the protocol's group commits.
  *
  * Blocks arrive in height order. A replica that restarted and caught up by state transfer
- * missed the blocks certified while it was down: the first certified block it cannot store
- * (its predecessor is missing) starts a catch-up — fetch the missing blocks from the other
+ * missed the blocks certified while it was down: the checkpoint it installs (the core says so
+ * with a 'ledger-resumed' output), or the first certified block it cannot store, starts a
+ * catch-up — fetch the missing blocks from the other
  * replicas (`GET /ledger/blocks?from=H`, served by every ledger node), verify each one fully
  * against the stored chain (links, Merkle root, certificate of q valid signatures, every
  * transaction replayed: `LedgerChain.append`), store it. A peer cannot make it store anything
@@ -15,7 +16,7 @@ import type { Logger } from 'pino';
 import { InputError } from '../cli/errors.js';
 import type { ClusterFile } from '../core/cluster-file.js';
 import type { Json } from '../core/json.js';
-import type { LedgerBlockOutput } from '../ledger/app.js';
+import type { LedgerBlockOutput, LedgerResumedOutput } from '../ledger/app.js';
 import { LedgerChain } from '../ledger/chain.js';
 import { ledgerCluster } from '../ledger/cluster.js';
 import { nodeLedgerCrypto } from '../ledger/node-crypto.js';
@@ -62,6 +63,13 @@ export class LedgerSink {
 
   /** A core output: store it if it is the next certified block, else catch up to it. */
   onOutput(event: unknown): void {
+    const resumed = event as Partial<LedgerResumedOutput> | null;
+    if (resumed?.type === 'ledger-resumed' && typeof resumed.height === 'number') {
+      // The core installed a checkpoint: the blocks up to its tip exist, certified, elsewhere.
+      this.wanted = Math.max(this.wanted, resumed.height);
+      if (this.wanted > this.stored && !this.catchingUp) void this.catchUp();
+      return;
+    }
     const e = event as Partial<LedgerBlockOutput> | null;
     if (e === null || typeof e !== 'object' || e.type !== 'ledger-block' || e.block === undefined)
       return;
