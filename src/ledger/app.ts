@@ -94,12 +94,14 @@ export function ledgerApp(cluster: LedgerCluster, crypto: LedgerCrypto): AppDefi
 
 /** Heights for which a replica keeps its own BLOCK vote, to answer latecomers (echo). */
 const VOTE_MEMORY = 1024;
+/** How long after a block became final a vote for it counts as a latecomer's. */
+const LATE_VOTE_MS = 1_000;
 
 class LedgerApp implements ReplicatedApp {
   private chain: LedgerChain;
   private readonly ownVotes = new Map<
     number,
-    { vote: Envelope<string, { hash: string }>; echoed: Set<NodeId> }
+    { vote: Envelope<string, { hash: string }>; finalAt: number | null; echoed: Set<NodeId> }
   >();
 
   constructor(
@@ -121,6 +123,7 @@ class LedgerApp implements ReplicatedApp {
     });
     this.ownVotes.set(height, {
       vote: vote as Envelope<string, { hash: string }>,
+      finalAt: null,
       echoed: new Set(),
     });
     this.ownVotes.delete(height - VOTE_MEMORY);
@@ -144,16 +147,18 @@ class LedgerApp implements ReplicatedApp {
 
   /**
    * A replica that re-executes a block the others finalized long ago (it restarted) votes
-   * alone: their votes went out while it was away. So a vote for a block this replica has
-   * already finalized, with the same hash, is answered once with this replica's own vote —
-   * each late replica gathers its q votes, and nothing is ever sent twice to one peer for one
-   * height. Own votes are remembered for the last VOTE_MEMORY heights.
+   * alone: their votes went out while it was away. So a vote for a block this replica
+   * finalized at least LATE_VOTE_MS ago, with the same hash, is answered once with this
+   * replica's own vote — each late replica gathers its q votes. The last of n votes, which
+   * normally arrives just after q others made the block final, is not answered: its sender
+   * has every vote already. Own votes are remembered for the last VOTE_MEMORY heights.
    */
   private echo(from: NodeId, vote: Envelope): void {
     const body = vote.body as { height?: unknown; hash?: unknown };
     if (typeof body.height !== 'number' || body.height > this.chain.height) return;
     const mine = this.ownVotes.get(body.height);
-    if (mine === undefined || mine.vote.body.hash !== body.hash || mine.echoed.has(from)) return;
+    if (mine === undefined || mine.finalAt === null || mine.vote.body.hash !== body.hash) return;
+    if (this.ctx.now() - mine.finalAt < LATE_VOTE_MS || mine.echoed.has(from)) return;
     mine.echoed.add(from);
     this.ctx.send(from, mine.vote);
   }
@@ -163,6 +168,8 @@ class LedgerApp implements ReplicatedApp {
 
   private count(vote: Envelope): void {
     for (const block of this.chain.addVote(vote)) {
+      const own = this.ownVotes.get(block.header.height);
+      if (own !== undefined) own.finalAt = this.ctx.now();
       this.ctx.note('block-final', { height: block.header.height });
       this.ctx.output({ type: 'ledger-block', block } satisfies LedgerBlockOutput);
     }
