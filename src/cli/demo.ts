@@ -56,7 +56,7 @@ function printSummary(s: DemoSummary): void {
     `  byzantine       ${s.byzantine.length === 0 ? 'none' : s.byzantine.map((b) => `${b.node} (${b.adversary})`).join(', ')}`,
     `  blocks          ${s.blocks}`,
     `  transactions    ${s.transactions} (${s.applied} applied, ${s.rejected} rejected, as the clients saw them)`,
-    `  throughput      ${s.txPerSecond} tx/s over ${s.durationS} s, every transfer signed by its payer`,
+    `  throughput      ${s.txPerSecond} tx/s: transfers confirmed to their clients in the ${s.durationS} s of load (each signed by its payer)`,
     `  view changes    ${s.viewChanges}`,
     `  evidence        ${s.evidence.length === 0 ? 'none' : ''}`,
     ...s.evidence.map(
