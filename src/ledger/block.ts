@@ -197,20 +197,24 @@ export function signBlock(
   return { kind: BLOCK_VOTE, from: signer.id, body, sig };
 }
 
-/** Is `vote` a replica's valid signature over this height and hash? Null if so, else why not. */
+/**
+ * Is `vote` a replica's valid signature over this height and hash? Null if so, else why not.
+ * The signature is checked by `signatureOk` (a replica passes its host's cached verifier).
+ */
 export function verifyBlockVote(
   cluster: LedgerCluster,
   vote: BlockVote,
   height: number,
   hash: string,
   crypto: LedgerCrypto = nobleLedgerCrypto,
+  signatureOk: VoteSignatureCheck = (v) => verifyBlockVoteSignature(cluster, v, crypto),
 ): string | null {
   if (vote.kind !== BLOCK_VOTE) return `a ${vote.kind} envelope is not a block vote`;
   if (!cluster.replicas.has(vote.from))
     return `signer "${vote.from}" is not a replica of the cluster`;
   if (vote.body.height !== height || vote.body.hash !== hash)
     return `${vote.from} signed height ${vote.body.height} / ${vote.body.hash.slice(0, 12)}…, not this block`;
-  return verifyBlockVoteSignature(cluster, vote, crypto) ? null : `${vote.from}: invalid signature`;
+  return signatureOk(vote) ? null : `${vote.from}: invalid signature`;
 }
 
 /** A check of a vote's signature (verifyBlockVoteSignature, or a host's cached verifier). */

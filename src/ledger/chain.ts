@@ -28,6 +28,7 @@ import {
   genesisHash,
   makeBlock,
   type VoteSignatureCheck,
+  verifyBlockVote,
   verifyBlockVoteSignature,
 } from './block.js';
 import type { LedgerCluster } from './cluster.js';
@@ -52,8 +53,7 @@ interface Pending {
 export class LedgerChain {
   readonly #cluster: LedgerCluster;
   readonly #crypto: LedgerCrypto;
-  /** Height and header of the last certified block (0 and null: none). */
-  #height = 0;
+  /** Header of the last certified block (null: none). */
   #tip: BlockHeader | null = null;
   #state: LedgerState;
   readonly #pending: Pending[] = [];
@@ -97,7 +97,6 @@ export class LedgerChain {
     signatureOk?: VoteSignatureCheck,
   ): LedgerChain {
     const chain = new LedgerChain(cluster, crypto, signatureOk);
-    chain.#height = tip?.height ?? 0;
     chain.#tip = tip;
     chain.#state = state.clone();
     return chain;
@@ -105,12 +104,12 @@ export class LedgerChain {
 
   /** Height of the last certified block (0: none). */
   get height(): number {
-    return this.#height;
+    return this.#tip?.height ?? 0;
   }
 
   /** Height of the last executed block, certified or not. */
   get executedHeight(): number {
-    return this.#height + this.#pending.length;
+    return this.height + this.#pending.length;
   }
 
   get tip(): BlockHeader | null {
@@ -142,11 +141,11 @@ export class LedgerChain {
 
   /** The hash of an executed block not yet certified. */
   pendingHash(height: number): string | undefined {
-    return this.#pending[height - this.#height - 1]?.hash;
+    return this.#pending[height - this.height - 1]?.hash;
   }
 
   pendingBlock(height: number): Block | undefined {
-    return this.#pending[height - this.#height - 1]?.block;
+    return this.#pending[height - this.height - 1]?.block;
   }
 
   /** Execute a committed batch on top of everything executed so far. */
@@ -181,8 +180,8 @@ export class LedgerChain {
     if (!parsed.success) return [];
     const vote = parsed.data as BlockVote;
     const height = vote.body.height;
-    if (height <= this.#height) return [];
-    const pending = this.#pending[height - this.#height - 1];
+    if (height <= this.height) return [];
+    const pending = this.#pending[height - this.height - 1];
     if (pending === undefined) {
       // Only a replica's own signed vote may take its slot: a forged one must not crowd out
       // the genuine vote that arrives later. (Which block it names is checked on execution.)
@@ -203,10 +202,16 @@ export class LedgerChain {
   }
 
   #count(pending: Pending, vote: BlockVote): void {
-    if (pending.votes.has(vote.from) || !this.#cluster.replicas.has(vote.from)) return;
-    const { height, hash } = vote.body;
-    if (height !== pending.block.header.height || hash !== pending.hash) return;
-    if (this.#signatureOk(vote)) pending.votes.set(vote.from, vote);
+    if (pending.votes.has(vote.from)) return;
+    const problem = verifyBlockVote(
+      this.#cluster,
+      vote,
+      pending.block.header.height,
+      pending.hash,
+      this.#crypto,
+      this.#signatureOk,
+    );
+    if (problem === null) pending.votes.set(vote.from, vote);
   }
 
   #finalize(): CertifiedBlock[] {
@@ -216,7 +221,6 @@ export class LedgerChain {
       if (first === undefined || first.votes.size < this.#cluster.quorum) return done;
       const certified = certifyCounted(first.block, first.votes, this.#cluster.quorum);
       this.#pending.shift();
-      this.#height++;
       this.#tip = certified.header;
       this.#state = first.state;
       done.push(certified);
@@ -241,7 +245,6 @@ export class LedgerChain {
         );
       this.#pending.shift();
     }
-    this.#height++;
     this.#tip = check.block.header;
     this.#state = check.state;
     return check.block;
