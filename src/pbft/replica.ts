@@ -21,7 +21,8 @@ import type { Context, NodeId, Protocol, Recovered } from '../core/protocol.js';
 import {
   type AppDefinition,
   type AppRequest,
-  batchWeight,
+  commandWeight,
+  fitsOneBatch,
   type ReplicatedApp,
 } from '../smr/app.js';
 import { kvApp } from '../smr/kv.js';
@@ -506,7 +507,7 @@ export class PbftReplica implements Protocol<unknown> {
     let weight = 0;
     for (const request of this.queue) {
       if (count >= batchSize) break;
-      const w = batchWeight(app, [request.body.command]);
+      const w = commandWeight(app, request.body.command);
       if (count > 0 && weight + w > max) break;
       count++;
       weight += w;
@@ -568,14 +569,12 @@ export class PbftReplica implements Protocol<unknown> {
       this.reject('PRE-PREPARE', from, 'refused to contradict an earlier vote');
       return;
     }
+    const commands = pp.body.batch.map((r) => r.body.command);
     const reason =
       checkPrePrepare(this.verifier, pp) ??
-      (batchWeight(
-        this.options.app,
-        pp.body.batch.map((r) => r.body.command),
-      ) > (this.options.app.maxBatchWeight ?? Number.POSITIVE_INFINITY)
-        ? 'batch heavier than the application allows'
-        : null);
+      (fitsOneBatch(this.options.app, commands)
+        ? null
+        : 'batch heavier than the application allows');
     if (reason !== null) {
       // The primary signed a proposal no correct primary would: complain at once.
       this.reject('PRE-PREPARE', from, reason);
@@ -700,16 +699,19 @@ export class PbftReplica implements Protocol<unknown> {
 
   private execute(committed: CommittedBatch): void {
     const fresh: RequestEnvelope[] = [];
+    /** Clients with a request executed in this batch: their reply goes out after execution. */
+    const inBatch = new Set<NodeId>();
     let cleared = false;
     for (const request of committed.batch) {
       const { client, timestamp } = request.body;
       const verdict = this.sessions.check(client, timestamp);
       if (verdict.kind === 'new') {
         fresh.push(request);
-        // A client's request appears once per batch's worth of new work: record it now so a
-        // duplicate later in the same batch is not executed twice.
+        inBatch.add(client);
+        // Recorded now (its result comes below), so that a copy later in the same batch is a
+        // duplicate and is not executed twice.
         this.sessions.record(client, timestamp, null);
-      } else if (verdict.kind === 'duplicate' && !fresh.some((r) => r.body.client === client)) {
+      } else if (verdict.kind === 'duplicate' && !inBatch.has(client)) {
         this.sendReply(client, timestamp, verdict.result);
       }
       cleared = this.clearPending(client, timestamp) || cleared;

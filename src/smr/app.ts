@@ -58,11 +58,15 @@ export interface AppDefinition {
   readonly maxBatchWeight?: number;
 }
 
-/** The weight of a batch's commands for `app` (one each without a weight function). */
-export function batchWeight(app: AppDefinition, commands: readonly Json[]): number {
-  const weight = app.weight;
-  if (weight === undefined) return commands.length;
+/** How much of a batch one command takes for `app` (one without a weight function). */
+export function commandWeight(app: AppDefinition, command: Json): number {
+  return app.weight?.(command) ?? 1;
+}
+
+/** Whether `commands` fit in one batch of `app`. */
+export function fitsOneBatch(app: AppDefinition, commands: readonly Json[]): boolean {
+  if (app.maxBatchWeight === undefined) return true;
   let total = 0;
-  for (const c of commands) total += weight(c);
-  return total;
+  for (const c of commands) total += commandWeight(app, c);
+  return total <= app.maxBatchWeight;
 }
