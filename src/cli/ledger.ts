@@ -22,25 +22,8 @@ export interface VerifyOptions {
 
 export async function ledgerVerify(o: VerifyOptions): Promise<number> {
   const file = loadClusterFile(o.cluster);
-  const { LedgerStore } = await import('../ledger/store.js');
-  const { auditLedger } = await import('../ledger/audit.js');
-  const { nodeLedgerCrypto } = await import('../ledger/node-crypto.js');
-  const ledger = LedgerStore.openReadOnly(o.data);
-  let rows: ReturnType<typeof ledger.read>;
-  try {
-    if (ledger.clusterId !== '' && ledger.clusterId !== file.clusterId)
-      throw new InputError(
-        `${o.data}: the ledger belongs to cluster "${ledger.clusterId}", ${o.cluster} is "${file.clusterId}"`,
-      );
-    rows = ledger.read();
-  } finally {
-    ledger.close();
-  }
-  const result = auditLedger(
-    rows.map((r) => r.block),
-    file,
-    nodeLedgerCrypto,
-  );
+  const { auditDataDir } = await import('../ledger/store.js');
+  const result = auditDataDir(o.data, file, o.cluster);
   if (o.json === true) process.stdout.write(`${JSON.stringify(result)}\n`);
   else if (result.ok)
     process.stdout.write(

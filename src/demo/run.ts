@@ -22,10 +22,10 @@ import { keygen } from '../cli/keygen.js';
 import type { ClusterFile } from '../core/cluster-file.js';
 import type { Json } from '../core/json.js';
 import { readKeyFile, type SecretKey } from '../crypto/keyfile.js';
-import { auditLedger } from '../ledger/audit.js';
+import type { AuditResult } from '../ledger/audit.js';
 import { nodeLedgerCrypto } from '../ledger/node-crypto.js';
 import { proveTx } from '../ledger/proof.js';
-import { LedgerStore, type ReadOnlyLedger } from '../ledger/store.js';
+import { auditDataDir, LedgerStore, type ReadOnlyLedger } from '../ledger/store.js';
 import { adversaryFor, type HostStatus, kitForCluster, kitForProtocol } from '../node/host.js';
 import { type DashboardServer, startDashboard } from '../web/ledger-dashboard.js';
 import { TransferWorkload } from './workload.js';
@@ -271,36 +271,27 @@ function verifyNode(
   dir: string,
   node: string,
 ): { node: string; ok: boolean; blocks: number; transactions: number; detail: string } {
-  let ledger: ReadOnlyLedger;
+  let result: AuditResult;
   try {
-    ledger = LedgerStore.openReadOnly(dir);
+    result = auditDataDir(dir, file);
   } catch (e) {
     return { node, ok: false, blocks: 0, transactions: 0, detail: (e as Error).message };
   }
-  try {
-    const result = auditLedger(
-      ledger.read().map((r) => r.block),
-      file,
-      nodeLedgerCrypto,
-    );
-    if (!result.ok)
-      return {
-        node,
-        ok: false,
-        blocks: result.height - 1,
-        transactions: 0,
-        detail: `height ${result.height}: ${result.problem}: ${result.reason}`,
-      };
+  if (!result.ok)
     return {
       node,
-      ok: true,
-      blocks: result.blocks,
-      transactions: result.transactions,
-      detail: `${result.blocks} blocks, ${result.transactions} transactions (${result.applied} applied, ${result.rejected} rejected), tip ${result.tipHash.slice(0, 16)}…`,
+      ok: false,
+      blocks: result.height - 1,
+      transactions: 0,
+      detail: `height ${result.height}: ${result.problem}: ${result.reason}`,
     };
-  } finally {
-    ledger.close();
-  }
+  return {
+    node,
+    ok: true,
+    blocks: result.blocks,
+    transactions: result.transactions,
+    detail: `${result.blocks} blocks, ${result.transactions} transactions (${result.applied} applied, ${result.rejected} rejected), tip ${result.tipHash.slice(0, 16)}…`,
+  };
 }
 
 export interface LiveSummary {

@@ -18,9 +18,11 @@ import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { InputError } from '../cli/errors.js';
+import type { ClusterFile } from '../core/cluster-file.js';
 import type { Json } from '../core/json.js';
 import { canonical } from '../crypto/canonical.js';
 import { DB_FILE } from '../node/storage.js';
+import { type AuditResult, auditLedger } from './audit.js';
 import { type BlockHeader, blockHash, type CertifiedBlock } from './block.js';
 import type { LedgerCrypto } from './crypto.js';
 import { nodeLedgerCrypto } from './node-crypto.js';
@@ -293,4 +295,32 @@ function parseRows(rows: readonly Row[]): StoredBlock[] {
     }
     return { height: r.height, hash: r.hash, block };
   });
+}
+
+/**
+ * `ledger verify`: the offline audit of the ledger in a node's data directory, with the public
+ * keys of `file` only. Throws InputError when there is no ledger there, or it belongs to
+ * another cluster (`clusterSource` names the cluster file in that message).
+ */
+export function auditDataDir(
+  dataDir: string,
+  file: ClusterFile,
+  clusterSource = 'the cluster file',
+): AuditResult {
+  const ledger = LedgerStore.openReadOnly(dataDir);
+  let rows: StoredBlock[];
+  try {
+    if (ledger.clusterId !== '' && ledger.clusterId !== file.clusterId)
+      throw new InputError(
+        `${dataDir}: the ledger belongs to cluster "${ledger.clusterId}", ${clusterSource} is "${file.clusterId}"`,
+      );
+    rows = ledger.read();
+  } finally {
+    ledger.close();
+  }
+  return auditLedger(
+    rows.map((r) => r.block),
+    file,
+    nodeLedgerCrypto,
+  );
 }
