@@ -18,11 +18,13 @@
  * A benchmark measures; it never asserts. The machine may be shared: report the load average
  * with the figures and compare medians of several runs.
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { keygen } from '../cli/keygen.js';
@@ -30,7 +32,7 @@ import type { ClusterFile } from '../core/cluster-file.js';
 import type { Json } from '../core/json.js';
 import { readKeyFile } from '../crypto/keyfile.js';
 import { ClientHost, RequestTimeout } from '../node/client-host.js';
-import { type HostStatus, kitForCluster } from '../node/host.js';
+import { fetchStatus, type HostStatus, kitForCluster } from '../node/host.js';
 import type { Params } from '../scenario/kit.js';
 
 export type BenchProtocol = 'pbft' | 'raft';
@@ -107,19 +109,8 @@ export async function freeBasePort(count: number): Promise<number> {
   throw new Error(`no ${count} free consecutive loopback ports found`);
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-async function getStatus(port: number): Promise<HostStatus | null> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${port}/status`, {
-      signal: AbortSignal.timeout(2_000),
-    });
-    return res.ok ? ((await res.json()) as HostStatus) : null;
-  } catch {
-    return null;
-  }
+function getStatus(port: number): Promise<HostStatus | null> {
+  return fetchStatus(`http://127.0.0.1:${port}`, 2_000);
 }
 
 /** Peak resident set (VmHWM) of a process in MiB, or null where /proc is not available. */

@@ -4,13 +4,15 @@
  * once it answers, report any child that dies, and stop them all on Ctrl-C or SIGTERM.
  * Each node keeps its state in DIR/<id>/ and writes its JSON-lines log to DIR/<id>.log.
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { loadClusterFile } from '../core/cluster-file.js';
 import { readKeyFile } from '../crypto/keyfile.js';
-import { adversaryFor, type HostStatus, kitForCluster } from '../node/host.js';
+import { adversaryFor, fetchStatus, type HostStatus, kitForCluster } from '../node/host.js';
 import { EXIT, InputError } from './errors.js';
 import { parseParams } from './node.js';
 
@@ -174,13 +176,9 @@ export async function clusterUp(o: ClusterUpOptions): Promise<number> {
 async function pollStatus(child: Child, timeoutMs: number): Promise<HostStatus | null> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline && !child.exited) {
-    try {
-      const res = await fetch(`${child.url}/status`, { signal: AbortSignal.timeout(1_000) });
-      if (res.ok) return (await res.json()) as HostStatus;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
+    const status = await fetchStatus(child.url, 1_000);
+    if (status !== null) return status;
+    await sleep(200); // not up yet
   }
   return null;
 }

@@ -11,9 +11,11 @@
  *      replica's stored ledger is audited offline (the `ledger verify` of cli/ledger.ts), and
  *      a summary is printed — `ok` only if every honest replica's ledger verifies.
  */
+
 import { existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { freeBasePort } from '../bench/cluster.js';
 import { clusterUp, parseAdversarySpecs } from '../cli/cluster-up.js';
@@ -26,7 +28,13 @@ import type { AuditResult } from '../ledger/audit.js';
 import { nodeLedgerCrypto } from '../ledger/node-crypto.js';
 import { proveTx } from '../ledger/proof.js';
 import { auditDataDir, LedgerStore, type ReadOnlyLedger } from '../ledger/store.js';
-import { adversaryFor, type HostStatus, kitForCluster, kitForProtocol } from '../node/host.js';
+import {
+  adversaryFor,
+  fetchStatus,
+  type HostStatus,
+  kitForCluster,
+  kitForProtocol,
+} from '../node/host.js';
 import { type DashboardServer, startDashboard } from '../web/ledger-dashboard.js';
 import { TransferWorkload } from './workload.js';
 
@@ -336,14 +344,7 @@ class Monitor {
   async poll(): Promise<void> {
     await Promise.all(
       this.file.nodes.map(async (n) => {
-        try {
-          const res = await fetch(`http://${n.host}:${n.port}/status`, {
-            signal: AbortSignal.timeout(1_000),
-          });
-          this.statuses.set(n.id, res.ok ? ((await res.json()) as HostStatus) : null);
-        } catch {
-          this.statuses.set(n.id, null);
-        }
+        this.statuses.set(n.id, await fetchStatus(`http://${n.host}:${n.port}`, 1_000));
       }),
     );
   }
@@ -447,8 +448,4 @@ class Monitor {
 
 function sum(record: Record<string, number>): number {
   return Object.values(record).reduce((a, b) => a + b, 0);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -193,6 +193,16 @@ export interface HostStatus {
   app: Json;
 }
 
+/** A node's GET /status, or null if it does not answer (in time) or answers with an error. */
+export async function fetchStatus(baseUrl: string, timeoutMs: number): Promise<HostStatus | null> {
+  try {
+    const res = await fetch(`${baseUrl}/status`, { signal: AbortSignal.timeout(timeoutMs) });
+    return res.ok ? ((await res.json()) as HostStatus) : null;
+  } catch {
+    return null;
+  }
+}
+
 export class ProcessHost {
   readonly runtime: NodeRuntime;
   readonly transport: Transport;

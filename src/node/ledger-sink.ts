@@ -12,6 +12,7 @@
  * transaction replayed: `LedgerChain.append`), store it. A peer cannot make it store anything
  * that is not certified, and a peer that sends a bad block is skipped.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { InputError } from '../cli/errors.js';
 import type { ClusterFile } from '../core/cluster-file.js';
@@ -177,8 +178,4 @@ async function fetchBlocks(url: string): Promise<unknown[] | null> {
   } catch {
     return null;
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
