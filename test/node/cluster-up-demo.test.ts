@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { HostStatus } from '../../src/node/host.js';
-import { BFTKIT, type CliRun, getStatus, root, runBftkit, sleep } from './helpers.js';
+import { BFTKIT, getStatus, root, sleep } from './helpers.js';
 
 /** Generous: a node or client process starts TypeScript through tsx on a loaded machine. */
 const START_DEADLINE_MS = 150_000;
@@ -32,6 +32,14 @@ const VIEW_CHANGE_DEADLINE_MS = 180_000;
 const STOP_DEADLINE_MS = 60_000;
 /** --timeout of each client invocation (from connecting to the answer). */
 const CLIENT_TIMEOUT_MS = 20_000;
+
+interface Run {
+  args: string[];
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
 
 let dir = '';
 let clusterPath = '';
@@ -103,17 +111,32 @@ function fail(message: string): never {
   throw new Error(`${message}\n${context()}`);
 }
 
-function show(run: CliRun): string {
+function show(run: Run): string {
   return `bftkit ${run.args.join(' ')} → exit ${run.code ?? run.signal}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`;
 }
 
-/** CliRun the CLI to its end; a run that outlives any reasonable time is killed (exit null). */
-function bftkit(args: string[], killAfterMs = CLIENT_TIMEOUT_MS + 90_000): Promise<CliRun> {
-  return runBftkit(args, { killAfterMs });
+/** Run the CLI to its end; a run that outlives any reasonable time is killed (exit null). */
+function bftkit(args: string[], killAfterMs = CLIENT_TIMEOUT_MS + 90_000): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BFTKIT, ...args], { cwd: root });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const killer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(killer);
+      resolve({ args, code, signal, stdout, stderr });
+    });
+  });
 }
 
 /** `bftkit client` as c0 (the demo's client key). */
-function client(...args: string[]): Promise<CliRun> {
+function client(...args: string[]): Promise<Run> {
   return bftkit([
     'client',
     '--cluster',
@@ -126,7 +149,7 @@ function client(...args: string[]): Promise<CliRun> {
   ]);
 }
 
-function expectRun(run: CliRun, code: number, output?: { stdout?: string; stderr?: RegExp }): void {
+function expectRun(run: Run, code: number, output?: { stdout?: string; stderr?: RegExp }): void {
   const ok =
     run.code === code &&
     (output?.stdout === undefined || run.stdout === output.stdout) &&
@@ -319,7 +342,7 @@ describe('bftkit cluster up with the demo keys', () => {
     }
 
     // Writes go through again once the others have changed view: retry until one succeeds.
-    const attempts: CliRun[] = [];
+    const attempts: Run[] = [];
     for (;;) {
       const run = await client('put', 'k2', 'after-kill');
       attempts.push(run);
