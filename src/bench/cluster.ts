@@ -28,6 +28,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { keygen } from '../cli/keygen.js';
+import { bftkitProcessArgs } from '../cli/launcher.js';
 import type { ClusterFile } from '../core/cluster-file.js';
 import type { Json } from '../core/json.js';
 import { readKeyFile } from '../crypto/keyfile.js';
@@ -83,7 +84,6 @@ export interface ClusterBenchResult {
   loadAverage: [number, number, number];
 }
 
-const BFTKIT = fileURLToPath(new URL('../../scripts/bftkit.mjs', import.meta.url));
 const WORKER_BOOT = fileURLToPath(new URL('../../scripts/worker-boot.mjs', import.meta.url));
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -339,11 +339,9 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
     for (const node of file.nodes) {
       const logPath = join(dir, `${node.id}.log`);
       const fd = openSync(logPath, 'a', 0o600);
-      const args = [BFTKIT, 'node', '--cluster', clusterPath, '--id', node.id];
+      const args = ['node', '--cluster', clusterPath, '--id', node.id];
       args.push('--data', join(dir, 'data', node.id), '--params', JSON.stringify(params));
-      // BFTKIT_BENCH_NODE_ARGS: extra node flags for the replicas (e.g. --cpu-prof).
-      const nodeArgs = (process.env.BFTKIT_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-      const child = spawn(process.execPath, [...nodeArgs, ...args], {
+      const child = spawn(process.execPath, bftkitProcessArgs(args), {
         stdio: ['ignore', fd, fd, 'ipc'],
         env: { ...process.env, BFTKIT_LOG_LEVEL: process.env.BFTKIT_LOG_LEVEL ?? 'warn' },
       });

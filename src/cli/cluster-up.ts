@@ -9,11 +9,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { loadClusterFile } from '../core/cluster-file.js';
 import { readKeyFile } from '../crypto/keyfile.js';
 import { adversaryFor, fetchStatus, type HostStatus, kitForCluster } from '../node/host.js';
 import { EXIT, InputError } from './errors.js';
+import { bftkitProcessArgs } from './launcher.js';
 import { parseParams } from './node.js';
 
 export interface ClusterUpOptions {
@@ -32,8 +32,6 @@ export interface ClusterUpOptions {
   /** Resolves to stop the cluster, like a signal (in-process callers). */
   stop?: Promise<unknown>;
 }
-
-const BFTKIT = fileURLToPath(new URL('../../scripts/bftkit.mjs', import.meta.url));
 
 interface Child {
   id: string;
@@ -80,17 +78,14 @@ export async function clusterUp(o: ClusterUpOptions): Promise<number> {
   const children: Child[] = file.nodes.map((node) => {
     const log = join(data, `${node.id}.log`);
     const fd = openSync(log, 'a', 0o600);
-    const args = [
-      ...(o.nodeCommand ?? [BFTKIT, 'node']),
-      '--cluster',
-      clusterPath,
-      '--id',
-      node.id,
-    ];
-    args.push('--data', join(data, node.id));
+    const flags = ['--cluster', clusterPath, '--id', node.id, '--data', join(data, node.id)];
     const adversary = adversaries.get(node.id);
-    if (adversary !== undefined) args.push('--adversary', adversary);
-    if (o.params !== undefined) args.push('--params', o.params);
+    if (adversary !== undefined) flags.push('--adversary', adversary);
+    if (o.params !== undefined) flags.push('--params', o.params);
+    const args =
+      o.nodeCommand !== undefined
+        ? [...o.nodeCommand, ...flags]
+        : bftkitProcessArgs(['node', ...flags]);
     const child = spawn(process.execPath, args, { stdio: ['ignore', fd, fd, 'ipc'] });
     closeSync(fd);
     const host = node.host.includes(':') ? `[${node.host}]` : node.host;

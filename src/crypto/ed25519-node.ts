@@ -1,10 +1,12 @@
 /**
- * Ed25519 over node:crypto (OpenSSL): the fast path on Node, roughly 15x faster than the
- * @noble reference. Signing is RFC 8032 deterministic, so both backends produce the same bytes.
+ * Ed25519 over node:crypto (OpenSSL), roughly 15x faster than the @noble reference: the
+ * Node backend where libsodium cannot be loaded, and a second native implementation to
+ * cross-check the others against. Signing is RFC 8032 deterministic, so every backend
+ * produces the same bytes.
  *
  * Verification first applies the shared `checkVerificationRule`, then lets OpenSSL check the
  * equation. OpenSSL is cofactorless and compares encode([S]B - [k]A) with the R bytes, which
- * is exactly the equation the noble backend computes, so the two accept the same signatures.
+ * is exactly the equation the noble backend computes, so all accept the same signatures.
  */
 import {
   createPrivateKey,
@@ -13,12 +15,7 @@ import {
   verify as cryptoVerify,
   type KeyObject,
 } from 'node:crypto';
-import {
-  BoundedCache,
-  checkVerificationRule,
-  nobleBackend,
-  type SignatureBackend,
-} from './ed25519.js';
+import { BoundedCache, checkVerificationRule, type SignatureBackend } from './ed25519.js';
 
 /** DER header of a PKCS#8 Ed25519 private key (RFC 8410 §7); the 32-byte seed follows. */
 const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
@@ -84,5 +81,3 @@ export const nodeBackend: SignatureBackend = {
   sign: nodeSign,
   verify: nodeVerify,
 };
-
-export const signatureBackends = { noble: nobleBackend, node: nodeBackend } as const;

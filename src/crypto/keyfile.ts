@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { InputError } from '../cli/errors.js';
-import { nodeBackend } from './ed25519-node.js';
+import { fastBackend } from './backends.js';
 import { fromHex, toHex } from './hex.js';
 
 export const KEY_FORMAT = 'bftkit-secret-key/1';
@@ -31,7 +31,7 @@ export interface SecretKey {
 
 export function generateKey(id: string, clusterId: string): SecretKey {
   const seed = new Uint8Array(randomBytes(32));
-  return { id, clusterId, seed, publicKey: nodeBackend.publicKey(seed) };
+  return { id, clusterId, seed, publicKey: fastBackend.publicKey(seed) };
 }
 
 /** Write a key file readable by its owner only (mode 0600 from creation, no window). */
@@ -65,7 +65,7 @@ export function readKeyFile(path: string): SecretKey {
   if ((statSync(path).mode & 0o077) !== 0)
     throw new InputError(`${path}: secret key file is readable by others (chmod 600 it)`);
   const seed = fromHex(parsed.data.seed);
-  const publicKey = nodeBackend.publicKey(seed);
+  const publicKey = fastBackend.publicKey(seed);
   if (toHex(publicKey) !== parsed.data.publicKey)
     throw new InputError(`${path}: publicKey does not match the seed`);
   return { id: parsed.data.id, clusterId: parsed.data.clusterId, seed, publicKey };

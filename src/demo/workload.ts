@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { ClusterFile } from '../core/cluster-file.js';
 import { makeSigner } from '../core/envelope.js';
 import type { Json } from '../core/json.js';
-import { nodeBackend } from '../crypto/ed25519-node.js';
+import { fastBackend } from '../crypto/backends.js';
 import type { SecretKey } from '../crypto/keyfile.js';
 import type { LedgerResult } from '../ledger/app.js';
 import { nodeLedgerCrypto } from '../ledger/node-crypto.js';
@@ -91,7 +91,7 @@ export class TransferWorkload {
     const rng = new Rng(seed, 7);
     const key = this.options.keys.get(client.id);
     if (key === undefined) return;
-    const signer = makeSigner(client.id, key.seed, nodeBackend);
+    const signer = makeSigner(client.id, key.seed, fastBackend);
     const others = accounts.filter((a) => a !== client.id);
     const { clusterId } = this.options.file;
     let nonce = 0;

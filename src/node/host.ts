@@ -26,7 +26,7 @@ import { KeyRing, makeSigner } from '../core/envelope.js';
 import type { Json } from '../core/json.js';
 import type { NodeId, ProtocolFactory } from '../core/protocol.js';
 import { NodeRuntime, type RuntimeEvent } from '../core/runtime.js';
-import { nodeBackend } from '../crypto/ed25519-node.js';
+import { fastBackend } from '../crypto/backends.js';
 import { fromHex, toHex } from '../crypto/hex.js';
 import type { SecretKey } from '../crypto/keyfile.js';
 import { ledgerKit } from '../ledger/kit.js';
@@ -275,9 +275,9 @@ export class ProcessHost {
       {
         self: id,
         cluster: file.clusterId,
-        signer: makeSigner(id, key.seed, nodeBackend),
+        signer: makeSigner(id, key.seed, fastBackend),
         publicKey: key.publicKey,
-        backend: nodeBackend,
+        backend: fastBackend,
         peers,
         rank: role === 'replica' ? file.nodes.findIndex((n) => n.id === id) : null,
         ...(options.maxFrameBytes === undefined ? {} : { maxFrameBytes: options.maxFrameBytes }),
@@ -299,8 +299,8 @@ export class ProcessHost {
         self: id,
         cluster: clusterView(file),
         definition: kit.definition,
-        keys: new KeyRing(publicKeys(file), nodeBackend, VERDICT_CACHE_SIZE),
-        signer: makeSigner(id, key.seed, nodeBackend),
+        keys: new KeyRing(publicKeys(file), fastBackend, VERDICT_CACHE_SIZE),
+        signer: makeSigner(id, key.seed, fastBackend),
         incarnation: store.incarnation,
         ...(options.maxFrameBytes === undefined ? {} : { maxFrameBytes: options.maxFrameBytes }),
         link: { ...PROCESS_LINK_OPTIONS, ...options.link },

@@ -16,7 +16,7 @@ import { KeyRing, makeSigner } from '../core/envelope.js';
 import type { Json } from '../core/json.js';
 import type { NodeId, ProtocolFactory } from '../core/protocol.js';
 import { NodeRuntime } from '../core/runtime.js';
-import { nodeBackend } from '../crypto/ed25519-node.js';
+import { fastBackend } from '../crypto/backends.js';
 import { sha256 } from '../crypto/hash-node.js';
 import type { LinkOptions } from '../links/perfect-link.js';
 import type { NoteRecord } from '../scenario/kit.js';
@@ -147,7 +147,7 @@ export class Simulation {
     for (const identity of identities) {
       const seed = simulatedSeed(cluster.id, identity);
       this.seeds.set(identity, seed);
-      this.publicKeys.set(identity, nodeBackend.publicKey(seed));
+      this.publicKeys.set(identity, fastBackend.publicKey(seed));
     }
     const specs: InstanceSpec[] = [
       ...identities.map((id) => ({ id, identity: id })),
@@ -309,8 +309,8 @@ export class Simulation {
     node.started = true;
     const keys =
       this.options.shareVerdicts === false
-        ? new KeyRing(this.publicKeys, nodeBackend)
-        : new KeyRing(this.publicKeys, nodeBackend, SHARED_VERDICTS, this.verdicts);
+        ? new KeyRing(this.publicKeys, fastBackend)
+        : new KeyRing(this.publicKeys, fastBackend, SHARED_VERDICTS, this.verdicts);
     this.keyRings.set(node.id, keys);
     const generation = node.timerGeneration;
     const runtime = new NodeRuntime(
@@ -319,7 +319,7 @@ export class Simulation {
         cluster: this.cluster,
         definition: this.options.definition,
         keys,
-        signer: makeSigner(node.identity, this.seeds.get(node.identity)!, nodeBackend),
+        signer: makeSigner(node.identity, this.seeds.get(node.identity)!, fastBackend),
         incarnation: ++this.incarnations,
         ...(this.options.link === undefined ? {} : { link: this.options.link }),
       },

@@ -10,7 +10,8 @@ import {
   parseFrame,
   signEnvelope,
 } from '../../src/core/envelope.js';
-import { nodeBackend, signatureBackends } from '../../src/crypto/ed25519-node.js';
+import { signatureBackends } from '../../src/crypto/backends.js';
+import { nodeBackend } from '../../src/crypto/ed25519-node.js';
 import { toHex } from '../../src/crypto/hex.js';
 
 const seeds = { n0: new Uint8Array(32).fill(1), n1: new Uint8Array(32).fill(2) };
@@ -32,7 +33,7 @@ const body = { view: 0, seq: 1, digest: 'ab' };
 const n0 = makeSigner('n0', seeds.n0, nodeBackend);
 
 describe('signed envelopes', () => {
-  it('verify in their own domain with either backend', () => {
+  it('verify in their own domain with every backend', () => {
     const envelope = signEnvelope(pbft, n0, 'PREPARE', body);
     for (const backend of Object.values(signatureBackends)) {
       expect(new KeyRing(keys, backend).verify(pbft, envelope)).toBe(true);

@@ -1,7 +1,9 @@
 import { createPublicKey, verify as opensslVerify } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { etc, Point, verify as zip215Verify } from '@noble/ed25519';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { fastBackend, signatureBackends } from '../../src/crypto/backends.js';
 import {
   BoundedCache,
   checkVerificationRule,
@@ -9,10 +11,11 @@ import {
   type SignatureBackend,
   smallOrderEncodings,
 } from '../../src/crypto/ed25519.js';
-import { nodeBackend, signatureBackends } from '../../src/crypto/ed25519-node.js';
+import { nodeBackend } from '../../src/crypto/ed25519-node.js';
+import { sodiumBackend } from '../../src/crypto/ed25519-sodium.js';
 import { type CraftedVector, craftedVectors, rfc8032Vectors } from './vectors.js';
 
-const backends: SignatureBackend[] = [nobleBackend, nodeBackend];
+const backends: SignatureBackend[] = Object.values(signatureBackends);
 const bytes = etc.hexToBytes;
 const crafted = craftedVectors();
 
@@ -37,6 +40,22 @@ function rawOpensslAccepts(v: CraftedVector, message = bytes(v.message)): boolea
   const key = createPublicKey({ key: spki, format: 'der', type: 'spki' });
   return opensslVerify(null, message, key, bytes(v.signature));
 }
+
+/** libsodium alone, without the shared pre-check. */
+function rawSodiumAccepts(v: CraftedVector, message = bytes(v.message)): boolean {
+  const sodium = createRequire(import.meta.url)('sodium-native') as {
+    crypto_sign_verify_detached(s: Uint8Array, m: Uint8Array, k: Uint8Array): boolean;
+  };
+  return sodium.crypto_sign_verify_detached(bytes(v.signature), message, bytes(v.publicKey));
+}
+
+describe('the backends on this machine', () => {
+  it('libsodium loads, so the hot path is the sodium backend', () => {
+    expect(sodiumBackend).not.toBeNull();
+    expect(fastBackend.name).toBe('sodium');
+    expect(Object.keys(signatureBackends)).toEqual(['noble', 'node', 'sodium']);
+  });
+});
 
 describe('RFC 8032 §7.1 test vectors', () => {
   describe.each(backends)('$name backend', (backend) => {
@@ -69,8 +88,8 @@ describe('crafted vectors', () => {
       bytes(v.message),
       bytes(v.signature),
     ];
-    expect(nobleBackend.verify(publicKey, message, signature)).toBe(v.expected);
-    expect(nodeBackend.verify(publicKey, message, signature)).toBe(v.expected);
+    for (const backend of backends)
+      expect(backend.verify(publicKey, message, signature), backend.name).toBe(v.expected);
     expect(zip215Accepts(v)).toBe(v.zip215);
   });
 
@@ -80,7 +99,7 @@ describe('crafted vectors', () => {
   });
 });
 
-describe('why one rule: the two libraries on their own disagree', () => {
+describe('why one rule: the libraries on their own disagree', () => {
   it('torsion in A splits them: ZIP-215 accepts, OpenSSL rejects', () => {
     const v = craftedNamed('A + T8, k ≢ 0 mod 8');
     expect(zip215Accepts(v)).toBe(true);
@@ -105,6 +124,21 @@ describe('why one rule: the two libraries on their own disagree', () => {
     const v = craftedNamed('small-order A #0 (01000000…)');
     expect(rawOpensslAccepts(v, new TextEncoder().encode('anything'))).toBe(true);
     expect(rawOpensslAccepts(v, new TextEncoder().encode('anything else'))).toBe(true);
+  });
+
+  it('libsodium alone refuses small-order keys and R, but not a torsion key when k ≡ 0 (mod 8)', () => {
+    expect(rawSodiumAccepts(craftedNamed('small-order A #0 (01000000…)'))).toBe(false);
+    expect(rawSodiumAccepts(craftedNamed('small-order R #4 (c7176a70…)'))).toBe(false);
+    expect(rawSodiumAccepts(craftedNamed('R + T8'))).toBe(false);
+    const torsionKey = craftedNamed('A + T8, k ≡ 0 mod 8');
+    expect(rawSodiumAccepts(torsionKey)).toBe(true);
+    expect(
+      sodiumBackend?.verify(
+        bytes(torsionKey.publicKey),
+        bytes(torsionKey.message),
+        bytes(torsionKey.signature),
+      ),
+    ).toBe(false);
   });
 });
 
@@ -163,7 +197,7 @@ describe('malformed input', () => {
   });
 });
 
-describe('both backends agree on random keys and messages', () => {
+describe('every backend agrees on random keys and messages', () => {
   const seed = fc.uint8Array({ minLength: 32, maxLength: 32 });
   const message = fc.uint8Array({ minLength: 0, maxLength: 300 });
 
@@ -172,8 +206,10 @@ describe('both backends agree on random keys and messages', () => {
       fc.property(seed, message, fc.nat(), (secret, msg, flipSeed) => {
         const publicKey = nobleBackend.publicKey(secret);
         const signature = nobleBackend.sign(secret, msg);
-        expect(nodeBackend.publicKey(secret)).toEqual(publicKey);
-        expect(nodeBackend.sign(secret, msg)).toEqual(signature);
+        for (const backend of backends) {
+          expect(backend.publicKey(secret)).toEqual(publicKey);
+          expect(backend.sign(secret, msg)).toEqual(signature);
+        }
 
         const flippedSignature = signature.slice();
         const sigBit = flipSeed % (64 * 8);
@@ -207,8 +243,6 @@ describe('BoundedCache', () => {
   });
 });
 
-it('signatureBackends lists both backends by name', () => {
-  expect(Object.keys(signatureBackends)).toEqual(['noble', 'node']);
-  expect(signatureBackends.node.name).toBe('node');
-  expect(signatureBackends.noble.name).toBe('noble');
+it('signatureBackends lists each backend under its own name', () => {
+  for (const [name, backend] of Object.entries(signatureBackends)) expect(backend.name).toBe(name);
 });
