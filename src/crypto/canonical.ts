@@ -22,34 +22,43 @@ export function canonical(value: Json): string {
 
 const MAX_DEPTH = 64;
 
-function encode(value: unknown, depth: number): string {
-  if (depth > MAX_DEPTH) throw new EncodingError('nesting deeper than 64 levels');
-  if (value === null) return 'null';
-  switch (typeof value) {
-    case 'boolean':
-      return value ? 'true' : 'false';
-    case 'string':
-      return JSON.stringify(value);
-    case 'number':
-      if (!Number.isSafeInteger(value)) throw new EncodingError(`not a safe integer: ${value}`);
-      return Object.is(value, -0) ? '0' : String(value);
-    case 'object': {
-      if (Array.isArray(value)) {
-        let out = '[';
-        for (let i = 0; i < value.length; i++) {
-          if (i > 0) out += ',';
-          out += encode(value[i], depth + 1);
-        }
-        return `${out}]`;
-      }
-      const prototype = Object.getPrototypeOf(value);
-      if (prototype !== Object.prototype && prototype !== null)
-        throw new EncodingError('only plain objects can be encoded');
-      return encodeObject(value as Record<string, unknown>, depth);
-    }
-    default:
-      throw new EncodingError(`cannot encode a ${typeof value}`);
+// Every signed message repeats the same few member names; their encoded form `"name":` is
+// remembered (bounded, and never evicting, so odd keys from a peer cannot churn it).
+const encodedKeys = new Map<string, string>();
+const ENCODED_KEYS_LIMIT = 4096;
+const CACHED_KEY_LENGTH = 64;
+
+function encodedKey(key: string): string {
+  let encoded = encodedKeys.get(key);
+  if (encoded === undefined) {
+    encoded = `${JSON.stringify(key)}:`;
+    if (encodedKeys.size < ENCODED_KEYS_LIMIT && key.length <= CACHED_KEY_LENGTH)
+      encodedKeys.set(key, encoded);
   }
+  return encoded;
+}
+
+// Ordered by how often each type occurs in protocol messages: this runs over every byte signed.
+function encode(value: unknown, depth: number): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) throw new EncodingError(`not a safe integer: ${value}`);
+    return value === 0 ? '0' : String(value); // -0 is 0
+  }
+  if (value === null) return 'null';
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (typeof value !== 'object') throw new EncodingError(`cannot encode a ${typeof value}`);
+  if (depth > MAX_DEPTH) throw new EncodingError('nesting deeper than 64 levels');
+  if (Array.isArray(value)) {
+    if (value.length === 0) return '[]';
+    let out = `[${encode(value[0], depth + 1)}`;
+    for (let i = 1; i < value.length; i++) out += `,${encode(value[i], depth + 1)}`;
+    return `${out}]`;
+  }
+  const prototype = Object.getPrototypeOf(value);
+  if (prototype !== Object.prototype && prototype !== null)
+    throw new EncodingError('only plain objects can be encoded');
+  return encodeObject(value as Record<string, unknown>, depth);
 }
 
 function encodeObject(object: Record<string, unknown>, depth: number): string {
@@ -62,7 +71,7 @@ function encodeObject(object: Record<string, unknown>, depth: number): string {
     const v = object[key];
     if (v === undefined) throw new EncodingError(`member "${key}" is undefined`);
     if (i > 0) out += ',';
-    out += `${JSON.stringify(key)}:${encode(v, depth + 1)}`;
+    out += encodedKey(key) + encode(v, depth + 1);
   }
   return `${out}}`;
 }

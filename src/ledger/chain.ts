@@ -148,7 +148,7 @@ export class LedgerChain {
     return this.#pending[height - this.height - 1]?.block;
   }
 
-  /** Execute a committed batch on top of everything executed so far. */
+  /** Execute a committed batch on top of everything executed so far (well-formed transfers). */
   execute(txs: readonly TransferEnvelope[], view: number, seq: number): Block {
     const last = this.#pending.at(-1);
     const prev = last?.block.header ?? this.tip;

@@ -4,6 +4,7 @@ import { envelopeDigest, KeyRing } from '../../src/core/envelope.js';
 import type { Json } from '../../src/core/json.js';
 import { nodeBackend } from '../../src/crypto/ed25519-node.js';
 import { toHex } from '../../src/crypto/hex.js';
+import { ledgerCommandSchema } from '../../src/ledger/app.js';
 import {
   BlockError,
   blockHash,
@@ -147,15 +148,16 @@ describe('state and blocks', () => {
     );
   });
 
-  it('makeBlock is pure and refuses malformed input', () => {
+  it('makeBlock is pure; malformed transfers never reach it (admission refuses them)', () => {
     const state = LedgerState.genesis(fx.cluster);
     const before = state.hash(fx.file.clusterId, crypto);
     const { block, state: after } = makeBlock(null, [std.tx.a!], state, 0, 1, fx.cluster, crypto);
     expect(state.hash(fx.file.clusterId, crypto)).toBe(before);
     expect(after.balance('c0')).toBe(GENESIS_BALANCE - 100);
     expect(block.header.height).toBe(1);
-    const junk = { ...std.tx.a!, body: { nope: 1 } } as never;
-    expect(() => makeBlock(null, [junk], state, 0, 1, fx.cluster, crypto)).toThrow(BlockError);
+    const junk = { ...std.tx.a!, body: { nope: 1 } };
+    expect(ledgerCommandSchema.safeParse({ transfers: [std.tx.a!] }).success).toBe(true);
+    expect(ledgerCommandSchema.safeParse({ transfers: [junk] }).success).toBe(false);
     expect(() => makeBlock(block.header, [], after, 0, 1, fx.cluster, crypto)).toThrow(/seq/);
   });
 
