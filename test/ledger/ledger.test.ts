@@ -6,7 +6,6 @@ import { nodeBackend } from '../../src/crypto/ed25519-node.js';
 import { toHex } from '../../src/crypto/hex.js';
 import { ledgerCommandSchema } from '../../src/ledger/app.js';
 import {
-  BlockError,
   blockHash,
   certify,
   checkCertificate,
