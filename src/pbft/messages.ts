@@ -124,6 +124,10 @@ export function pbftSchemas(app: AppSchemas) {
     newView: newViewEnvelope.nullable(),
   });
 
+  // ⟨EVIDENCE, a, b⟩σi: two PRE-PREPAREs the primary signed for one slot with different
+  // digests, forwarded so that every replica can complain without waiting for its timer.
+  const evidenceBody = z.strictObject({ a: prePrepareEnvelope, b: prePrepareEnvelope });
+
   const messages = {
     REQUEST: requestBody,
     'PRE-PREPARE': prePrepareBody,
@@ -135,6 +139,7 @@ export function pbftSchemas(app: AppSchemas) {
     'NEW-VIEW': newViewBody,
     'FETCH-STATE': fetchStateBody,
     STATE: stateBody,
+    EVIDENCE: evidenceBody,
   } as const;
   return {
     requestBody,
@@ -156,6 +161,7 @@ export function pbftSchemas(app: AppSchemas) {
     snapshotSchema,
     commitCertificateSchema,
     stateBody,
+    evidenceBody,
     messages,
   };
 }
@@ -190,6 +196,7 @@ export type FetchStateBody = z.infer<Schemas['fetchStateBody']>;
 export type Snapshot = z.infer<Schemas['snapshotSchema']>;
 export type CommitCertificate = z.infer<Schemas['commitCertificateSchema']>;
 export type StateBody = z.infer<Schemas['stateBody']>;
+export type EvidenceBody = z.infer<Schemas['evidenceBody']>;
 
 export const pbftMessages = kvSchemas.messages;
 

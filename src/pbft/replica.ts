@@ -42,6 +42,7 @@ import {
   type CheckpointEnvelope,
   type CommitCertificate,
   type CommitEnvelope,
+  type EvidenceBody,
   type FetchStateBody,
   type NewViewEnvelope,
   type PbftKind,
@@ -325,8 +326,25 @@ export class PbftReplica implements Protocol<unknown> {
     const evidence = equivocation(a, b);
     if (this.evidence.length < MAX_EVIDENCE) this.evidence.push(evidence);
     this.ctx.note('evidence', evidenceJson(evidence));
-    // Proof that the primary misbehaved: complain at once (reference/leader-detector.md).
-    if (a.from === this.detector.leader) this.detector.complain(a.from);
+    // Proof that the primary misbehaved: complain at once (reference/leader-detector.md) and,
+    // since the proof is transferable, hand it to the others so that they need not wait for
+    // their timers. An equivocating primary shows each replica only one of its proposals,
+    // and one complaint alone (f+1 are needed) does not move anyone else.
+    if (!this.detector.complain(a.from)) return;
+    if (a.kind === 'PRE-PREPARE')
+      this.ctx.broadcast(this.ctx.sign('EVIDENCE', { a, b } as unknown as Json), {
+        includeSelf: false,
+      });
+  }
+
+  /** A peer's proof that the primary equivocated: checked here, signatures included. */
+  private onEvidence(from: NodeId, { a, b }: EvidenceBody): void {
+    if (a.from !== this.detector.leader || this.detector.complained) return;
+    if (!conflicting(a, b) || !this.verifier.verify(a) || !this.verifier.verify(b)) {
+      this.reject('EVIDENCE', from, 'not two conflicting pre-prepares signed by the primary');
+      return;
+    }
+    this.reportEvidence(a, b);
   }
 
   // ─── events ───────────────────────────────────────────────────────────────────────────────
@@ -392,6 +410,9 @@ export class PbftReplica implements Protocol<unknown> {
         return;
       case 'STATE':
         this.onState(from, message.body as StateBody);
+        return;
+      case 'EVIDENCE':
+        this.onEvidence(from, message.body as EvidenceBody);
         return;
       default:
         this.reject(message.kind, from, 'not a message for replicas');

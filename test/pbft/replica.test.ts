@@ -295,6 +295,43 @@ describe('evidence', () => {
     const [vc] = ctx.sent('VIEW-CHANGE');
     expect(vc?.body).toMatchObject({ newView: 1 });
     expect(ctx.sent('PREPARE')).toHaveLength(1); // only for the first
+    // and the proof goes to the others, once
+    const forwarded = ctx.sent('EVIDENCE');
+    expect(forwarded).toHaveLength(1);
+    expect(forwarded[0]?.body).toEqual({ a, b });
+    deliver(replica, prePrepare(0, 1, [request('c2', 1)]));
+    expect(ctx.sent('EVIDENCE')).toHaveLength(1);
+  });
+
+  it('a replica handed the proof complains at once and records it', () => {
+    const { ctx, replica } = makeReplica('r1');
+    const a = prePrepare(0, 1, [request('c0', 1)]);
+    const b = prePrepare(0, 1, [request('c1', 1)]);
+    deliver(replica, a);
+    deliver(replica, signed('r2', 'EVIDENCE', { a, b }));
+    const [evidence] = notes(ctx, 'evidence');
+    expect(evidence).toMatchObject({ kind: 'equivocation', replica: 'r0', a, b });
+    expect(bodyOf<{ newView: number }>(ctx.sent('VIEW-CHANGE')[0]).newView).toBe(1);
+  });
+
+  it('forged or harmless EVIDENCE moves nobody', () => {
+    const a = prePrepare(0, 1, [request('c0', 1)]);
+    const b = prePrepare(0, 1, [request('c1', 1)]);
+    const cases: [string, Json][] = [
+      ['b not signed by the primary', { a, b: { ...b, sig: 'sig:mallory' } }],
+      ['the same proposal twice', { a, b: a }],
+      ['two slots', { a, b: prePrepare(0, 2, [request('c1', 1)]) }],
+      [
+        'not the primary',
+        { a: prePrepare(0, 1, [request('c0', 1)], 'r3'), b: prePrepare(0, 1, [], 'r3') },
+      ],
+    ];
+    for (const [why, body] of cases) {
+      const { ctx, replica } = makeReplica('r1');
+      deliver(replica, signed('r2', 'EVIDENCE', body));
+      expect(notes(ctx, 'evidence'), why).toHaveLength(0);
+      expect(ctx.sent('VIEW-CHANGE'), why).toHaveLength(0);
+    }
   });
 
   it('checkEvidence refuses forgeries and non-conflicts', () => {
