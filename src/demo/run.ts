@@ -49,7 +49,8 @@ export const DEFAULT_BYZANTINE = 'n0=equivocating-primary';
  * transfers outstanding, so the primary's queue holds full batches while 2 are in flight.
  * (Measured on the 2-core machine, where the demo is CPU-bound: fuller blocks spread each
  * block's fixed cost — 3 PBFT phases, q BLOCK votes, one database append — over more
- * transactions; 16 accounts gave ~2,300 tx/s with 140-tx blocks, 64 give ~3,000 with ~220.)
+ * transactions; on node:crypto, 16 accounts gave ~2,300 tx/s with 140-tx blocks and 64 gave
+ * ~3,000 with ~220. 32 accounts measure the same as 64 today, within the machine's noise.)
  */
 const PARAMS = {
   batchSize: 4,
