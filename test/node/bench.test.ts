@@ -6,7 +6,6 @@
  * perfect links, PBFT's in-flight batching, Raft's LogRequest pipelining, and the PBFT
  * client's prefilter of replies it no longer needs.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,28 +33,10 @@ import {
   request,
   signed,
 } from '../pbft/helpers.js';
-import { BFTKIT, getStatus, root } from './helpers.js';
+import { getStatus, runBftkit } from './helpers.js';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function bench(args: string[], onStderr?: (text: string, kill: () => void) => void) {
-  return new Promise<Run>((resolve) => {
-    const child = spawn(process.execPath, [BFTKIT, 'bench', 'cluster', ...args], { cwd: root });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      onStderr?.(stderr, () => child.kill('SIGINT'));
-    });
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+function bench(args: string[], onStderr?: (text: string, interrupt: () => void) => void) {
+  return runBftkit(['bench', 'cluster', ...args], onStderr === undefined ? {} : { onStderr });
 }
 
 const dataDir = (stderr: string) => /data in (\S+)/.exec(stderr)?.[1] ?? null;

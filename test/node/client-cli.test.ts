@@ -3,42 +3,22 @@
  * matching replies) and a Raft cluster (redirects to the leader), and every exit code —
  * 0 success, 1 a definite failure, 2 bad input, 3 no answer in time (a cluster that is down).
  */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostStatus } from '../../src/node/host.js';
 import {
-  BFTKIT,
+  type CliRun,
   getStatus,
   killAll,
   makeCluster,
-  root,
+  runBftkit,
   sleep,
   spawnNode,
   type TempCluster,
   waitStatus,
 } from './helpers.js';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function bftkit(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BFTKIT, ...args], { cwd: root });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const bftkit = (...args: string[]): Promise<CliRun> => runBftkit(args);
 
 const meshUp = (s: HostStatus) =>
   s.peers.filter((p) => p.kind === 'replica').every((p) => p.connected);

@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { HostStatus } from '../../src/node/host.js';
-import { BFTKIT, getStatus, root, sleep } from './helpers.js';
+import { BFTKIT, type CliRun, getStatus, root, runBftkit, sleep } from './helpers.js';
 
 /** Generous: a node or client process starts TypeScript through tsx on a loaded machine. */
 const START_DEADLINE_MS = 150_000;
@@ -32,14 +32,6 @@ const VIEW_CHANGE_DEADLINE_MS = 180_000;
 const STOP_DEADLINE_MS = 60_000;
 /** --timeout of each client invocation (from connecting to the answer). */
 const CLIENT_TIMEOUT_MS = 20_000;
-
-interface Run {
-  args: string[];
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
 
 let dir = '';
 let clusterPath = '';
@@ -111,32 +103,17 @@ function fail(message: string): never {
   throw new Error(`${message}\n${context()}`);
 }
 
-function show(run: Run): string {
+function show(run: CliRun): string {
   return `bftkit ${run.args.join(' ')} → exit ${run.code ?? run.signal}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`;
 }
 
-/** Run the CLI to its end; a run that outlives any reasonable time is killed (exit null). */
-function bftkit(args: string[], killAfterMs = CLIENT_TIMEOUT_MS + 90_000): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BFTKIT, ...args], { cwd: root });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const killer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-    child.on('close', (code, signal) => {
-      clearTimeout(killer);
-      resolve({ args, code, signal, stdout, stderr });
-    });
-  });
+/** CliRun the CLI to its end; a run that outlives any reasonable time is killed (exit null). */
+function bftkit(args: string[], killAfterMs = CLIENT_TIMEOUT_MS + 90_000): Promise<CliRun> {
+  return runBftkit(args, { killAfterMs });
 }
 
 /** `bftkit client` as c0 (the demo's client key). */
-function client(...args: string[]): Promise<Run> {
+function client(...args: string[]): Promise<CliRun> {
   return bftkit([
     'client',
     '--cluster',
@@ -149,7 +126,7 @@ function client(...args: string[]): Promise<Run> {
   ]);
 }
 
-function expectRun(run: Run, code: number, output?: { stdout?: string; stderr?: RegExp }): void {
+function expectRun(run: CliRun, code: number, output?: { stdout?: string; stderr?: RegExp }): void {
   const ok =
     run.code === code &&
     (output?.stdout === undefined || run.stdout === output.stdout) &&
@@ -342,7 +319,7 @@ describe('bftkit cluster up with the demo keys', () => {
     }
 
     // Writes go through again once the others have changed view: retry until one succeeds.
-    const attempts: Run[] = [];
+    const attempts: CliRun[] = [];
     for (;;) {
       const run = await client('put', 'k2', 'after-kill');
       attempts.push(run);

@@ -162,3 +162,41 @@ export async function waitFor(
     await sleep(20);
   }
 }
+
+export interface CliRun {
+  args: string[];
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Run `bftkit ARGS` to its end and collect its output. A run that outlives `killAfterMs` is
+ * killed (exit null); `onStderr` sees the stderr so far and may interrupt the run (SIGINT).
+ */
+export function runBftkit(
+  args: string[],
+  options: { killAfterMs?: number; onStderr?: (text: string, interrupt: () => void) => void } = {},
+): Promise<CliRun> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BFTKIT, ...args], { cwd: root });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      options.onStderr?.(stderr, () => child.kill('SIGINT'));
+    });
+    const killer =
+      options.killAfterMs === undefined
+        ? null
+        : setTimeout(() => child.kill('SIGKILL'), options.killAfterMs);
+    child.on('close', (code, signal) => {
+      if (killer !== null) clearTimeout(killer);
+      resolve({ args, code, signal, stdout, stderr });
+    });
+  });
+}
