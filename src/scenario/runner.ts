@@ -8,7 +8,7 @@ import type { NodeId, ProtocolFactory } from '../core/protocol.js';
 import { Rng } from '../sim/rng.js';
 import { type SimStats, Simulation } from '../sim/simulation.js';
 import { findAdversary } from './adversaries.js';
-import type { HistoryEntry, ProtocolKit, RunRecord, Violation } from './kit.js';
+import type { HistoryEntry, Params, ProtocolKit, RunRecord, Violation } from './kit.js';
 import { findKit } from './kits.js';
 import type { Fault, Scenario } from './schema.js';
 
@@ -162,12 +162,42 @@ function driveWorkload(
   clients: readonly NodeId[],
   seed: number,
 ): HistoryEntry[] {
-  const history: HistoryEntry[] = [];
   const { operations, start, interval, params } = scenario.workload;
-  const rng = new Rng(seed, 0x5ce9a);
+  return closedLoop(sim, kit, clients, {
+    rng: new Rng(seed, 0x5ce9a),
+    params,
+    start,
+    interval,
+    more: (client, index) => index < operations && sim.isUp(client),
+  });
+}
+
+export interface ClosedLoopOptions {
+  /** The stream `kit.nextOperation` draws from. */
+  rng: Rng;
+  params: Params;
+  /** When every client sends its first operation (simulated ms). */
+  start: number;
+  /** Think time: the gap between a reply and the client's next operation (ms). */
+  interval: number;
+  /** Whether `client` sends its operation number `index` now. */
+  more: (client: NodeId, index: number) => boolean;
+}
+
+/**
+ * Drive `clients` in a closed loop — one operation outstanding each, the next one `interval`
+ * ms after the reply — and return the history (filled in as replies arrive during the run).
+ */
+export function closedLoop(
+  sim: Simulation,
+  kit: ProtocolKit,
+  clients: readonly NodeId[],
+  { rng, params, start, interval, more }: ClosedLoopOptions,
+): HistoryEntry[] {
+  const history: HistoryEntry[] = [];
   const outstanding = new Map<NodeId, HistoryEntry>();
   const issue = (client: NodeId, index: number) => {
-    if (index >= operations || !sim.isUp(client)) return;
+    if (!more(client, index)) return;
     const op = kit.nextOperation(rng, client, index, params);
     const entry: HistoryEntry = {
       client,

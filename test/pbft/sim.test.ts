@@ -5,9 +5,9 @@
  * linearizability of the client history).
  */
 import { describe, expect, it } from 'vitest';
-import type { Json } from '../../src/core/json.js';
 import { pbftKit } from '../../src/pbft/kit.js';
-import type { HistoryEntry, Params, RunRecord } from '../../src/scenario/kit.js';
+import type { Params, RunRecord } from '../../src/scenario/kit.js';
+import { closedLoop } from '../../src/scenario/runner.js';
 import { Rng } from '../../src/sim/rng.js';
 import { type NetworkModel, Simulation } from '../../src/sim/simulation.js';
 
@@ -50,38 +50,14 @@ function runPbft(options: RunOptions) {
     network: { latency: { min: 1, max: 10 }, ...options.network },
     trace: 'notes',
   });
-  const workload = new Rng(options.seed, 1_000);
-  const history: HistoryEntry[] = [];
-  const open = new Map<string, HistoryEntry>();
-  const issued = new Map<string, number>();
-  const issue = (client: string): void => {
-    if (sim.now >= stopAt) return;
-    const index = issued.get(client) ?? 0;
-    issued.set(client, index + 1);
-    const op = pbftKit.nextOperation(workload, client, index, params);
-    const entry: HistoryEntry = {
-      client,
-      index,
-      op,
-      invokedAt: sim.now,
-      result: null,
-      respondedAt: null,
-    };
-    history.push(entry);
-    open.set(client, entry);
-    sim.request(client, op);
-  };
-  sim.onOutput((instance, event, time) => {
-    const entry = open.get(instance);
-    const e = event as { type?: string; result?: Json };
-    if (entry === undefined || e.type !== 'reply' || e.result === undefined) return;
-    entry.result = e.result;
-    entry.respondedAt = time;
-    open.delete(instance);
-    sim.at(time + 1, () => issue(instance));
+  const history = closedLoop(sim, pbftKit, clients, {
+    rng: new Rng(options.seed, 1_000),
+    params,
+    start: 5,
+    interval: 1,
+    more: () => sim.now < stopAt,
   });
   sim.start();
-  for (const client of clients) sim.at(5, () => issue(client));
   options.faults?.(sim, replicas);
   sim.runUntil(until);
   const run: RunRecord = {

@@ -4,10 +4,10 @@
  * history (raftKit.check), and must make progress after its faults end.
  */
 import { describe, expect, it } from 'vitest';
-import type { Json } from '../../src/core/json.js';
 import { raftKit } from '../../src/raft/kit.js';
 import { raftDefinition } from '../../src/raft/messages.js';
-import type { HistoryEntry, Params, RunRecord } from '../../src/scenario/kit.js';
+import type { Params, RunRecord } from '../../src/scenario/kit.js';
+import { closedLoop } from '../../src/scenario/runner.js';
 import { Rng } from '../../src/sim/rng.js';
 import { type NetworkModel, Simulation } from '../../src/sim/simulation.js';
 
@@ -41,38 +41,14 @@ function runRaft(options: RunOptions) {
     network: { latency: { min: 1, max: 10 }, ...options.network },
     trace: 'notes',
   });
-  const workload = new Rng(seed, 1_000);
-  const history: HistoryEntry[] = [];
-  const open = new Map<string, HistoryEntry>();
-  const issued = new Map<string, number>();
-  const issue = (client: string): void => {
-    if (sim.now >= stopAt) return;
-    const index = issued.get(client) ?? 0;
-    issued.set(client, index + 1);
-    const op = raftKit.nextOperation(workload, client, index, params);
-    const entry: HistoryEntry = {
-      client,
-      index,
-      op,
-      invokedAt: sim.now,
-      result: null,
-      respondedAt: null,
-    };
-    history.push(entry);
-    open.set(client, entry);
-    sim.request(client, op);
-  };
-  sim.onOutput((instance, event, time) => {
-    const entry = open.get(instance);
-    const e = event as { type?: string; result?: Json };
-    if (entry === undefined || e.type !== 'reply' || e.result === undefined) return;
-    entry.result = e.result;
-    entry.respondedAt = time;
-    open.delete(instance);
-    sim.at(time + 1, () => issue(instance));
+  const history = closedLoop(sim, raftKit, clients, {
+    rng: new Rng(seed, 1_000),
+    params,
+    start: 5,
+    interval: 1,
+    more: () => sim.now < stopAt,
   });
   sim.start();
-  for (const client of clients) sim.at(5, () => issue(client));
   options.faults?.(sim, replicas);
   sim.runUntil(until);
   const run: RunRecord = {
