@@ -99,10 +99,18 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * Where replicas listen: below Linux's ephemeral range (32768–60999). A port in that range can
+ * be free when checked and then become the local end of an outgoing connection — the demo's
+ * clients alone open hundreds — before the replica binds it.
+ */
+const LISTEN_PORTS = { low: 20_000, high: 32_768 };
+
 /** A base port with `count` free consecutive loopback ports after it. */
 export async function freeBasePort(count: number): Promise<number> {
+  const { low, high } = LISTEN_PORTS;
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 40_000);
+    const base = low + Math.floor(Math.random() * (high - low - count));
     const free = await Promise.all(Array.from({ length: count }, (_, i) => portFree(base + i)));
     if (free.every(Boolean)) return base;
   }

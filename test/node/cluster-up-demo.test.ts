@@ -19,10 +19,10 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { freeBasePort } from '../../src/bench/cluster.js';
 import type { HostStatus } from '../../src/node/host.js';
 import { BFTKIT, type CliRun, getStatus, root, runBftkit, sleep } from './helpers.js';
 
@@ -47,28 +47,6 @@ const nodePids = new Map<string, number>();
 let killedPrimary: string | null = null;
 /** A step failed: the later steps depend on it and are skipped. */
 let broken = false;
-
-/** Ports for the four nodes, each free right now (held open together, then released). */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<Server>((resolve, reject) => {
-          const server = createServer();
-          server.once('error', reject);
-          server.listen(0, '127.0.0.1', () => resolve(server));
-        }),
-    ),
-  );
-  const found = servers.map((s) => {
-    const address = s.address();
-    if (address === null || typeof address === 'string') throw new Error('no port');
-    return address.port;
-  });
-  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-  return found;
-}
 
 function alive(pid: number): boolean {
   try {
@@ -189,7 +167,8 @@ beforeAll(async () => {
     nodes: { id: string; port: number }[];
   };
   expect(file).toMatchObject({ clusterId: 'bftkit-demo', protocol: 'pbft' });
-  const fresh = await freePorts(file.nodes.length);
+  const base = await freeBasePort(file.nodes.length);
+  const fresh = file.nodes.map((_, i) => base + i);
   file.nodes.forEach((node, i) => {
     node.port = fresh[i]!;
   });

@@ -1,9 +1,9 @@
 /** Helpers for process tests: temp clusters on free loopback ports, child nodes, /status. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freeBasePort } from '../../src/bench/cluster.js';
 import { keygen } from '../../src/cli/keygen.js';
 import type { ClusterFile } from '../../src/core/cluster-file.js';
 import { readKeyFile, type SecretKey } from '../../src/crypto/keyfile.js';
@@ -12,14 +12,6 @@ import type { HostStatus } from '../../src/node/host.js';
 export const root = join(import.meta.dirname, '../..');
 export const BFTKIT = join(root, 'scripts/bftkit.mjs');
 export const TEST_NODE = join(root, 'test/node/fixtures/test-node.ts');
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
 
 export interface TempCluster {
   dir: string;
@@ -38,24 +30,17 @@ export async function makeCluster(
   app: 'kv' | 'ledger' = 'kv',
 ): Promise<TempCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'bftkit-node-'));
-  for (let attempt = 0; ; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 40_000);
-    const free = await Promise.all(Array.from({ length: nodes }, (_, i) => portFree(base + i)));
-    if (!free.every(Boolean)) {
-      if (attempt > 20) throw new Error('no free ports');
-      continue;
-    }
-    const out = join(dir, 'keys');
-    const file = keygen({ nodes, clients, protocol, app, basePort: base, host: '127.0.0.1', out });
-    return {
-      dir,
-      clusterPath: join(out, 'cluster.json'),
-      file,
-      key: (id) => readKeyFile(join(out, `${id}.key`)),
-      port: (id) => file.nodes.find((n) => n.id === id)!.port,
-      cleanup: () => rmSync(dir, { recursive: true, force: true }),
-    };
-  }
+  const basePort = await freeBasePort(nodes);
+  const out = join(dir, 'keys');
+  const file = keygen({ nodes, clients, protocol, app, basePort, host: '127.0.0.1', out });
+  return {
+    dir,
+    clusterPath: join(out, 'cluster.json'),
+    file,
+    key: (id) => readKeyFile(join(out, `${id}.key`)),
+    port: (id) => file.nodes.find((n) => n.id === id)!.port,
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 export interface NodeProcess {
