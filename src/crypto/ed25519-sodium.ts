@@ -15,6 +15,7 @@
  */
 import { createRequire } from 'node:module';
 import { BoundedCache, checkVerificationRule, type SignatureBackend } from './ed25519.js';
+import { toHex } from './hex.js';
 
 /** The three libsodium calls this backend makes (sodium-native's names and signatures). */
 interface Sodium {
@@ -41,10 +42,6 @@ function loadSodium(): Sodium | null {
   }
 }
 
-function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
-}
-
 function makeBackend(sodium: Sodium): SignatureBackend {
   // Expanding a seed costs a scalar multiplication; a node signs with one key, so remember it.
   const secretKeys = new BoundedCache<string, { secretKey: Uint8Array; publicKey: Uint8Array }>(
@@ -55,7 +52,7 @@ function makeBackend(sodium: Sodium): SignatureBackend {
     if (!(secretSeed instanceof Uint8Array) || secretSeed.length !== SEED_BYTES) {
       throw new TypeError('an ed25519 secret seed is 32 bytes');
     }
-    return secretKeys.getOrCreate(hex(secretSeed), () => {
+    return secretKeys.getOrCreate(toHex(secretSeed), () => {
       const publicKey = new Uint8Array(PUBLIC_KEY_BYTES);
       const secretKey = new Uint8Array(SECRET_KEY_BYTES);
       sodium.crypto_sign_seed_keypair(publicKey, secretKey, secretSeed);

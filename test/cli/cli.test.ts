@@ -3,13 +3,14 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { BFTKIT } from '../../src/cli/launcher.js';
 import { parseClusterFile } from '../../src/core/cluster-file.js';
 import { readKeyFile } from '../../src/crypto/keyfile.js';
 
 const root = join(import.meta.dirname, '../..');
 
 function bftkit(...args: string[]) {
-  const result = spawnSync(process.execPath, [join(root, 'scripts/bftkit.mjs'), ...args], {
+  const result = spawnSync(process.execPath, [BFTKIT, ...args], {
     encoding: 'utf8',
     cwd: root,
   });

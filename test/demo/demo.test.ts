@@ -12,10 +12,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BrowserContext } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
+import { BFTKIT } from '../../src/cli/launcher.js';
 import type { DemoSummary } from '../../src/demo/run.js';
 import { CHROMIUM, hasChromium, launchChromium } from '../web/chromium.js';
 
-const BFTKIT = fileURLToPath(new URL('../../scripts/bftkit.mjs', import.meta.url));
 const OUTPUT_DIR = fileURLToPath(new URL('../../test-output/', import.meta.url));
 if (!hasChromium) console.warn(`demo dashboard check skipped: ${CHROMIUM} is absent`);
 

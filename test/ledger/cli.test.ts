@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { BFTKIT } from '../../src/cli/launcher.js';
 import { main } from '../../src/cli/main.js';
 import { txId } from '../../src/ledger/tx.js';
 import { crypto, makeFixture, rewriteBlock, standardChain, storeBlocks } from './helpers.js';
@@ -133,15 +134,7 @@ describe('bftkit ledger', () => {
     vi.restoreAllMocks();
     const r = spawnSync(
       process.execPath,
-      [
-        join(import.meta.dirname, '../../scripts/bftkit.mjs'),
-        'ledger',
-        'verify',
-        '--data',
-        bad,
-        '--cluster',
-        fx.clusterPath,
-      ],
+      [BFTKIT, 'ledger', 'verify', '--data', bad, '--cluster', fx.clusterPath],
       { encoding: 'utf8' },
     );
     expect(r.status).toBe(1);

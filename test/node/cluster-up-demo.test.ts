@@ -85,7 +85,7 @@ function show(run: CliRun): string {
   return `bftkit ${run.args.join(' ')} → exit ${run.code ?? run.signal}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`;
 }
 
-/** CliRun the CLI to its end; a run that outlives any reasonable time is killed (exit null). */
+/** Run the CLI to its end; a run that outlives any reasonable time is killed (exit null). */
 function bftkit(args: string[], killAfterMs = CLIENT_TIMEOUT_MS + 90_000): Promise<CliRun> {
   return runBftkit(args, { killAfterMs });
 }
@@ -168,9 +168,8 @@ beforeAll(async () => {
   };
   expect(file).toMatchObject({ clusterId: 'bftkit-demo', protocol: 'pbft' });
   const base = await freeBasePort(file.nodes.length);
-  const fresh = file.nodes.map((_, i) => base + i);
   file.nodes.forEach((node, i) => {
-    node.port = fresh[i]!;
+    node.port = base + i;
   });
   writeFileSync(clusterPath, `${JSON.stringify(file, null, 2)}\n`);
   ids = file.nodes.map((n) => n.id);

@@ -5,12 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freeBasePort } from '../../src/bench/cluster.js';
 import { keygen } from '../../src/cli/keygen.js';
+import { BFTKIT } from '../../src/cli/launcher.js';
 import type { ClusterFile } from '../../src/core/cluster-file.js';
 import { readKeyFile, type SecretKey } from '../../src/crypto/keyfile.js';
 import type { HostStatus } from '../../src/node/host.js';
 
 export const root = join(import.meta.dirname, '../..');
-export const BFTKIT = join(root, 'scripts/bftkit.mjs');
+export { BFTKIT };
 export const TEST_NODE = join(root, 'test/node/fixtures/test-node.ts');
 
 export interface TempCluster {

@@ -8,6 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { BFTKIT } from '../../src/cli/launcher.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import { runScenario } from '../../src/scenario/runner.js';
 import { scheduleAt, spaceSize } from '../../src/twins/generate.js';
@@ -37,7 +38,7 @@ function small(protocol: TwinsConfig['protocol']): TwinsConfig {
 }
 
 function bftkit(...args: string[]) {
-  const r = spawnSync(process.execPath, [join(root, 'scripts/bftkit.mjs'), ...args], {
+  const r = spawnSync(process.execPath, [BFTKIT, ...args], {
     encoding: 'utf8',
     cwd: root,
   });
