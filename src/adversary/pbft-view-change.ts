@@ -1,5 +1,5 @@
 /**
- * Byzantine PBFT replicas that attack the view change (reference/pbft.md "View change"):
+ * Byzantine PBFT replicas that attack the view change (docs/reference/pbft.md "View change"):
  *
  *   bad-view-change     sends VIEW-CHANGEs whose P holds a fabricated prepared certificate
  *                       (forged signatures, or genuine ones that do not belong together), or

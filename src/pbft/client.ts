@@ -1,5 +1,5 @@
 /**
- * PBFT client (reference/pbft.md, "Normal case"):
+ * PBFT client (docs/reference/pbft.md, "Client"):
  *
  *   client c: ⟨REQUEST, op, t, c⟩σc → primary (re-sent to all on timeout)
  *   client:   accept result after f+1 matching replies from distinct replicas

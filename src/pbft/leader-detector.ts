@@ -1,5 +1,5 @@
 /**
- * Byzantine eventual leader detector (reference/leader-detector.md; Cachin, Guerraoui &
+ * Byzantine eventual leader detector (docs/reference/leader-detector.md; Cachin, Guerraoui &
  * Rodrigues, Alg. 2.10 "Rotating Byzantine Leader Detection"), as a sans-IO module:
  *
  *   request    ⟨bld, Complain | p⟩  → complain(p)
@@ -12,7 +12,7 @@
  * VIEW-CHANGE for view v+1, so the complaints that move the detector to round v+1 are exactly
  * the q VIEW-CHANGEs the new primary puts into its NEW-VIEW.
  *
- * Two generalisations of the textbook algorithm, both from PBFT (reference/pbft.md):
+ * Two generalisations of the textbook algorithm, both from PBFT (docs/reference/pbft.md):
  * - Complaints about rounds above the current one are kept (a lagging process catches up):
  *   q complaints about any round r ≥ round move it to r+1, and f+1 processes complaining about
  *   rounds ≥ round make it complain too, about the smallest round of such an f+1 set.

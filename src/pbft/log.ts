@@ -1,6 +1,6 @@
 /**
  * The message log of one replica: per (view, seq) slot, the accepted pre-prepare and the
- * first PREPARE and COMMIT of every replica, with the two predicates of reference/pbft.md:
+ * first PREPARE and COMMIT of every replica, with the two predicates of docs/reference/pbft.md:
  *
  *   prepared(B, v, s, i)        := pre-prepare for (v,s,d) + q−1 matching prepares from
  *                                  distinct backups

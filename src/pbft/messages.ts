@@ -1,5 +1,5 @@
 /**
- * PBFT messages (reference/pbft.md): one zod schema per body, every array and string bounded.
+ * PBFT messages (docs/reference/pbft.md): one zod schema per body, every array and string bounded.
  * The host validates every inbound body against `pbftDefinition.messages` before the core sees
  * it; envelopes embedded in a body (client requests in a PRE-PREPARE, certificates in a
  * VIEW-CHANGE, NEW-VIEW or STATE) are validated here by shape and by the core by signature.

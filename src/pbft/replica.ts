@@ -1,6 +1,6 @@
 /**
- * A PBFT replica (reference/pbft.md) whose primary comes from the Byzantine eventual leader
- * detector (reference/leader-detector.md): a complaint is the signed VIEW-CHANGE for the next
+ * A PBFT replica (docs/reference/pbft.md) whose primary comes from the Byzantine eventual leader
+ * detector (docs/reference/leader-detector.md): a complaint is the signed VIEW-CHANGE for the next
  * view, f+1 of them make a replica join, q of them depose the primary and are the V of the new
  * primary's NEW-VIEW. Sans-IO: every effect goes through the Context.
  *
@@ -326,7 +326,7 @@ export class PbftReplica implements Protocol<unknown> {
     const evidence = equivocation(a, b);
     if (this.evidence.length < MAX_EVIDENCE) this.evidence.push(evidence);
     this.ctx.note('evidence', evidenceJson(evidence));
-    // Proof that the primary misbehaved: complain at once (reference/leader-detector.md) and,
+    // Proof that the primary misbehaved: complain at once (docs/reference/leader-detector.md) and,
     // since the proof is transferable, hand it to the others so that they need not wait for
     // their timers. An equivocating primary shows each replica only one of its proposals,
     // and one complaint alone (f+1 are needed) does not move anyone else.

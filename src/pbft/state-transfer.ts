@@ -1,6 +1,6 @@
 /**
- * State transfer (reference/pbft.md "A replica that falls behind fetches the stable
- * checkpoint (state + proof) from others and verifies the proof before installing it").
+ * State transfer (docs/reference/pbft.md PBFT-49 … 51: a replica that falls behind fetches the
+ * stable checkpoint (state + proof) from others and verifies the proof before installing it).
  *
  *   lagging replica:  ⟨FETCH-STATE, last executed s, view⟩ to all
  *   up-to-date one:   ⟨STATE, stable checkpoint + its q-signature proof + snapshot,

@@ -1,5 +1,5 @@
 /**
- * View change (reference/pbft.md "View change"), as pure functions:
+ * View change (docs/reference/pbft.md "View change"), as pure functions:
  *
  *   ⟨VIEW-CHANGE, v+1, s_stable, C, P, i⟩σi   checked by checkViewChange
  *   O from V (min-s … max-s)                   computed by computeNewView

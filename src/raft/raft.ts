@@ -2,7 +2,7 @@
  * Raft in Kleppmann's formulation (seeds/004, "Raft (1/9)" … "Raft (9/9)"), as a sans-IO
  * core driving a replicated key-value store. Each slide's pseudocode is beside the method
  * that implements it; src/raft/README.md lists them side by side, together with the gaps a
- * service has to close and the traps of reference/raft.md.
+ * service has to close and the traps of docs/reference/raft.md.
  *
  * Stable storage (slide 1/9: what "on recovery from crash" does not reset): currentTerm,
  * votedFor, log and commitLength, written through ctx.persist as soon as they change — in the

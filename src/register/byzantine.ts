@@ -1,7 +1,7 @@
 /**
  * (1,N) Byzantine regular register with signed values, n > 3f (seeds/002 §6.1.1; Cachin,
  * Guerraoui & Rodrigues, Alg. 4.15 "Authenticated-Data Byzantine Quorum"). The pseudocode
- * is in /work/shared/reference/byzantine-register.md and, line by line, in ./README.md.
+ * is in docs/reference/byzantine-register.md and, line by line, in ./README.md.
  *
  * The writer is clients[0]. It signs every (wts, v) as a WRITE envelope; a replica keeps the
  * whole signed envelope, (ts, val, σ), and returns it in VALUE. A reader believes a VALUE

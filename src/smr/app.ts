@@ -1,6 +1,6 @@
 /**
  * The replicated application: the deterministic service that a PBFT replica executes, in
- * sequence order, on the committed batches (reference/pbft.md "execute the operation").
+ * sequence order, on the committed batches (docs/reference/pbft.md PBFT-27 … 29).
  *
  * The consensus core does not know what a command means. An application brings
  *   - the schemas of its commands, results and snapshots: the host admits a REQUEST, REPLY or

@@ -1,5 +1,5 @@
 /**
- * The Twins schedule space (Bano et al., OPODIS 2021; reference/twins.md), for a replicated
+ * The Twins schedule space (Bano et al., OPODIS 2021; docs/reference/twins.md), for a replicated
  * protocol whose leader rotates through the replicas in order (PBFT: primary(v) = replicas[v
  * mod n]):
  *

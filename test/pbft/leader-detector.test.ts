@@ -1,7 +1,7 @@
 /**
  * The Byzantine eventual leader detector alone, over a tiny in-test network with adversarial
  * delivery order: BLD1 eventual succession, BLD2 putsch resistance, BLD3 eventual agreement
- * (reference/leader-detector.md).
+ * (docs/reference/leader-detector.md).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
