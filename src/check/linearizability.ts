@@ -65,7 +65,10 @@ function step(op: KeyOp, state: number): number {
       // Incomplete gets are dropped before the search; a completed one must see `state`.
       return result?.ok && op.r === state ? state : IMPOSSIBLE;
     case 'put':
-      return result === null || result.ok ? op.a : IMPOSSIBLE;
+      // A put returns the value it wrote ({ok: true, value}); any other answer is a reply
+      // that no execution of this put can give, whatever the order.
+      if (result === null) return op.a;
+      return result.ok && op.r === op.a ? op.a : IMPOSSIBLE;
     case 'cas':
       if (result === null) return state === op.a ? op.b : state;
       if (result.ok) return state === op.a && op.r === op.b ? op.b : IMPOSSIBLE;

@@ -11,6 +11,14 @@
  * Persisting before sending is what makes "persist the vote, then send it" hold for every
  * protocol without each one arranging it.
  *
+ * A step is atomic. If the core throws, the effects that step queued (writes, messages,
+ * outputs, self-deliveries) are dropped, the runtime stops for good — every later call throws
+ * the same CoreFailure and nothing more leaves, not even what earlier steps queued for a
+ * flush still to come — and the CoreFailure goes up to the host, which stops the node
+ * (crash-stop: a broken invariant is a bug, and a node that carried on past it could send
+ * what its state no longer backs). Restarted, the node recovers from what it persisted
+ * before, as after any crash.
+ *
  * Group commit. A host that can defer work (HostIO.defer: the process host uses setImmediate)
  * gets the effects of every step handled before the deferred flush runs — typically all the
  * frames one event-loop turn brought in — released together: ALL their writes in one
@@ -109,6 +117,20 @@ export interface Prefilter {
   wants(from: NodeId, message: unknown): boolean;
 }
 
+/** A core threw during a step: the node must stop (the runtime already has). */
+export class CoreFailure extends Error {
+  constructor(
+    readonly during: string,
+    cause: unknown,
+  ) {
+    super(
+      `protocol core threw while handling ${during}: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
+    this.name = 'CoreFailure';
+  }
+}
+
 const PROTOCOL_TIMER = 'p:';
 const LINK_TIMER = 'l:';
 
@@ -131,6 +153,8 @@ export class NodeRuntime {
   private pendingFrames: [NodeId, LinkFrame | Envelope, string | null][] = [];
   private pendingOutputs: unknown[] = [];
   private readonly selfDeliveries: [string, Envelope][] = [];
+  /** Set when a core threw: the runtime is stopped (see the top of this file). */
+  private failure: CoreFailure | null = null;
 
   constructor(
     private readonly options: RuntimeOptions,
@@ -165,13 +189,19 @@ export class NodeRuntime {
     return this.links.pending(peer);
   }
 
+  /** Why the runtime stopped, or null while it runs. */
+  get failed(): CoreFailure | null {
+    return this.failure;
+  }
+
   start(recovered: Recovered | null): void {
     this.io.trace({ type: 'start', recovered: recovered !== null });
-    this.step(() => this.core.start(recovered));
+    this.step('start', () => this.core.start(recovered));
   }
 
   /** A frame arrived from `peer` over an authenticated fair-loss link. */
   receive(peer: NodeId, frame: string): void {
+    if (this.failure !== null) throw this.failure;
     const parsed = parseFrame(frame, this.maxFrameBytes);
     if (!parsed.ok) {
       this.rejected(peer, parsed.reason, parsed.detail);
@@ -182,7 +212,7 @@ export class NodeRuntime {
       this.rejected(peer, 'bad-shape', `link frame: ${describe(link.error)}`);
       return;
     }
-    this.step(() => {
+    this.step(`a frame from ${peer}`, () => {
       for (const d of this.links.onFrame(peer, link.data as LinkFrame)) {
         this.admitAndDeliver(peer, `${peer}>${this.self}:${d.incarnation}.${d.seq}`, d.message);
       }
@@ -191,22 +221,23 @@ export class NodeRuntime {
 
   /** The host's connection to `peer` came (back) up: resend what it has not acknowledged. */
   peerUp(peer: NodeId): void {
-    this.step(() => this.links.resend(peer));
+    this.step(`link to ${peer} up`, () => this.links.resend(peer));
   }
 
   fireTimer(key: string): void {
     if (key.startsWith(LINK_TIMER)) {
-      this.step(() => this.links.onTimer(key.slice(LINK_TIMER.length)));
+      this.step(`timer ${key}`, () => this.links.onTimer(key.slice(LINK_TIMER.length)));
     } else if (key.startsWith(PROTOCOL_TIMER)) {
       const name = key.slice(PROTOCOL_TIMER.length);
       this.io.trace({ type: 'timer', name });
-      this.step(() => this.core.onTimer(name));
+      this.step(`timer ${key}`, () => this.core.onTimer(name));
     }
   }
 
   request(request: Json): void {
+    if (this.failure !== null) throw this.failure;
     this.io.trace({ type: 'request', request });
-    this.step(() => this.core.onRequest(request));
+    this.step('a request', () => this.core.onRequest(request));
   }
 
   private admitAndDeliver(peer: NodeId, id: string, raw: unknown): void {
@@ -238,15 +269,32 @@ export class NodeRuntime {
     this.io.trace({ type: 'reject', from: peer, reason, detail });
   }
 
-  /** Run one event handler and then release its effects in the documented order. */
-  private step(handler: () => void): void {
+  /**
+   * Run one event handler and then release its effects in the documented order — or, if it
+   * throws, drop them and stop (CoreFailure).
+   */
+  private step(during: string, handler: () => void): void {
+    if (this.failure !== null) throw this.failure;
     if (this.inStep) {
       handler();
       return;
     }
+    const marks = [
+      this.pendingWrites.length,
+      this.pendingFrames.length,
+      this.pendingOutputs.length,
+      this.selfDeliveries.length,
+    ] as const;
     this.inStep = true;
     try {
       handler();
+    } catch (error) {
+      this.pendingWrites.length = marks[0];
+      this.pendingFrames.length = marks[1];
+      this.pendingOutputs.length = marks[2];
+      this.selfDeliveries.length = marks[3];
+      this.failure = error instanceof CoreFailure ? error : new CoreFailure(during, error);
+      throw this.failure;
     } finally {
       this.inStep = false;
     }
@@ -261,14 +309,14 @@ export class NodeRuntime {
 
   /** Release the effects a deferred flush is waiting to release (also: before a host stops). */
   flushPending(): void {
-    if (!this.flushScheduled) return;
+    if (!this.flushScheduled || this.failure !== null) return;
     this.flushScheduled = false;
     this.flush();
   }
 
   private flush(): void {
     // Async group commit: what was handled meanwhile waits for the group in flight.
-    if (this.committing) return;
+    if (this.committing || this.failure !== null) return;
     const writes = this.pendingWrites;
     const frames = this.pendingFrames;
     const outputs = this.pendingOutputs;
@@ -308,6 +356,7 @@ export class NodeRuntime {
     outputs: readonly unknown[],
     selves: [string, Envelope][],
   ): void {
+    if (this.failure !== null) return;
     for (const [to, frame, text] of frames) this.io.transmit(to, text ?? JSON.stringify(frame));
     for (const event of outputs) this.io.output(event);
     // Each self-delivery is a step of its own; steps it leads to queue further ones here.
@@ -315,7 +364,9 @@ export class NodeRuntime {
     while (this.selfDeliveries.length > 0) {
       const [id, message] = this.selfDeliveries.shift()!;
       this.io.trace({ type: 'deliver', from: this.self, id, kind: message.kind });
-      this.step(() => this.core.onMessage(this.self, message));
+      this.step(`a message from ${this.self} to itself`, () =>
+        this.core.onMessage(this.self, message),
+      );
     }
   }
 

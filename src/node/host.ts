@@ -160,7 +160,10 @@ export interface HostOptions {
    * query in, a JSON answer out, null for 404; an InputError is the client's fault (400).
    */
   appRoutes?: Readonly<Record<string, (query: URLSearchParams) => Json | null>>;
-  /** Storage failed: the node must stop (default: log and exit the process). */
+  /**
+   * Storage failed or a core threw: the node must stop (default: print `bftkit: fatal: …` on
+   * stderr and exit the process with code 70).
+   */
   fatal?: (error: Error) => void;
 }
 
@@ -529,7 +532,11 @@ export class ProcessHost {
     this.guard(() => this.runtime.receive(peer, text));
   }
 
-  /** A core that throws has a bug; the event is dropped, counted and logged, the node lives. */
+  /**
+   * A core that throws has a bug, and its state may no longer back what it would send: the
+   * runtime has dropped the step's effects and stopped (runtime.ts), and the node stops too —
+   * crash-stop, exit 70 by default. Restarted, it recovers from what it persisted before.
+   */
   private guard(action: () => void): void {
     try {
       action();
@@ -537,7 +544,13 @@ export class ProcessHost {
       if (this.closed) return;
       this.coreErrors++;
       this.metrics.coreErrors.inc();
-      this.log.error({ err: (e as Error).stack ?? String(e) }, 'protocol core threw');
+      const error = e instanceof Error ? e : new Error(String(e));
+      this.log.fatal(
+        { err: (error.cause instanceof Error ? error.cause : error).stack ?? String(e) },
+        `${error.message}; none of the step's effects left; stopping (crash-stop)`,
+      );
+      this.closed = true;
+      (this.options.fatal ?? defaultFatal)(error);
     }
   }
 

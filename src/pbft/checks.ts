@@ -4,12 +4,13 @@
  *
  *   agreement   no two correct replicas commit different digests at one sequence number
  *   total order each correct replica executes 1, 2, 3, … without gaps, in order (a state
- *               transfer jumps it forward to a certified checkpoint; a restart starts it over)
+ *               transfer jumps it forward to a certified checkpoint; a restart starts it over,
+ *               from the stable checkpoint whose state it restored from disk)
  *   validity    only requests their client signed are executed (the client noted signing
  *               them), each (client, timestamp) at most once per replica and incarnation
  *
  * Notes read: replica 'commit' {view, seq, digest}, 'execute' {seq, digest, requests:
- * [[client, timestamp], …]}, 'state' {seq}, 'start' {recovered}; client 'request' {timestamp}.
+ * [[client, timestamp], …]}, 'state' {seq}, 'restore' {seq}, 'start' {recovered}; client 'request' {timestamp}.
  */
 import type { Json } from '../core/json.js';
 import type { NodeId } from '../core/protocol.js';
@@ -76,7 +77,7 @@ export function checkTotalOrder(run: RunRecord): Violation[] {
     const who = note.instance;
     if (note.event === 'start') {
       expected.set(who, 1);
-    } else if (note.event === 'state') {
+    } else if (note.event === 'state' || note.event === 'restore') {
       const seq = num(data?.seq);
       const next = expected.get(who) ?? 1;
       if (seq === null) continue;

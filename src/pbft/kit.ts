@@ -4,7 +4,8 @@
  * (agreement, total order, validity over the notes; linearizability of the client history).
  *
  * Parameters (all optional): batchSize, batchTimeoutMs, maxInFlight, checkpointInterval,
- * watermarkWindow, viewChangeTimeoutMs, requestTimeoutMs, unsafeSkipNewViewCheck.
+ * watermarkWindow, viewChangeTimeoutMs, requestTimeoutMs, unsafeSkipNewViewCheck,
+ * unsafeVolatileState (negative controls only).
  *
  * maxInFlight defaults to 1 here (the core's own default, 0, keeps the textbook
  * full-batch-or-timer rule): a primary with nothing in flight proposes a request at once
@@ -45,6 +46,7 @@ export const pbftParamsSchema = z.object({
   viewChangeTimeoutMs: z.number().positive().default(DEFAULT_PBFT_OPTIONS.viewChangeTimeoutMs),
   requestTimeoutMs: z.number().positive().default(DEFAULT_CLIENT_OPTIONS.requestTimeoutMs),
   unsafeSkipNewViewCheck: z.boolean().default(false),
+  unsafeVolatileState: z.boolean().default(false),
 });
 
 export type PbftParams = z.infer<typeof pbftParamsSchema>;
@@ -66,6 +68,7 @@ export function replicaOptions(p: PbftParams): PbftOptions {
     watermarkWindow: p.watermarkWindow,
     viewChangeTimeoutMs: p.viewChangeTimeoutMs,
     unsafeSkipNewViewCheck: p.unsafeSkipNewViewCheck,
+    unsafeVolatileState: p.unsafeVolatileState,
     app: kvApp,
   };
 }

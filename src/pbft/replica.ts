@@ -34,6 +34,7 @@ import {
   type Verifier,
 } from './certificates.js';
 import { digestOf } from './digest.js';
+import { loadDurableState, persistBatch, persistSnapshot } from './durable.js';
 import { conflicting, type Evidence, equivocation, evidenceJson } from './evidence.js';
 import { LeaderDetector } from './leader-detector.js';
 import { MessageLog, type Slot } from './log.js';
@@ -89,6 +90,12 @@ export interface PbftOptions {
   readonly viewChangeTimeoutMs: number;
   /** Deliberately unsafe: accept a NEW-VIEW's O without recomputing it from V. */
   readonly unsafeSkipNewViewCheck: boolean;
+  /**
+   * Deliberately unsafe (a negative control): keep the state in memory only — no snapshot and
+   * no committed batch on disk — and after a restart take the initial state for the state at
+   * the stable checkpoint, as a replica that never made its state durable would.
+   */
+  readonly unsafeVolatileState: boolean;
   /** The replicated application (smr/app.ts). */
   readonly app: AppDefinition;
 }
@@ -101,6 +108,7 @@ export const DEFAULT_PBFT_OPTIONS: PbftOptions = {
   watermarkWindow: 64,
   viewChangeTimeoutMs: 500,
   unsafeSkipNewViewCheck: false,
+  unsafeVolatileState: false,
   app: kvApp,
 };
 
@@ -353,7 +361,10 @@ export class PbftReplica implements Protocol<unknown> {
     if (recovered !== null) this.recover(recovered);
     this.ctx.note('start', { recovered: recovered !== null });
     this.ctx.note('view', { view: this.view, primary: this.primary });
-    if (recovered !== null) this.fetchState(Math.max(1, this.h));
+    if (recovered === null) return;
+    this.restoreState(recovered);
+    // Whatever the others did meanwhile (or what we lack: a stable state from elsewhere).
+    this.fetchState(Math.max(1, this.h, this.lastExecuted));
   }
 
   onRequest(_request: unknown): void {
@@ -693,13 +704,9 @@ export class PbftReplica implements Protocol<unknown> {
     const { view, seq, digest, batch } = pp.body;
     this.ctx.note('commit', { view, seq, digest });
     if (!this.committed.has(seq) && seq > this.lastExecuted) {
-      this.committed.set(seq, {
-        view,
-        seq,
-        digest,
-        batch,
-        certificate: { prePrepare: pp, commits },
-      });
+      const certificate = { prePrepare: pp, commits };
+      this.committed.set(seq, { view, seq, digest, batch, certificate });
+      this.persistCommitted(seq, certificate);
     }
     this.executeReady();
   }
@@ -804,10 +811,16 @@ export class PbftReplica implements Protocol<unknown> {
 
   /** Every K: multicast ⟨CHECKPOINT, s, digest(state after s), i⟩σi. */
   private takeCheckpoint(seq: number): void {
+    if (seq < this.h) return;
     const snapshot = takeSnapshot(this.app, this.sessions);
     const stateDigest = stateDigestOf(snapshot);
-    this.ownCheckpoints.set(seq, { stateDigest, snapshot });
-    if (seq <= this.h) return;
+    // On disk before CHECKPOINT leaves (same step): a stable checkpoint's snapshot survives.
+    this.keepSnapshot(seq, stateDigest, snapshot);
+    if (seq === this.h) {
+      // We reached the stable checkpoint by executing (after a state transfer of batches).
+      if (stateDigest === this.stable.stateDigest) this.stableSnapshot = snapshot;
+      return;
+    }
     const body: CheckpointBody = { seq, stateDigest };
     const vote = this.signVote(`cp/${seq}`, 'CHECKPOINT', body, (previous) => {
       return (previous.body as CheckpointBody).stateDigest === stateDigest;
@@ -875,8 +888,12 @@ export class PbftReplica implements Protocol<unknown> {
     }
     // Garbage collection below the stable checkpoint.
     this.log.collectGarbage(seq);
-    for (const s of [...this.committed.keys()]) if (s <= seq) this.committed.delete(s);
-    for (const s of [...this.ownCheckpoints.keys()]) if (s < seq) this.ownCheckpoints.delete(s);
+    this.forgetCommitted(seq);
+    for (const s of [...this.ownCheckpoints.keys()]) {
+      if (s >= seq) continue;
+      this.ownCheckpoints.delete(s);
+      persistSnapshot(this.ctx, s, null);
+    }
     for (const s of [...this.checkpointVotes.keys()]) if (s <= seq) this.checkpointVotes.delete(s);
     for (const slot of [...this.myVotes.keys()]) {
       const parts = slot.split('/');
@@ -1167,6 +1184,7 @@ export class PbftReplica implements Protocol<unknown> {
       }
       if (!this.committed.has(seq)) {
         this.committed.set(seq, { view, seq, digest, batch, certificate });
+        this.persistCommitted(seq, certificate);
         this.ctx.note('commit', { view, seq, digest });
       }
       this.executeReady();
@@ -1176,14 +1194,14 @@ export class PbftReplica implements Protocol<unknown> {
   private install(cp: NonNullable<StateBody['checkpoint']>): void {
     this.sessions = restoreSnapshot(this.app, cp.snapshot);
     this.lastExecuted = cp.seq;
-    this.ownCheckpoints.set(cp.seq, { stateDigest: cp.stateDigest, snapshot: cp.snapshot });
+    this.keepSnapshot(cp.seq, cp.stateDigest, cp.snapshot);
     this.ctx.note('state', { seq: cp.seq, stateDigest: cp.stateDigest });
     if (cp.seq > this.h) {
       this.stabilize({ seq: cp.seq, stateDigest: cp.stateDigest, proof: cp.proof });
     } else if (cp.stateDigest === this.stable.stateDigest) {
       this.stableSnapshot = cp.snapshot;
     }
-    for (const s of [...this.committed.keys()]) if (s <= cp.seq) this.committed.delete(s);
+    this.forgetCommitted(cp.seq);
     let cleared = false;
     for (const [client, request] of [...this.pending]) {
       if (this.sessions.check(client, request.body.timestamp).kind !== 'new') {
@@ -1195,12 +1213,70 @@ export class PbftReplica implements Protocol<unknown> {
     this.armRequestTimer(cleared);
   }
 
+  // ─── durable state (durable.ts) ───────────────────────────────────────────────────────────
+
+  /** Our own state after `seq`: kept for the checkpoint, and on disk in the same step. */
+  private keepSnapshot(seq: number, stateDigest: string, snapshot: Snapshot): void {
+    this.ownCheckpoints.set(seq, { stateDigest, snapshot });
+    if (!this.options.unsafeVolatileState) persistSnapshot(this.ctx, seq, snapshot);
+  }
+
+  /** A committed batch goes to disk before it is executed (and anyone is answered). */
+  private persistCommitted(seq: number, certificate: CommitCertificate): void {
+    if (!this.options.unsafeVolatileState) persistBatch(this.ctx, seq, certificate);
+  }
+
+  /** The committed batches up to `seq` are covered by a stable checkpoint: forget them. */
+  private forgetCommitted(seq: number): void {
+    for (const s of [...this.committed.keys()]) {
+      if (s > seq) continue;
+      this.committed.delete(s);
+      persistBatch(this.ctx, s, null);
+    }
+  }
+
   // ─── recovery ─────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * The replicated state from disk: the snapshot of the stable checkpoint, then every batch
+   * committed after it executed again, in order (replies go out again; the sessions inside
+   * the snapshot keep each request applied once). Without the snapshot — the checkpoint became
+   * stable here on the others' proof before we had its state — the state comes by transfer.
+   */
+  private restoreState(recovered: Recovered): void {
+    if (this.options.unsafeVolatileState) {
+      // The mutant: the initial state stands in for the one at the stable checkpoint.
+      this.stableSnapshot = takeSnapshot(this.app, this.sessions);
+      this.lastExecuted = this.h;
+      this.ctx.note('restore', { seq: this.h, stateDigest: this.stable.stateDigest, batches: 0 });
+      return;
+    }
+    const { snapshots, batches } = loadDurableState(recovered);
+    for (const [seq, snapshot] of snapshots) {
+      this.ownCheckpoints.set(seq, { stateDigest: stateDigestOf(snapshot), snapshot });
+    }
+    for (const [seq, certificate] of batches) {
+      if (seq <= this.h) continue;
+      const { view, digest, batch } = certificate.prePrepare.body;
+      this.committed.set(seq, { view, seq, digest, batch, certificate });
+    }
+    const own = this.h === 0 ? this.genesis : this.ownCheckpoints.get(this.h);
+    if (own === undefined || own.stateDigest !== this.stable.stateDigest) return;
+    if (this.h > 0) this.sessions = restoreSnapshot(this.app, own.snapshot);
+    this.stableSnapshot = own.snapshot;
+    this.lastExecuted = this.h;
+    this.ctx.note('restore', {
+      seq: this.h,
+      stateDigest: own.stateDigest,
+      batches: this.committed.size,
+    });
+    this.executeReady();
+  }
 
   /**
    * Restart: the persisted votes come back, so this replica never signs a different digest
    * for a slot it voted on; its prepared certificates and stable checkpoint come back so its
-   * next VIEW-CHANGE still reports them; the state itself comes by state transfer.
+   * next VIEW-CHANGE still reports them; the state comes from disk (`restoreState`).
    */
   private recover(recovered: Recovered): void {
     const certs: PreparedCertificate[] = [];

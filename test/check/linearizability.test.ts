@@ -136,6 +136,31 @@ describe('checkLinearizability', () => {
     expect(checkLinearizability(shouldSucceed)).toHaveLength(1);
   });
 
+  it('checks the value a put returns: one written later is caught', () => {
+    // c1 writes "c1-23" after c2's put returned; c2's put cannot have returned that value.
+    const h = [
+      op('c2', put('k1', 'c2-17'), ok('c1-23'), 0, 1),
+      op('c1', put('k1', 'c1-23'), ok('c1-23'), 2, 3),
+      op('c2', get('k1'), ok('c1-23'), 4, 5),
+    ];
+    const v = checkLinearizability(h);
+    expect(v).toHaveLength(1);
+    expect(v[0]?.message).toContain('"c2-17"');
+    // The same history with the put's own value in its reply is linearizable.
+    const fixed = [op('c2', put('k1', 'c2-17'), ok('c2-17'), 0, 1), ...h.slice(1)];
+    expect(checkLinearizability(fixed)).toEqual([]);
+  });
+
+  it('catches a put that reports failure or an earlier value', () => {
+    const failed = [op('c1', put('x', 'a'), fail('a'), 0, 1)];
+    expect(checkLinearizability(failed)).toHaveLength(1);
+    const previous = [
+      op('c1', put('x', 'a'), ok('a'), 0, 1),
+      op('c2', put('x', 'b'), ok('a'), 2, 3),
+    ];
+    expect(checkLinearizability(previous)).toHaveLength(1);
+  });
+
   it('catches a read of a value never written', () => {
     const h = [op('c1', put('x', 'a'), ok('a'), 0, 10), op('c2', get('x'), ok('ghost'), 1, 9)];
     const v = checkLinearizability(h);

@@ -1,6 +1,7 @@
 /**
  * A KV cluster of real replica processes under a closed-loop client workload, with kill -9
- * of f replicas (the leader/primary among them) during the load and their restart.
+ * of f replicas (the leader/primary among them) — or of every replica at once — during the
+ * load and their restart from the same data directories.
  *
  * Replicas are `bftkit node` processes; clients are ClientHosts in the test process over the
  * same authenticated transport.
@@ -35,6 +36,12 @@ export interface KvRunOptions {
   afterRestartMs: number;
   killAtMs: number;
   downMs: number;
+  /** How long one operation may wait for its answer (default 30 s). */
+  opTimeoutMs?: number;
+  /** Kill no earlier than killAtMs, and once the replicas' statuses say so (up to 60 s more). */
+  killWhen?: (statuses: readonly HostStatus[]) => boolean;
+  /** Whom to kill: f replicas, the leader among them (default), or all of them at once. */
+  victims?: 'f' | 'all';
   seed: number;
   keys: readonly string[];
   log?: (line: string) => void;
@@ -46,6 +53,8 @@ export interface KvRunResult {
   /** Operations completed after the killed replicas came back. */
   completedAfterRestart: number;
   stuck: string[];
+  /** Every replica's /status just before the kill, and at the end. */
+  beforeKill: Map<NodeId, HostStatus | null>;
   statuses: Map<NodeId, HostStatus | null>;
   cluster: TempCluster;
   nodes: Map<NodeId, NodeProcess>;
@@ -112,7 +121,7 @@ export async function runKvCluster(o: KvRunOptions): Promise<KvRunResult> {
       };
       history.push(entry);
       try {
-        entry.result = await client.request(op, 30_000);
+        entry.result = await client.request(op, o.opTimeoutMs ?? 30_000);
         entry.respondedAt = now();
         return true;
       } catch (e) {
@@ -130,14 +139,19 @@ export async function runKvCluster(o: KvRunOptions): Promise<KvRunResult> {
 
     // The fault: kill -9 the leader and f-1 others during the load, then restart them.
     const killed: NodeId[] = [];
+    const beforeKill = new Map<NodeId, HostStatus | null>();
     const fault = (async () => {
       await sleep(o.killAtMs);
+      const until = Date.now() + 60_000;
+      while (o.killWhen !== undefined && Date.now() < until && !o.killWhen(await statusesNow()))
+        await sleep(100);
+      for (const id of ids) beforeKill.set(id, await getStatus(cluster.port(id)));
       const leader = o.leaderOf(await statusesNow()) ?? ids[0]!;
       killed.push(leader);
-      for (const id of ids)
-        if (killed.length < cluster.file.f && !killed.includes(id)) killed.push(id);
+      const count = o.victims === 'all' ? ids.length : cluster.file.f;
+      for (const id of ids) if (killed.length < count && !killed.includes(id)) killed.push(id);
       log(`t=${Math.round(now())} kill -9 ${killed.join(', ')}`);
-      for (const id of killed) await kill9(nodes.get(id)!);
+      await Promise.all(killed.map((id) => kill9(nodes.get(id)!)));
       await sleep(o.downMs);
       for (const id of killed) start(id);
       for (const id of killed) await waitStatus(cluster.port(id), meshUp, 40_000, `${id} back`);
@@ -158,7 +172,16 @@ export async function runKvCluster(o: KvRunOptions): Promise<KvRunResult> {
     log(
       `${history.length} operations, ${history.filter((h) => h.respondedAt !== null).length} completed, ${completedAfterRestart} after the restart`,
     );
-    return { history, killed, completedAfterRestart, stuck, statuses, cluster, nodes };
+    return {
+      history,
+      killed,
+      completedAfterRestart,
+      stuck,
+      beforeKill,
+      statuses,
+      cluster,
+      nodes,
+    };
   } catch (e) {
     dump();
     throw e;
