@@ -9,6 +9,8 @@
  *                          to the other half for the same sequence number (and both to one
  *                          witness, which can then prove it)
  *   censoring-primary      as primary, drops every request of one client
+ *   covert-censor          as primary, drops one client's requests and delays everybody
+ *                          else's (./pbft-censor.ts)
  *   slow-primary           as primary, holds each PRE-PREPARE back for `delayMs`, just under
  *                          the backups' view-change timeout
  *   phantom-voter          PREPAREs and COMMITs digests it never saw, for its sequence numbers
@@ -41,6 +43,7 @@ import type {
 } from '../pbft/messages.js';
 import { stateDigestOf } from '../pbft/state-transfer.js';
 import { type AdversaryDefinition, act, type Out } from './api.js';
+import { covertCensor } from './pbft-censor.js';
 import { floodingReplica } from './pbft-flood.js';
 import { badNewView, badViewChange, oldViewReplayer } from './pbft-view-change.js';
 import {
@@ -370,6 +373,7 @@ export const pbftAdversaries: AdversaryDefinition[] = [
   silentPrimary,
   equivocatingPrimary,
   censoringPrimary,
+  covertCensor,
   slowPrimary,
   phantomVoter,
   forger,

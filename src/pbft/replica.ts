@@ -168,7 +168,13 @@ export class PbftReplica implements Protocol<unknown> {
   private readonly proposed = new Set<string>();
   private batchTimerArmed = false;
   private cutting = false;
-  private requestTimerArmed = false;
+  /**
+   * The client whose pending request the request timer waits for (null: timer not running).
+   * Castro–Liskov: the timer is stopped only when that request executes, and then restarted
+   * for the oldest request still pending — not whenever any request executes, or a primary
+   * that serves everyone else promptly could starve one client forever.
+   */
+  private awaited: NodeId | null = null;
 
   /** Every vote this replica signed and persisted, by slot ('prepare/3/17', 'vc/4', …). */
   private readonly myVotes = new Map<string, Envelope>();
@@ -422,7 +428,7 @@ export class PbftReplica implements Protocol<unknown> {
   onTimer(name: string): void {
     switch (name) {
       case TIMER_REQUEST:
-        this.requestTimerArmed = false;
+        this.awaited = null;
         // A request waited too long: Complain(primary) — our VIEW-CHANGE for view + 1.
         if (this.normal && !this.isPrimary && this.pending.size > 0) {
           this.detector.complain(this.primary);
@@ -722,7 +728,6 @@ export class PbftReplica implements Protocol<unknown> {
     const fresh: RequestEnvelope[] = [];
     /** Clients with a request executed in this batch: their reply goes out after execution. */
     const inBatch = new Set<NodeId>();
-    let cleared = false;
     for (const request of committed.batch) {
       const { client, timestamp } = request.body;
       const verdict = this.sessions.check(client, timestamp);
@@ -735,7 +740,7 @@ export class PbftReplica implements Protocol<unknown> {
       } else if (verdict.kind === 'duplicate' && !inBatch.has(client)) {
         this.sendReply(client, timestamp, verdict.result);
       }
-      cleared = this.clearPending(client, timestamp) || cleared;
+      this.clearPending(client, timestamp);
     }
     const requests: AppRequest[] = fresh.map((r) => ({
       client: r.body.client,
@@ -758,17 +763,13 @@ export class PbftReplica implements Protocol<unknown> {
     });
     if (this.normal) this.detector.progress();
     if (committed.seq % this.options.checkpointInterval === 0) this.takeCheckpoint(committed.seq);
-    this.armRequestTimer(cleared);
+    this.armRequestTimer(false);
   }
 
-  private clearPending(client: NodeId, timestamp: number): boolean {
+  private clearPending(client: NodeId, timestamp: number): void {
     this.queue = this.queue.filter((r) => r.body.client !== client || r.body.timestamp > timestamp);
     const pending = this.pending.get(client);
-    if (pending !== undefined && pending.body.timestamp <= timestamp) {
-      this.pending.delete(client);
-      return true;
-    }
-    return false;
+    if (pending !== undefined && pending.body.timestamp <= timestamp) this.pending.delete(client);
   }
 
   private sendReply(client: NodeId, timestamp: number, result: Json): void {
@@ -783,19 +784,22 @@ export class PbftReplica implements Protocol<unknown> {
   }
 
   /**
-   * The request timer runs at a backup while it has a request not executed; it restarts when
-   * a request it waited for is executed and others are still waiting.
+   * The request timer runs at a backup while it has a request not executed. It waits for one
+   * request (`awaited`): only when that one is executed (its client has nothing pending any
+   * more) does it restart, for the oldest request still pending (`pending` keeps arrival
+   * order). `restart`: a new view, every wait starts over.
    */
   private armRequestTimer(restart: boolean): void {
     if (this.pending.size === 0 || !this.normal || this.isPrimary) {
-      if (this.requestTimerArmed) {
-        this.requestTimerArmed = false;
+      if (this.awaited !== null) {
+        this.awaited = null;
         this.ctx.cancelTimer(TIMER_REQUEST);
       }
       return;
     }
-    if (!this.requestTimerArmed || restart) {
-      this.requestTimerArmed = true;
+    const waiting = this.awaited !== null && this.pending.has(this.awaited);
+    if (!waiting || restart) {
+      this.awaited = this.pending.keys().next().value as NodeId;
       this.ctx.setTimer(TIMER_REQUEST, this.detector.timeoutMs());
     }
   }
@@ -1184,15 +1188,13 @@ export class PbftReplica implements Protocol<unknown> {
       this.stableSnapshot = cp.snapshot;
     }
     for (const s of [...this.committed.keys()]) if (s <= cp.seq) this.committed.delete(s);
-    let cleared = false;
     for (const [client, request] of [...this.pending]) {
       if (this.sessions.check(client, request.body.timestamp).kind !== 'new') {
         this.pending.delete(client);
-        cleared = true;
       }
     }
     this.executeReady();
-    this.armRequestTimer(cleared);
+    this.armRequestTimer(false);
   }
 
   // ─── recovery ─────────────────────────────────────────────────────────────────────────────

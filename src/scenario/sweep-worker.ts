@@ -56,9 +56,12 @@ function summarize(report: ReturnType<typeof runScenario>['report']): string {
         : 'expected a safety violation, none found',
     );
   }
-  if (!report.liveness.ok)
+  const l = report.liveness;
+  if (!l.ok) {
+    const fewest = l.perClient?.fewest;
     parts.push(
-      `liveness: ${report.liveness.completedAfter}/${report.liveness.required} operations`,
+      `liveness: ${l.completedAfter}/${l.required} operations${fewest == null ? '' : `, ${fewest.client} ${fewest.completed}/${l.perClient?.required}`} by t=${report.stats.simulatedMs}`,
     );
+  }
   return parts.join('; ') || 'as expected';
 }
