@@ -22,7 +22,9 @@
  *                          batch (PRE-PREPARE as primary, PREPARE and COMMIT as anyone) and
  *                          everybody else the real one
  *
- * The view-change adversaries are in ./pbft-view-change.ts, the flooder in ./pbft-flood.ts.
+ * The view-change adversaries are in ./pbft-view-change.ts, the flooder in ./pbft-flood.ts,
+ * the liars that only one check of the paper catches (digest-liar, request-forger,
+ * beyond-watermark, short-certificate) in ./pbft-lies.ts.
  * Every misdeed is reported with act(ctx, …), so the trace shows it.
  */
 import { z } from 'zod';
@@ -45,6 +47,7 @@ import { stateDigestOf } from '../pbft/state-transfer.js';
 import { type AdversaryDefinition, act, type Out } from './api.js';
 import { covertCensor } from './pbft-censor.js';
 import { floodingReplica } from './pbft-flood.js';
+import { pbftLies } from './pbft-lies.js';
 import { badNewView, badViewChange, oldViewReplayer } from './pbft-view-change.js';
 import {
   alternativeBatch,
@@ -382,4 +385,5 @@ export const pbftAdversaries: AdversaryDefinition[] = [
   oldViewReplayer,
   floodingReplica,
   quorumSplitter,
+  ...pbftLies,
 ] as AdversaryDefinition[];

@@ -326,3 +326,24 @@ function judgeLiveness(
     deadline,
   };
 }
+
+/** One line: what went unexpectedly in a run ('as expected' when nothing did). */
+export function summarize(report: ScenarioReport): string {
+  const parts: string[] = [];
+  if (!report.safety.ok) {
+    const first = report.safety.violations[0];
+    parts.push(
+      report.safety.expected === 'hold'
+        ? `safety violated: [${first?.checker}] ${first?.message}`
+        : 'expected a safety violation, none found',
+    );
+  }
+  const l = report.liveness;
+  if (!l.ok) {
+    const fewest = l.perClient?.fewest;
+    parts.push(
+      `liveness: ${l.completedAfter}/${l.required} operations${fewest == null ? '' : `, ${fewest.client} ${fewest.completed}/${l.perClient?.required}`} by t=${report.stats.simulatedMs}`,
+    );
+  }
+  return parts.join('; ') || 'as expected';
+}
