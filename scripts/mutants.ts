@@ -1,7 +1,7 @@
 /**
  * `npm run mutants [-- --protocol pbft|raft|register] [--seeds A..B] [--mutant NAME]… [--jobs K]
  * [--keep] [--json]`: mutation testing of the protocols (src/mutants/run.ts). Exit 0 when every
- * chosen mutant is killed, 1 when one survives, 2 on bad options.
+ * chosen mutant is killed, 1 when one survives (or could not be tested), 2 on bad options.
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { mutants } from '../src/mutants/catalogue.js';
@@ -55,6 +55,7 @@ try {
 
 function line(r: MutantResult): string {
   const { mutant, killed } = r;
+  if (r.error !== null) return `ERROR    ${mutant.name}: ${r.error}`;
   if (killed === null)
     return `SURVIVED ${mutant.name} (${r.runs} runs)\n  breaks: ${mutant.breaks}\n  ${mutant.file}: ${JSON.stringify(mutant.search)} → ${JSON.stringify(mutant.replace)}`;
   const rerun = `npm run mutants -- --mutant ${mutant.name} --seeds ${killed.seed}..${killed.seed}`;
@@ -74,20 +75,22 @@ const results = await runMutants({
   onResult: (r) => {
     if (opts.json)
       process.stdout.write(
-        `${JSON.stringify({ mutant: r.mutant.name, protocol: r.mutant.protocol, killed: r.killed, runs: r.runs, wallMs: r.wallMs, copy: r.copy })}\n`,
+        `${JSON.stringify({ mutant: r.mutant.name, protocol: r.mutant.protocol, killed: r.killed, error: r.error, runs: r.runs, wallMs: r.wallMs, copy: r.copy })}\n`,
       );
     else process.stdout.write(`${line(r)}\n`);
   },
 });
-const survivors = results.filter((r) => r.killed === null);
-const summary = `${results.length} mutants, ${results.length - survivors.length} killed, ${survivors.length} survived (seeds ${seeds.from}..${seeds.to})`;
+const survivors = results.filter((r) => r.killed === null && r.error === null);
+const errors = results.filter((r) => r.error !== null);
+const killed = results.length - survivors.length - errors.length;
+const summary = `${results.length} mutants, ${killed} killed, ${survivors.length} survived${errors.length > 0 ? `, ${errors.length} errors` : ''} (seeds ${seeds.from}..${seeds.to})`;
 if (opts.json) process.stderr.write(`${summary}\n`);
 else {
-  process.stdout.write(`\n${'mutant'.padEnd(48)} ${'killed by'.padEnd(28)} seed\n`);
+  process.stdout.write(`\n${'mutant'.padEnd(40)} ${'killed by'.padEnd(38)} seed\n`);
   for (const r of results)
     process.stdout.write(
-      `${r.mutant.name.padEnd(48)} ${(r.killed?.scenario ?? 'SURVIVED').padEnd(28)} ${r.killed?.seed ?? '-'}\n`,
+      `${r.mutant.name.padEnd(40)} ${(r.killed?.scenario ?? (r.error === null ? 'SURVIVED' : 'ERROR')).padEnd(38)} ${r.killed?.seed ?? '-'}\n`,
     );
   process.stdout.write(`${summary}\n`);
 }
-process.exit(survivors.length === 0 ? 0 : 1);
+process.exit(survivors.length === 0 && errors.length === 0 ? 0 : 1);

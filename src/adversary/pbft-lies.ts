@@ -30,7 +30,7 @@ import type {
   RequestEnvelope,
   ViewChangeBody,
 } from '../pbft/messages.js';
-import { act } from './api.js';
+import { act, type Out } from './api.js';
 import { alternativeBatch, define, forge, halves, PBFT, wrapPbft } from './pbft-wrap.js';
 
 const noParams = z.object({}).strict();
@@ -236,4 +236,97 @@ export const shortCertificate = define({
     }),
 });
 
-export const pbftLies = [digestLiar, requestForger, beyondWatermark, shortCertificate];
+// ─── commit splitter (colluders at n = 7) ────────────────────────────────────────────────────
+
+/**
+ * Colluders (at n = 7: the primaries of views 0 and 1) that bring two correct replicas, the
+ * `victims`, to q − 1 matching COMMITs at sequence number `seq` while no other correct
+ * replica prepares it, then make sure the next view never hears of it:
+ *
+ *   - as the view-0 primary: the PRE-PREPARE for `seq` goes to everyone but `outsiders`, and
+ *     after it no PRE-PREPARE at all (the backups' timers depose it);
+ *   - their PREPAREs for `seq` go to the victims only, with a COMMIT they sign without having
+ *     prepared; they keep the others' PREPAREs for `seq` from their own cores (so that these
+ *     never prepare it, and never report it in a VIEW-CHANGE);
+ *   - their VIEW-CHANGEs leave out `seq`, and they keep the victims' VIEW-CHANGEs from their
+ *     cores, so the new primary's V is made of replicas that never prepared `seq`.
+ *
+ * Only 2 correct replicas then prepared `seq`, not q − f = 3: with committed-local at q
+ * COMMITs nobody commits it, and the next view safely re-proposes `seq`; a replica that
+ * commits at q − 1 has committed a batch the next view will overwrite.
+ */
+export const commitSplitter = define({
+  name: 'commit-splitter',
+  description:
+    'colluders (the primaries of views 0 and 1 at n = 7): the victims get q − 1 COMMITs for `seq` while no other correct replica prepares it, then the colluders hide it from the next view (see the module comment)',
+  protocols: PBFT,
+  params: z
+    .object({
+      seq: z.number().int().min(1).max(1_000_000).default(3),
+      victims: z.array(z.string().min(1).max(128)).max(64).default(['n2', 'n3']),
+      outsiders: z.array(z.string().min(1).max(128)).max(64).default(['n5', 'n6']),
+    })
+    .strict(),
+  create: (honest, params: { seq: number; victims: string[]; outsiders: string[] }) =>
+    wrapPbft(honest, (spy) => {
+      const { ctx } = spy;
+      const victims = new Set(params.victims);
+      const target = (message: Envelope) => (message.body as { seq?: number }).seq === params.seq;
+      /** Its COMMIT for the batch of `vote` (a PRE-PREPARE or PREPARE), to the victims only. */
+      function* commitToVictims(vote: Envelope): Iterable<Out> {
+        const { view, seq, digest } = vote.body as PrePrepareBody;
+        const commit = ctx.sign('COMMIT', { view, seq, digest });
+        act(ctx, 'split-vote', { kind: 'COMMIT', seq, to: params.victims });
+        for (const v of params.victims) yield { to: v, message: commit };
+      }
+      return {
+        observe(from, message) {
+          if (message.kind === 'VIEW-CHANGE' && victims.has(from)) return false;
+          if (message.kind === 'PREPARE' && target(message) && from !== ctx.self) return false;
+          return true;
+        },
+        *rewrite(to, message) {
+          if (message.kind === 'PRE-PREPARE' && spy.view === 0 && spy.leading) {
+            const { seq } = message.body as PrePrepareBody;
+            if (seq > params.seq) {
+              act(ctx, 'withhold', { kind: 'PRE-PREPARE', seq });
+              return;
+            }
+            if (seq === params.seq) {
+              act(ctx, 'split-pre-prepare', { seq, outsiders: params.outsiders });
+              for (const r of spy.others)
+                if (!params.outsiders.includes(r)) yield { to: r, message };
+              yield* commitToVictims(message);
+              return;
+            }
+          }
+          if (message.kind === 'PREPARE' && target(message)) {
+            act(ctx, 'split-vote', { kind: message.kind, seq: params.seq, to: params.victims });
+            for (const v of params.victims) yield { to: v, message };
+            yield* commitToVictims(message);
+            return;
+          }
+          if (message.kind === 'COMMIT' && target(message)) return;
+          if (message.kind === 'VIEW-CHANGE') {
+            const vc = message.body as ViewChangeBody;
+            const prepared = vc.prepared.filter((c) => c.prePrepare.body.seq !== params.seq);
+            if (prepared.length !== vc.prepared.length) {
+              act(ctx, 'hide-certificate', { newView: vc.newView, seq: params.seq });
+              return yield {
+                to,
+                message: ctx.sign('VIEW-CHANGE', { ...vc, prepared } as unknown as Json),
+              };
+            }
+          }
+          yield { to, message };
+        },
+      };
+    }),
+});
+export const pbftLies = [
+  digestLiar,
+  requestForger,
+  beyondWatermark,
+  shortCertificate,
+  commitSplitter,
+];

@@ -24,7 +24,8 @@
  *
  * The view-change adversaries are in ./pbft-view-change.ts, the flooder in ./pbft-flood.ts,
  * the liars that only one check of the paper catches (digest-liar, request-forger,
- * beyond-watermark, short-certificate) in ./pbft-lies.ts.
+ * beyond-watermark, short-certificate) in ./pbft-lies.ts, Byzantine clients and the replaying
+ * primary in ./pbft-client.ts.
  * Every misdeed is reported with act(ctx, …), so the trace shows it.
  */
 import { z } from 'zod';
@@ -46,6 +47,7 @@ import type {
 import { stateDigestOf } from '../pbft/state-transfer.js';
 import { type AdversaryDefinition, act, type Out } from './api.js';
 import { covertCensor } from './pbft-censor.js';
+import { pbftClientAdversaries, replayingPrimary } from './pbft-client.js';
 import { floodingReplica } from './pbft-flood.js';
 import { pbftLies } from './pbft-lies.js';
 import { badNewView, badViewChange, oldViewReplayer } from './pbft-view-change.js';
@@ -386,4 +388,6 @@ export const pbftAdversaries: AdversaryDefinition[] = [
   floodingReplica,
   quorumSplitter,
   ...pbftLies,
+  replayingPrimary,
+  ...pbftClientAdversaries,
 ] as AdversaryDefinition[];

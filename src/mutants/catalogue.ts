@@ -140,6 +140,16 @@ export const mutants: readonly Mutant[] = [
     replace: "if (verdict.kind !== 'stale') {\n        fresh.push(request);",
     breaks:
       'The replica discards requests whose timestamp is lower than the timestamp in the last reply it sent to the client, to guarantee exactly-once semantics.',
+    scenarios: ['pbft-replaying-primary'],
+  },
+  {
+    name: 'pbft-request-in-another-clients-name',
+    protocol: 'pbft',
+    file: REPLICA,
+    search: 'if (client !== from || !this.cluster.clients.includes(from)) {',
+    replace: 'if (!this.cluster.clients.includes(from)) {',
+    breaks:
+      'A request ⟨REQUEST, o, t, c⟩σc is signed by the client c it names; a replica takes it only from c itself.',
     scenarios: ['pbft-byzantine-clients'],
   },
   {

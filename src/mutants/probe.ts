@@ -11,8 +11,12 @@ import { runScenario, summarize } from '../scenario/runner.js';
 const [names = '', from = '1', to = '1'] = process.argv.slice(2);
 let runs = 0;
 let kill: { scenario: string; seed: number; summary: string } | null = null;
-search: for (const name of names.split(',').filter((n) => n !== '')) {
-  const scenario = loadScenario(name);
+// Every scenario loads before any runs: a missing or invalid one is an error, not a kill.
+const scenarios = names
+  .split(',')
+  .filter((n) => n !== '')
+  .map((name) => ({ name, scenario: loadScenario(name) }));
+search: for (const { name, scenario } of scenarios) {
   for (let seed = Number(from); seed <= Number(to); seed++) {
     runs++;
     let summary: string | null = null;

@@ -19,6 +19,8 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export interface MutantResult {
   mutant: Mutant;
   killed: { scenario: string; seed: number; summary: string } | null;
+  /** The probe could not give a verdict (neither killed nor survived: the command fails). */
+  error: string | null;
   runs: number;
   wallMs: number;
   /** The mutated copy, when kept (--keep). */
@@ -86,16 +88,9 @@ function probe(copy: string, scenarios: readonly string[], seeds: { from: number
       try {
         done(JSON.parse(line));
       } catch {
-        // The mutated copy does not even load (a type error at run time, a crash at import):
-        // no scenario can run, which kills the mutant as surely as a failing one.
-        done({
-          runs: 0,
-          kill: {
-            scenario: scenarios[0] ?? '(none)',
-            seed: seeds.from,
-            summary: `crashed (exit ${code}): ${err.trim().split('\n').slice(-3).join(' ')}`,
-          },
-        });
+        // No verdict: the probe itself failed (a scenario that does not load, a mutated copy
+        // that does not import). That kills nothing — it is reported as an error.
+        fail(new Error(`probe exited ${code}: ${err.trim().split('\n').slice(-6).join(' | ')}`));
       }
     });
   });
@@ -122,11 +117,18 @@ export async function runMutants(options: {
       const start = performance.now();
       const copy = mutatedCopy(mutant);
       try {
-        const { runs, kill } = await probe(copy, scenarioOrder(mutant), options.seeds);
+        let verdict: Awaited<ReturnType<typeof probe>> = { runs: 0, kill: null };
+        let error: string | null = null;
+        try {
+          verdict = await probe(copy, scenarioOrder(mutant), options.seeds);
+        } catch (e) {
+          error = (e as Error).message;
+        }
         const result: MutantResult = {
           mutant,
-          killed: kill,
-          runs,
+          killed: verdict.kill,
+          error,
+          runs: verdict.runs,
           wallMs: Math.round(performance.now() - start),
           copy: options.keep ? copy : null,
         };
