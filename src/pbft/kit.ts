@@ -21,7 +21,12 @@ import { kvApp } from '../smr/kv.js';
 import { checkPbft } from './checks.js';
 import { DEFAULT_CLIENT_OPTIONS, PbftClient } from './client.js';
 import { MAX_WINDOW, pbftDefinition } from './messages.js';
-import { DEFAULT_PBFT_OPTIONS, type PbftOptions, PbftReplica } from './replica.js';
+import {
+  DEFAULT_PBFT_OPTIONS,
+  type PbftOptions,
+  PbftReplica,
+  watermarkProblem,
+} from './replica.js';
 
 /** Batches a primary keeps in flight before it waits for a full batch (see the top). */
 export const KIT_MAX_IN_FLIGHT = 1;
@@ -51,9 +56,8 @@ export type PbftParams = z.infer<typeof pbftParamsSchema>;
 
 export function parsePbftParams(params: Params): PbftParams {
   const parsed = pbftParamsSchema.parse(params);
-  if (parsed.watermarkWindow < parsed.checkpointInterval) {
-    throw new Error('watermarkWindow must be at least checkpointInterval');
-  }
+  const reason = watermarkProblem(parsed.checkpointInterval, parsed.watermarkWindow);
+  if (reason !== null) throw new Error(reason);
   return parsed;
 }
 

@@ -104,6 +104,23 @@ export const DEFAULT_PBFT_OPTIONS: PbftOptions = {
   app: kvApp,
 };
 
+/**
+ * Why a checkpoint interval K and watermark window L do not go together (null: they do).
+ * L ≥ 2K: a backup takes sequence numbers up to h + L, and the primary, whose checkpoint at
+ * h + K became stable a little earlier, proposes up to h + K + L. With L = K the primary's
+ * next PRE-PREPARE is above the window of every backup that has not yet collected q
+ * CHECKPOINTs for h + K, is dropped there, and nearly every checkpoint costs a view change;
+ * with L ≥ 2K the primary must first propose K more batches, time in which the CHECKPOINTs
+ * arrive.
+ */
+export function watermarkProblem(
+  checkpointInterval: number,
+  watermarkWindow: number,
+): string | null {
+  if (watermarkWindow >= 2 * checkpointInterval) return null;
+  return `watermarkWindow (L = ${watermarkWindow}) must be at least twice checkpointInterval (K = ${checkpointInterval}): with L < 2K a backup that has not yet seen the checkpoint at h + K become stable drops the primary's next PRE-PREPARE, and a view change follows at nearly every checkpoint`;
+}
+
 const TIMER_REQUEST = 'request';
 const TIMER_VIEW_CHANGE = 'view-change';
 const TIMER_BATCH = 'batch';
@@ -204,6 +221,8 @@ export class PbftReplica implements Protocol<unknown> {
     this.cluster = ctx.cluster;
     this.self = ctx.self;
     this.options = { ...DEFAULT_PBFT_OPTIONS, ...options };
+    const problem = watermarkProblem(this.options.checkpointInterval, this.options.watermarkWindow);
+    if (problem !== null) throw new Error(problem);
     this.app = this.options.app.create(ctx);
     this.messages = { ...pbftSchemas(this.options.app).messages, ...this.options.app.messages };
     const snapshot = takeSnapshot(this.app, this.sessions);
