@@ -36,10 +36,10 @@ describe('scenarios that make a mutant visible', { timeout: 120_000 }, () => {
     expect(actions(record, 'censor').length).toBeGreaterThan(0);
     expect(actions(record, 'drop-first-copy').length).toBeGreaterThan(0);
     expect(highestView(record)).toBeGreaterThanOrEqual(1);
-    expect(report.liveness.perClient?.fewest?.completed).toBeGreaterThanOrEqual(20);
+    expect(report.liveness.perClient?.fewest?.completed).toBeGreaterThanOrEqual(10);
     // and the others still had work when c0 was served: nobody ran out of operations
     for (const client of ['c1', 'c2'])
-      expect(record.history.filter((h) => h.client === client).length).toBeLessThan(400);
+      expect(record.history.filter((h) => h.client === client).length).toBeLessThan(150);
   });
 
   it('pbft-digest-liar: the backups given the other batch refuse it (digest mismatch)', () => {
@@ -93,7 +93,7 @@ describe('scenarios that make a mutant visible', { timeout: 120_000 }, () => {
     for (const a of ['equivocate-request', 'replay-request', 'impersonate', 'jump-timestamp'])
       expect(actions(record, a).length, a).toBeGreaterThan(0);
     expect(reasons(record)).toContain('request not from its client');
-    expect(report.liveness.perClient?.fewest?.completed).toBe(30);
+    expect(report.liveness.perClient?.fewest?.completed).toBe(15);
   });
 });
 
