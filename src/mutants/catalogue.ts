@@ -113,16 +113,6 @@ export const mutants: readonly Mutant[] = [
     scenarios: ['pbft-bad-new-view'],
   },
   {
-    name: 'pbft-new-view-lowest-view-wins',
-    protocol: 'pbft',
-    file: 'src/pbft/view-change.ts',
-    search: 'certView > currentView ||',
-    replace: 'certView < currentView ||',
-    breaks:
-      'If there is at least one set in the P component of some view-change message in V with sequence number n, the primary creates a new pre-prepare for the request digest d in the prepared certificate with the highest view number.',
-    scenarios: ['pbft-twins', 'pbft-bad-view-change'],
-  },
-  {
     name: 'pbft-checkpoint-stable-alone',
     protocol: 'pbft',
     file: REPLICA,
