@@ -63,13 +63,11 @@ function replicasBut(ctx: Context, to: NodeId | null): NodeId[] {
   return ctx.cluster.replicas.filter((r) => r !== to);
 }
 
-const CLIENT = ['pbft'] as const;
-
 export const equivocatingClient = define({
   name: 'equivocating-client',
   description:
     'a client that sends each request to the primary as it is and, under the same timestamp, with another operation to every other replica',
-  protocols: CLIENT,
+  protocols: PBFT,
   role: 'client',
   params: z.object({}).strict(),
   create: (honest) =>
@@ -96,7 +94,7 @@ export const replayingClient = define({
   name: 'replaying-client',
   description:
     'a client that, with each new request, re-sends its last `depth` old requests to every replica',
-  protocols: CLIENT,
+  protocols: PBFT,
   role: 'client',
   params: z.object({ depth: z.number().int().min(1).max(MAX_REMEMBERED).default(4) }).strict(),
   create: (honest, params: { depth: number }) => {
@@ -123,7 +121,7 @@ export const impersonatingClient = define({
   name: 'impersonating-client',
   description:
     'a client that, with each request, sends requests in the name of `victim`: the victim as signer under its own signature, and the victim as the client of its own envelope',
-  protocols: CLIENT,
+  protocols: PBFT,
   role: 'client',
   params: z.object({ victim: z.string().min(1).max(128).default('c0') }).strict(),
   create: (honest, params: { victim: string }) =>
@@ -143,7 +141,7 @@ export const impersonatingClient = define({
 export const timeTraveller = define({
   name: 'time-traveller',
   description: 'a client that signs every request with a timestamp `jump` ahead of its last one',
-  protocols: CLIENT,
+  protocols: PBFT,
   role: 'client',
   params: z
     .object({ jump: z.number().int().min(1).max(1_000_000_000).default(1_000_000) })
