@@ -21,6 +21,8 @@ export interface AdversaryDefinition<P = Record<string, Json>> {
   readonly description: string;
   /** The protocol kits (scenario `protocol` values) it can attack. */
   readonly protocols: readonly string[];
+  /** Which nodes it can replace: replicas (the default) or clients. */
+  readonly role?: 'replica' | 'client';
   /** Schema of its parameters in a scenario file (defaults applied by the schema). */
   readonly params: z.ZodType<P>;
   create(honest: ProtocolFactory, params: P): ProtocolFactory;

@@ -9,6 +9,8 @@
  *                          to the other half for the same sequence number (and both to one
  *                          witness, which can then prove it)
  *   censoring-primary      as primary, drops every request of one client
+ *   covert-censor          as primary, drops one client's requests and delays everybody
+ *                          else's (./pbft-censor.ts)
  *   slow-primary           as primary, holds each PRE-PREPARE back for `delayMs`, just under
  *                          the backups' view-change timeout
  *   phantom-voter          PREPAREs and COMMITs digests it never saw, for its sequence numbers
@@ -20,7 +22,10 @@
  *                          batch (PRE-PREPARE as primary, PREPARE and COMMIT as anyone) and
  *                          everybody else the real one
  *
- * The view-change adversaries are in ./pbft-view-change.ts, the flooder in ./pbft-flood.ts.
+ * The view-change adversaries are in ./pbft-view-change.ts, the flooder in ./pbft-flood.ts,
+ * the liars that only one check of the paper catches (digest-liar, request-forger,
+ * beyond-watermark, short-certificate) in ./pbft-lies.ts, Byzantine clients and the replaying
+ * primary in ./pbft-client.ts.
  * Every misdeed is reported with act(ctx, …), so the trace shows it.
  */
 import { z } from 'zod';
@@ -41,7 +46,10 @@ import type {
 } from '../pbft/messages.js';
 import { stateDigestOf } from '../pbft/state-transfer.js';
 import { type AdversaryDefinition, act, type Out } from './api.js';
+import { covertCensor } from './pbft-censor.js';
+import { pbftClientAdversaries, replayingPrimary } from './pbft-client.js';
 import { floodingReplica } from './pbft-flood.js';
+import { pbftLies } from './pbft-lies.js';
 import { badNewView, badViewChange, oldViewReplayer } from './pbft-view-change.js';
 import {
   alternativeBatch,
@@ -370,6 +378,7 @@ export const pbftAdversaries: AdversaryDefinition[] = [
   silentPrimary,
   equivocatingPrimary,
   censoringPrimary,
+  covertCensor,
   slowPrimary,
   phantomVoter,
   forger,
@@ -378,4 +387,7 @@ export const pbftAdversaries: AdversaryDefinition[] = [
   oldViewReplayer,
   floodingReplica,
   quorumSplitter,
+  ...pbftLies,
+  replayingPrimary,
+  ...pbftClientAdversaries,
 ] as AdversaryDefinition[];

@@ -71,6 +71,10 @@ export function formatReport(report: ScenarioReport): string {
   lines.push(
     `  liveness: ${l.ok ? 'ok' : 'NOT MET'} — ${l.completed} operations completed, ${l.completedAfter} after t=${l.after} ms (required ${l.required})`,
   );
+  if (l.perClient?.fewest != null)
+    lines.push(
+      `    per client: fewest ${l.perClient.fewest.completed} (${l.perClient.fewest.client}), required ${l.perClient.required}`,
+    );
   const st = report.stats;
   lines.push(
     `  stats: ${st.messagesSent} messages, ${st.framesLost} frames lost, ${st.simulatedMs} simulated ms in ${st.wallMs} ms`,

@@ -2,7 +2,9 @@
  * Safety checkers for PBFT runs, over the notes of a RunRecord. Notes of nodes in
  * `run.byzantine` prove nothing and are ignored.
  *
- *   agreement   no two correct replicas commit different digests at one sequence number
+ *   agreement   no two correct replicas commit different digests at one sequence number,
+ *               nor execute different requests (or the same in another order) at one
+ *               sequence number
  *   total order each correct replica executes 1, 2, 3, … without gaps, in order (a state
  *               transfer jumps it forward to a certified checkpoint; a restart starts it over,
  *               from the stable checkpoint whose state it restored from disk)
@@ -62,6 +64,38 @@ export function checkAgreement(run: RunRecord): Violation[] {
         message: `conflicting commits at seq ${seq}: ${commit(earlier.instance, before?.view, before?.digest)}; ${commit(note.instance, data.view, digest)}`,
         evidence: [noteJson(earlier), noteJson(note)],
       });
+    }
+  }
+  return violations;
+}
+
+/**
+ * Agreement on what is executed: at each sequence number every correct replica executes the
+ * same requests in the same order. Equal digests do not show it when a replica takes a batch
+ * without checking that it matches the digest its votes are about.
+ */
+export function checkExecutionAgreement(run: RunRecord): Violation[] {
+  const first = new Map<number, NoteRecord>();
+  const violations: Violation[] = [];
+  for (const note of correctReplicaNotes(run, 'execute')) {
+    const data = obj(note.data);
+    const seq = num(data?.seq);
+    if (data === null || seq === null) continue;
+    const earlier = first.get(seq);
+    if (earlier === undefined) {
+      first.set(seq, note);
+      continue;
+    }
+    const mine = JSON.stringify(data.requests ?? null);
+    const theirs = JSON.stringify(obj(earlier.data)?.requests ?? null);
+    if (mine !== theirs) {
+      violations.push({
+        checker: 'pbft.agreement',
+        message: `different requests executed at seq ${seq}: ${earlier.instance} executed ${theirs}, ${note.instance} ${mine}`,
+        evidence: [noteJson(earlier), noteJson(note)],
+      });
+      first.set(seq, note);
+      if (violations.length >= 16) break;
     }
   }
   return violations;
@@ -160,5 +194,10 @@ export function checkValidity(run: RunRecord): Violation[] {
 }
 
 export function checkPbft(run: RunRecord): Violation[] {
-  return [...checkAgreement(run), ...checkTotalOrder(run), ...checkValidity(run)];
+  return [
+    ...checkAgreement(run),
+    ...checkExecutionAgreement(run),
+    ...checkTotalOrder(run),
+    ...checkValidity(run),
+  ];
 }

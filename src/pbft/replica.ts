@@ -112,6 +112,23 @@ export const DEFAULT_PBFT_OPTIONS: PbftOptions = {
   app: kvApp,
 };
 
+/**
+ * Why a checkpoint interval K and watermark window L do not go together (null: they do).
+ * L ≥ 2K: a backup takes sequence numbers up to h + L, and the primary, whose checkpoint at
+ * h + K became stable a little earlier, proposes up to h + K + L. With L = K the primary's
+ * next PRE-PREPARE is above the window of every backup that has not yet collected q
+ * CHECKPOINTs for h + K, is dropped there, and nearly every checkpoint costs a view change;
+ * with L ≥ 2K the primary must first propose K more batches, time in which the CHECKPOINTs
+ * arrive.
+ */
+export function watermarkProblem(
+  checkpointInterval: number,
+  watermarkWindow: number,
+): string | null {
+  if (watermarkWindow >= 2 * checkpointInterval) return null;
+  return `watermarkWindow (L = ${watermarkWindow}) must be at least twice checkpointInterval (K = ${checkpointInterval}): with L < 2K a backup that has not yet seen the checkpoint at h + K become stable drops the primary's next PRE-PREPARE, and a view change follows at nearly every checkpoint`;
+}
+
 const TIMER_REQUEST = 'request';
 const TIMER_VIEW_CHANGE = 'view-change';
 const TIMER_BATCH = 'batch';
@@ -176,7 +193,13 @@ export class PbftReplica implements Protocol<unknown> {
   private readonly proposed = new Set<string>();
   private batchTimerArmed = false;
   private cutting = false;
-  private requestTimerArmed = false;
+  /**
+   * The client whose pending request the request timer waits for (null: timer not running).
+   * Castro–Liskov: the timer is stopped only when that request executes, and then restarted
+   * for the oldest request still pending — not whenever any request executes, or a primary
+   * that serves everyone else promptly could starve one client forever.
+   */
+  private awaited: NodeId | null = null;
 
   /** Every vote this replica signed and persisted, by slot ('prepare/3/17', 'vc/4', …). */
   private readonly myVotes = new Map<string, Envelope>();
@@ -206,6 +229,8 @@ export class PbftReplica implements Protocol<unknown> {
     this.cluster = ctx.cluster;
     this.self = ctx.self;
     this.options = { ...DEFAULT_PBFT_OPTIONS, ...options };
+    const problem = watermarkProblem(this.options.checkpointInterval, this.options.watermarkWindow);
+    if (problem !== null) throw new Error(problem);
     this.app = this.options.app.create(ctx);
     this.messages = { ...pbftSchemas(this.options.app).messages, ...this.options.app.messages };
     const snapshot = takeSnapshot(this.app, this.sessions);
@@ -433,7 +458,7 @@ export class PbftReplica implements Protocol<unknown> {
   onTimer(name: string): void {
     switch (name) {
       case TIMER_REQUEST:
-        this.requestTimerArmed = false;
+        this.awaited = null;
         // A request waited too long: Complain(primary) — our VIEW-CHANGE for view + 1.
         if (this.normal && !this.isPrimary && this.pending.size > 0) {
           this.detector.complain(this.primary);
@@ -729,7 +754,6 @@ export class PbftReplica implements Protocol<unknown> {
     const fresh: RequestEnvelope[] = [];
     /** Clients with a request executed in this batch: their reply goes out after execution. */
     const inBatch = new Set<NodeId>();
-    let cleared = false;
     for (const request of committed.batch) {
       const { client, timestamp } = request.body;
       const verdict = this.sessions.check(client, timestamp);
@@ -742,7 +766,7 @@ export class PbftReplica implements Protocol<unknown> {
       } else if (verdict.kind === 'duplicate' && !inBatch.has(client)) {
         this.sendReply(client, timestamp, verdict.result);
       }
-      cleared = this.clearPending(client, timestamp) || cleared;
+      this.clearPending(client, timestamp);
     }
     const requests: AppRequest[] = fresh.map((r) => ({
       client: r.body.client,
@@ -765,17 +789,13 @@ export class PbftReplica implements Protocol<unknown> {
     });
     if (this.normal) this.detector.progress();
     if (committed.seq % this.options.checkpointInterval === 0) this.takeCheckpoint(committed.seq);
-    this.armRequestTimer(cleared);
+    this.armRequestTimer(false);
   }
 
-  private clearPending(client: NodeId, timestamp: number): boolean {
+  private clearPending(client: NodeId, timestamp: number): void {
     this.queue = this.queue.filter((r) => r.body.client !== client || r.body.timestamp > timestamp);
     const pending = this.pending.get(client);
-    if (pending !== undefined && pending.body.timestamp <= timestamp) {
-      this.pending.delete(client);
-      return true;
-    }
-    return false;
+    if (pending !== undefined && pending.body.timestamp <= timestamp) this.pending.delete(client);
   }
 
   private sendReply(client: NodeId, timestamp: number, result: Json): void {
@@ -790,19 +810,22 @@ export class PbftReplica implements Protocol<unknown> {
   }
 
   /**
-   * The request timer runs at a backup while it has a request not executed; it restarts when
-   * a request it waited for is executed and others are still waiting.
+   * The request timer runs at a backup while it has a request not executed. It waits for one
+   * request (`awaited`): only when that one is executed (its client has nothing pending any
+   * more) does it restart, for the oldest request still pending (`pending` keeps arrival
+   * order). `restart`: a new view, every wait starts over.
    */
   private armRequestTimer(restart: boolean): void {
     if (this.pending.size === 0 || !this.normal || this.isPrimary) {
-      if (this.requestTimerArmed) {
-        this.requestTimerArmed = false;
+      if (this.awaited !== null) {
+        this.awaited = null;
         this.ctx.cancelTimer(TIMER_REQUEST);
       }
       return;
     }
-    if (!this.requestTimerArmed || restart) {
-      this.requestTimerArmed = true;
+    const waiting = this.awaited !== null && this.pending.has(this.awaited);
+    if (!waiting || restart) {
+      this.awaited = this.pending.keys().next().value as NodeId;
       this.ctx.setTimer(TIMER_REQUEST, this.detector.timeoutMs());
     }
   }
@@ -1202,15 +1225,13 @@ export class PbftReplica implements Protocol<unknown> {
       this.stableSnapshot = cp.snapshot;
     }
     this.forgetCommitted(cp.seq);
-    let cleared = false;
     for (const [client, request] of [...this.pending]) {
       if (this.sessions.check(client, request.body.timestamp).kind !== 'new') {
         this.pending.delete(client);
-        cleared = true;
       }
     }
     this.executeReady();
-    this.armRequestTimer(cleared);
+    this.armRequestTimer(false);
   }
 
   // ─── durable state (durable.ts) ───────────────────────────────────────────────────────────

@@ -98,17 +98,24 @@ export function validateScenario(raw: unknown, source: string): Scenario {
     throw e;
   }
   const replicas = new Set(Array.from({ length: scenario.n }, (_, i) => `n${i}`));
+  const clients = new Set(Array.from({ length: scenario.clients }, (_, i) => `c${i}`));
   const nodes = new Set([
     ...replicas,
-    ...Array.from({ length: scenario.clients }, (_, i) => `c${i}`),
+    ...clients,
     // a twin's second instance ("n0'") may be named in a partition, like any instance
     ...scenario.twins.map((id) => `${id}'`),
   ]);
   scenario.adversaries.forEach((adversary, i) => {
-    if (!replicas.has(adversary.node))
-      fail(`$.adversaries[${i}].node`, `no replica "${adversary.node}"`);
+    if (!replicas.has(adversary.node) && !clients.has(adversary.node))
+      fail(`$.adversaries[${i}].node`, `no replica or client "${adversary.node}"`);
     try {
       const definition = findAdversary(adversary.name, scenario.protocol);
+      const role = definition.role ?? 'replica';
+      if (!(role === 'client' ? clients : replicas).has(adversary.node))
+        fail(
+          `$.adversaries[${i}].node`,
+          `"${adversary.name}" replaces a ${role}, and "${adversary.node}" is not one`,
+        );
       const params = definition.params.safeParse(adversary.params ?? {});
       if (!params.success) {
         const issue = params.error.issues[0]!;

@@ -85,8 +85,18 @@ export const scenarioSchema = z
     expect: z
       .object({
         safety: z.enum(['hold', 'violated']).default('hold'),
+        /**
+         * At least minOps operations complete at or after `after` (and, with minOpsPerClient,
+         * at least that many per correct client) by the end of the run. On a network slower
+         * than the reference (loss, duplication, latency above 20 ms) the run may go on past
+         * `duration` by a budget that scales with it (runner.ts, livenessDeadline).
+         */
         liveness: z
-          .object({ minOps: z.number().int().nonnegative(), after: ms.default(0) })
+          .object({
+            minOps: z.number().int().nonnegative(),
+            after: ms.default(0),
+            minOpsPerClient: z.number().int().nonnegative().optional(),
+          })
           .strict()
           .optional(),
       })

@@ -1,7 +1,7 @@
 /** A sweep worker: runs the (scenario, seed) tasks it is sent and posts back each verdict. */
 import { parentPort } from 'node:worker_threads';
 import { loadScenario, scenarioRef } from './load.js';
-import { runScenario } from './runner.js';
+import { runScenario, summarize } from './runner.js';
 import type { Scenario } from './schema.js';
 import type { SweepResult, SweepTask } from './sweep.js';
 
@@ -45,20 +45,3 @@ parentPort!.on('message', (task: SweepTask) => {
   }
   parentPort!.postMessage(result);
 });
-
-function summarize(report: ReturnType<typeof runScenario>['report']): string {
-  const parts: string[] = [];
-  if (!report.safety.ok) {
-    const first = report.safety.violations[0];
-    parts.push(
-      report.safety.expected === 'hold'
-        ? `safety violated: [${first?.checker}] ${first?.message}`
-        : 'expected a safety violation, none found',
-    );
-  }
-  if (!report.liveness.ok)
-    parts.push(
-      `liveness: ${report.liveness.completedAfter}/${report.liveness.required} operations`,
-    );
-  return parts.join('; ') || 'as expected';
-}

@@ -94,6 +94,7 @@ describe('the PBFT adversaries are registered', () => {
       'silent-primary',
       'equivocating-primary',
       'censoring-primary',
+      'covert-censor',
       'slow-primary',
       'phantom-voter',
       'forger',
@@ -102,6 +103,16 @@ describe('the PBFT adversaries are registered', () => {
       'old-view-replayer',
       'flooding-replica',
       'quorum-splitter',
+      'digest-liar',
+      'request-forger',
+      'beyond-watermark',
+      'short-certificate',
+      'commit-splitter',
+      'replaying-primary',
+      'equivocating-client',
+      'replaying-client',
+      'impersonating-client',
+      'time-traveller',
     ]);
     for (const a of pbftAdversaries) {
       expect(findAdversary(a.name, 'pbft')).toBe(a);

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { Json } from '../../src/core/json.js';
-import { checkAgreement, checkTotalOrder, checkValidity } from '../../src/pbft/checks.js';
+import {
+  checkAgreement,
+  checkExecutionAgreement,
+  checkTotalOrder,
+  checkValidity,
+} from '../../src/pbft/checks.js';
 import { leaderFromNotes, nextKvOperation, parsePbftParams, pbftKit } from '../../src/pbft/kit.js';
 import type { NoteRecord, RunRecord } from '../../src/scenario/kit.js';
 import { Rng } from '../../src/sim/rng.js';
@@ -24,6 +29,41 @@ function run(notes: NoteRecord[], byzantine: string[] = []): RunRecord {
 
 const D1 = 'a'.repeat(64);
 const D2 = 'b'.repeat(64);
+
+describe('execution agreement checker', () => {
+  const execute = (node: string, requests: Json) =>
+    note(node, 'execute', { seq: 1, digest: D1, requests });
+  it('passes when correct replicas execute the same requests, in order, at each seq', () => {
+    const same = [
+      ['c0', 1],
+      ['c1', 1],
+    ];
+    expect(checkExecutionAgreement(run([execute('r0', same), execute('r1', same)]))).toEqual([]);
+  });
+
+  it('fails on other requests, or the same in another order, under one digest', () => {
+    const r = run([
+      execute('r0', [
+        ['c0', 1],
+        ['c1', 1],
+      ]),
+      execute('r1', [
+        ['c1', 1],
+        ['c0', 1],
+      ]),
+      execute('r2', []),
+    ]);
+    const v = checkExecutionAgreement(r);
+    expect(v).toHaveLength(2);
+    expect(v[0]?.checker).toBe('pbft.agreement');
+    expect(v[0]?.message).toMatch(/different requests executed at seq 1: r0 executed .* r1/);
+  });
+
+  it('ignores a Byzantine replica’s notes', () => {
+    const r = run([execute('r0', [['c0', 1]]), execute('r3', [])], ['r3']);
+    expect(checkExecutionAgreement(r)).toEqual([]);
+  });
+});
 
 describe('agreement checker', () => {
   it('passes when correct replicas commit the same digest at each seq', () => {
