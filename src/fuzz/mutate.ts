@@ -57,8 +57,9 @@ function paths(value: unknown, limit = 2_000): Path[] {
   const walk = (v: unknown, path: Path) => {
     if (out.length >= limit) return;
     out.push(path);
-    if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...path, i]));
-    else if (v !== null && typeof v === 'object')
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) walk(v[i], [...path, i]);
+    } else if (v !== null && typeof v === 'object')
       for (const [k, x] of Object.entries(v)) walk(x, [...path, k]);
   };
   walk(value, []);
