@@ -16,7 +16,7 @@ import { signingProtocol } from '../core/definition.js';
 import { type Domain, makeSigner, signEnvelope } from '../core/envelope.js';
 import type { Envelope } from '../core/envelope-types.js';
 import type { Json } from '../core/json.js';
-import type { NodeId } from '../core/protocol.js';
+import type { NodeId, ProtocolFactory } from '../core/protocol.js';
 import { fastBackend } from '../crypto/backends.js';
 import { canonical } from '../crypto/canonical.js';
 import { Rng } from '../sim/rng.js';
@@ -31,6 +31,10 @@ export interface FuzzOptions {
   hangMs?: number;
   /** Progress lines (stderr in the CLI). */
   progress?: (line: string) => void;
+  /** Only the corpora of these scenarios (default: CORPUS_SCENARIOS, all of them). */
+  scenarios?: readonly string[];
+  /** Replace the cores under test (the fuzzer's own test plants a bug this way). */
+  wrap?: (factory: ProtocolFactory) => ProtocolFactory;
 }
 
 export interface FuzzFailure {
@@ -138,7 +142,11 @@ export function fuzz(options: FuzzOptions): FuzzReport {
 
   const lanes: Lane[] = [];
   for (const spec of CORPUS_SCENARIOS) {
-    const corpus = captureCorpus(spec.name, spec.sets ?? [], spec.durationMs, options.seed);
+    if (options.scenarios !== undefined && !options.scenarios.includes(spec.name)) continue;
+    const captured = captureCorpus(spec.name, spec.sets ?? [], spec.durationMs, options.seed);
+    const wrap = options.wrap;
+    const corpus: Corpus =
+      wrap === undefined ? captured : { ...captured, factory: (id) => wrap(captured.factory(id)) };
     for (const frame of corpus.frames) {
       const parsed = JSON.parse(frame.text) as { t: string; m?: Envelope };
       if (parsed.t === 'd' && parsed.m !== undefined) remember(parsed.m);

@@ -30,7 +30,19 @@ export const OPERATORS = [
 ] as const;
 export type Operator = (typeof OPERATORS)[number];
 
-const HUGE = [2 ** 53 - 1, 2 ** 53, 2 ** 48 + 1, 1e308, -1, -(2 ** 53), 1.5, -0, 2 ** 32, 1e-7];
+const HUGE = [
+  2 ** 53 - 1,
+  2 ** 53,
+  2 ** 48 + 1,
+  1e308,
+  -1,
+  -(2 ** 53),
+  1.5,
+  -0,
+  2 ** 32,
+  2 ** 40,
+  1e-7,
+];
 const CONFUSED: unknown[] = [
   null,
   true,
