@@ -312,8 +312,25 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`bftkit: ${e.message}\n`);
       return EXIT.badInput;
     }
+    const fsError = fileSystemError(e);
+    if (fsError !== null) {
+      process.stderr.write(`bftkit: ${fsError}\n`);
+      return EXIT.badInput;
+    }
     throw e;
   }
+}
+
+/**
+ * A file-system error on a path (a --data that is a file, a directory we may not write): the
+ * paths a command touches come from its user, so it is bad input — one line, exit 2.
+ */
+function fileSystemError(e: unknown): string | null {
+  const error = e as Partial<NodeJS.ErrnoException> | null;
+  if (error === null || typeof error !== 'object') return null;
+  if (typeof error.code !== 'string' || typeof error.path !== 'string') return null;
+  if (!/^E[A-Z]+$/.test(error.code)) return null;
+  return `cannot ${error.syscall ?? 'use'} ${error.path}: ${error.code}`;
 }
 
 const invokedDirectly = process.argv[1] !== undefined && /main\.ts$/.test(process.argv[1]);

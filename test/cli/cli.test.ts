@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Point } from '@noble/ed25519';
@@ -127,6 +127,40 @@ describe('cluster file validation names the field', () => {
     expect(r.stderr).toMatch(/nodes\[2\]\.publicKey: expected 64 lowercase hex/);
     writeFileSync(path, JSON.stringify(valid));
     expect(bftkit('cluster', 'check', path).code).toBe(0);
+  });
+});
+
+describe('bad paths are one line on stderr and exit 2', () => {
+  it('demo --data <a regular file>', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bftkit-paths-'));
+    writeFileSync(join(dir, 'file'), 'x');
+    const r = bftkit('demo', '--data', join(dir, 'file'), '--no-web', '--duration', '1');
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/not a directory/);
+  });
+
+  it('node --data <a directory whose database it cannot open>', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bftkit-paths-'));
+    const key = join(dir, 'n0.key');
+    writeFileSync(key, readFileSync(join(root, 'keys/n0.key')), { mode: 0o600 });
+    const data = join(dir, 'data');
+    mkdirSync(join(data, 'state.db'), { recursive: true, mode: 0o700 });
+    chmodSync(data, 0o700);
+    const r = bftkit(
+      'node',
+      '--cluster',
+      'keys/cluster.json',
+      '--id',
+      'n0',
+      '--key',
+      key,
+      '--data',
+      data,
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/cannot open .*state\.db: EISDIR/);
   });
 });
 
