@@ -98,6 +98,9 @@ export type HostRole = 'replica' | 'client';
  */
 export const VERDICT_CACHE_SIZE = 4_096;
 
+/** A request must arrive whole within requestMs; an idle kept-alive connection closes after idleMs. */
+export const HTTP_LIMITS = { requestMs: 5_000, idleMs: 10_000, checkIntervalMs: 1_000 };
+
 /**
  * Perfect-link timing over WebSocket. TCP loses no frame on a live connection: frames are lost
  * only while a connection is down (resent as soon as it is back up: Transport peerUp) or when
@@ -160,6 +163,8 @@ export interface HostOptions {
    * query in, a JSON answer out, null for 404; an InputError is the client's fault (400).
    */
   appRoutes?: Readonly<Record<string, (query: URLSearchParams) => Json | null>>;
+  /** HTTP deadlines (tests shorten them); HTTP_LIMITS by default. */
+  http?: Partial<typeof HTTP_LIMITS>;
   /** Storage failed: the node must stop (default: log and exit the process). */
   fatal?: (error: Error) => void;
 }
@@ -341,14 +346,22 @@ export class ProcessHost {
   async listen(): Promise<{ host: string; port: number }> {
     const member = this.options.file.nodes.find((n) => n.id === this.options.id);
     if (member === undefined) throw new Error('only replicas listen');
-    const server = createServer((req, res) => {
-      this.serveHttp(req, res).catch((e: Error) => {
-        this.log.error({ err: e.message }, 'http handler failed');
-        if (!res.headersSent) res.writeHead(500).end();
-      });
-    });
-    server.headersTimeout = 10_000;
-    server.requestTimeout = 10_000;
+    const http = { ...HTTP_LIMITS, ...this.options.http };
+    // Deadlines are checked every connectionsCheckingInterval (Node's default of 30 s let a
+    // slowloris connection live 36 s): a connection that has not sent a whole request within
+    // requestMs, idle ones included, gets a 408 and is closed.
+    const server = createServer(
+      { connectionsCheckingInterval: http.checkIntervalMs },
+      (req, res) => {
+        this.serveHttp(req, res).catch((e: Error) => {
+          this.log.error({ err: e.message }, 'http handler failed');
+          if (!res.headersSent) res.writeHead(500).end();
+        });
+      },
+    );
+    server.headersTimeout = http.requestMs;
+    server.requestTimeout = http.requestMs;
+    server.keepAliveTimeout = Math.min(server.keepAliveTimeout, http.idleMs);
     this.transport.attach(server);
     await new Promise<void>((resolve, reject) => {
       const onError = (e: NodeJS.ErrnoException) => {
@@ -577,7 +590,13 @@ export class ProcessHost {
   }
 
   private async serveHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://node');
+    // Origin-form only ("/status?x"): new URL("//status", base) would read a host "status".
+    const target = req.url ?? '/';
+    if (!target.startsWith('/') || target.startsWith('//')) {
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('bad request target\n');
+      return;
+    }
+    const url = new URL(`http://node${target}`);
     const path = url.pathname;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET' }).end();
