@@ -98,6 +98,9 @@ export type HostRole = 'replica' | 'client';
  */
 export const VERDICT_CACHE_SIZE = 4_096;
 
+/** Admission failures a peer may cause per second before it is banned (banMs, doubling). */
+export const FAILURE_BUDGET = { perSecond: 50, banMs: 10_000, maxBanMs: 300_000 };
+
 /** A request must arrive whole within requestMs; an idle kept-alive connection closes after idleMs. */
 export const HTTP_LIMITS = { requestMs: 5_000, idleMs: 10_000, checkIntervalMs: 1_000 };
 
@@ -151,7 +154,13 @@ export interface HostOptions {
   transport?: Partial<
     Pick<
       TransportOptions,
-      'handshakeTimeoutMs' | 'backoff' | 'heartbeatMs' | 'maxBufferedBytes' | 'maxPendingHandshakes'
+      | 'handshakeTimeoutMs'
+      | 'backoff'
+      | 'heartbeatMs'
+      | 'maxBufferedBytes'
+      | 'maxPendingHandshakes'
+      | 'maxPendingPerAddress'
+      | 'framesPerSecond'
     >
   >;
   /** Outputs of the core (decisions, a client's replies). */
@@ -222,6 +231,11 @@ export class ProcessHost {
   private outputs = 0;
   private coreErrors = 0;
   private readonly admissionLogged = new Map<string, number>();
+  /** Admission failures per peer in the current second, and how often each was banned. */
+  private readonly failures = new Map<
+    NodeId,
+    { second: number; count: number; bans: number; until: number }
+  >();
   private started = false;
   private closed = false;
   private readonly closeHooks: (() => void)[] = [];
@@ -296,6 +310,7 @@ export class ProcessHost {
           if (!this.closed && this.started) this.guard(() => this.runtime.peerUp(peer));
         },
         rejected: (reason) => this.metrics.rejections.inc({ stage: 'transport', reason }),
+        throttled: () => this.metrics.throttled.inc(),
         dropped: (_peer, reason) => this.metrics.framesDropped.inc({ reason }),
       },
     );
@@ -550,7 +565,11 @@ export class ProcessHost {
       if (this.closed) return;
       this.coreErrors++;
       this.metrics.coreErrors.inc();
-      this.log.error({ err: (e as Error).stack ?? String(e) }, 'protocol core threw');
+      // The first few, then every power of two: whatever makes a core throw, it cannot fill
+      // the log (20,000 stack traces once grew a log by 14 MB and stalled the node).
+      const n = this.coreErrors;
+      if (n <= 10 || (n & (n - 1)) === 0)
+        this.log.error({ err: (e as Error).stack ?? String(e), count: n }, 'protocol core threw');
     }
   }
 
@@ -564,6 +583,7 @@ export class ProcessHost {
         break;
       case 'reject': {
         this.metrics.rejections.inc({ stage: 'admission', reason: event.reason });
+        this.admissionFailed(event.from);
         const count = (this.admissionLogged.get(event.reason) ?? 0) + 1;
         this.admissionLogged.set(event.reason, count);
         if (count <= 10 || (count & (count - 1)) === 0)
@@ -587,6 +607,34 @@ export class ProcessHost {
       default:
         break;
     }
+  }
+
+  /**
+   * The verification-failure budget: a peer whose frames fail admission (bad signatures,
+   * malformed or unknown messages — an honest peer sends none) more than
+   * FAILURE_BUDGET.perSecond times in a second is disconnected and refused for a back-off
+   * period that doubles with every ban (one log line each). Each failure it can cause costs
+   * the node a parse, a validation, at worst a signature check; this bounds how many.
+   */
+  private admissionFailed(peer: NodeId): void {
+    const now = Date.now();
+    const second = Math.floor(now / 1000);
+    const state = this.failures.get(peer) ?? { second, count: 0, bans: 0, until: 0 };
+    // What a banned peer sent before its connection closed is not a new offence.
+    if (now < state.until) return;
+    if (state.second !== second) {
+      state.second = second;
+      state.count = 0;
+    }
+    this.failures.set(peer, state);
+    if (++state.count <= FAILURE_BUDGET.perSecond) return;
+    state.count = 0;
+    const ms = Math.min(FAILURE_BUDGET.maxBanMs, FAILURE_BUDGET.banMs * 2 ** state.bans);
+    state.bans++;
+    state.until = now + ms;
+    this.transport.ban(peer, ms);
+    this.metrics.bans.inc();
+    this.log.warn({ peer, banMs: ms, bans: state.bans }, 'peer over its failure budget; banned');
   }
 
   private async serveHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
