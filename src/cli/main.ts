@@ -161,9 +161,35 @@ export function buildProgram(): Command {
       });
     });
 
-  program
+  const bench = program
     .command('bench')
-    .description('benchmarks on real processes (`npm run bench` has the in-process ones)')
+    .description('benchmarks on real processes (`npm run bench` has the in-process ones)');
+  bench
+    .command('flood')
+    .description(
+      'honest PBFT throughput under attack (bad signatures, a junk-sending replica, ' +
+        'unauthenticated connections) against the same cluster without it, as JSON',
+    )
+    .option('--attack <name>', 'bad-signatures, junk-replica, unauthenticated or all', 'all')
+    .option('--repeat <k>', 'baseline and attacked runs per attack', integer(1, 100), 3)
+    .option('--concurrency <c>', 'outstanding requests (one client each)', integer(1, 1024), 16)
+    .option('--duration <s>', 'measured seconds per run (after a warm-up)', integer(1, 3600), 10)
+    .action(async (o) => {
+      const { ATTACKS, runFloodBench } = await import('../bench/flood.js');
+      const attacks = o.attack === 'all' ? ATTACKS : [o.attack];
+      for (const a of attacks)
+        if (!(ATTACKS as readonly string[]).includes(a))
+          throw new InputError(`--attack: expected ${ATTACKS.join(', ')} or all, got "${a}"`);
+      const result = await runFloodBench({
+        attacks,
+        repeats: o.repeat,
+        concurrency: o.concurrency,
+        durationS: o.duration,
+        log: (line) => process.stderr.write(`bench: ${line}\n`),
+      });
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    });
+  bench
     .command('cluster')
     .description(
       'start a throw-away cluster on loopback, drive C outstanding KV writes, print throughput, ' +
