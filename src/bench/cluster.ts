@@ -388,8 +388,13 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
           `${dead.id} exited during start-up: ${readFileSync(dead.log, 'utf8').slice(-2000)}`,
         );
       const statuses = await step(Promise.all(replicas.map((r) => getStatus(r.port))));
+      // Among the honest replicas: an adversary may well be disconnected (banned) by then.
+      const honest = (id: string | undefined) => o.adversaries?.[id ?? ''] === undefined;
       const meshUp = statuses.every(
-        (s) => s?.peers.filter((p) => p.kind === 'replica').every((p) => p.connected) === true,
+        (s) =>
+          s !== null &&
+          (!honest(s.id) ||
+            s.peers.filter((p) => p.kind === 'replica' && honest(p.id)).every((p) => p.connected)),
       );
       // PBFT: every replica knows the primary of its view; Raft: the leader names itself.
       const ready = meshUp && statuses.some((s) => s?.leader === s?.id);

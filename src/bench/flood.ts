@@ -25,7 +25,12 @@ import { freshNonce, HANDSHAKE_VERSION } from '../net/handshake.js';
 import { WS_PATH } from '../net/transport.js';
 import { ClientHost } from '../node/client-host.js';
 import { kitForCluster } from '../node/host.js';
-import { type BenchCluster, type ClusterBenchResult, runClusterBench } from './cluster.js';
+import {
+  BenchAborted,
+  type BenchCluster,
+  type ClusterBenchResult,
+  runClusterBench,
+} from './cluster.js';
 
 export const ATTACKS = ['bad-signatures', 'junk-replica', 'unauthenticated'] as const;
 export type Attack = (typeof ATTACKS)[number];
@@ -52,6 +57,8 @@ export interface FloodBenchResult {
   concurrency: number;
   durationS: number;
   attacks: Record<string, { runs: FloodRun[]; medianRatio: number; viewChangesAttacked: number[] }>;
+  /** Runs that could not be measured (e.g. the cluster did not come up), with why. */
+  failures: string[];
 }
 
 export async function runFloodBench(o: FloodBenchOptions): Promise<FloodBenchResult> {
@@ -59,7 +66,9 @@ export async function runFloodBench(o: FloodBenchOptions): Promise<FloodBenchRes
     concurrency: o.concurrency,
     durationS: o.durationS,
     attacks: {},
+    failures: [],
   };
+  const failures = result.failures;
   for (const attack of o.attacks) {
     const runs: FloodRun[] = [];
     for (let r = 0; r < o.repeats; r++) {
@@ -75,26 +84,36 @@ export async function runFloodBench(o: FloodBenchOptions): Promise<FloodBenchRes
           ...extra,
         });
       o.log?.(`${attack} ${r + 1}/${o.repeats}: baseline`);
-      const baseline = await bench({});
-      o.log?.(`${attack} ${r + 1}/${o.repeats}: attacked`);
       let sent = 0;
-      const attacked: ClusterBenchResult = await bench(
-        attack === 'junk-replica'
-          ? { adversaries: { n3: 'flooding-replica' } }
-          : {
-              attack: async (cluster) => {
-                const stop =
-                  attack === 'bad-signatures'
-                    ? await badSignatures(cluster, (n) => {
-                        sent += n;
-                      })
-                    : unauthenticated(cluster, (n) => {
-                        sent += n;
-                      });
-                return stop;
+      let baseline: ClusterBenchResult;
+      let attacked: ClusterBenchResult;
+      try {
+        baseline = await bench({});
+        o.log?.(`${attack} ${r + 1}/${o.repeats}: attacked`);
+        attacked = await bench(
+          attack === 'junk-replica'
+            ? { adversaries: { n3: 'flooding-replica' } }
+            : {
+                attack: async (cluster) => {
+                  const stop =
+                    attack === 'bad-signatures'
+                      ? await badSignatures(cluster, (n) => {
+                          sent += n;
+                        })
+                      : unauthenticated(cluster, (n) => {
+                          sent += n;
+                        });
+                  return stop;
+                },
               },
-            },
-      );
+        );
+      } catch (e) {
+        if (e instanceof BenchAborted) throw e;
+        // A run that could not start (a busy machine) is reported, not fatal to the others.
+        o.log?.(`${attack} ${r + 1}/${o.repeats}: failed: ${(e as Error).message}`);
+        failures.push(`${attack} ${r + 1}: ${(e as Error).message}`);
+        continue;
+      }
       const run: FloodRun = {
         baseline: { opsPerSec: baseline.opsPerSec, viewChanges: baseline.viewChanges },
         attacked: { opsPerSec: attacked.opsPerSec, viewChanges: attacked.viewChanges },
