@@ -55,6 +55,20 @@ export interface ClusterBenchOptions {
   log?: (line: string) => void;
   /** Resolves to abort the run (Ctrl-C); the cluster is still cleaned up. */
   abort?: Promise<unknown>;
+  /** Replicas that run an adversary (`bftkit node --adversary NAME`): id → name. */
+  adversaries?: Readonly<Record<string, string>>;
+  /** Client identities made beside the load's (for an attacker: see ./flood.ts). */
+  spareClients?: number;
+  /** Started with the warm-up, stopped after the window (./flood.ts): an attack. */
+  attack?: (cluster: BenchCluster) => Promise<() => Promise<void>>;
+}
+
+/** What an attack needs to know of the running cluster. */
+export interface BenchCluster {
+  file: ClusterFile;
+  keysDir: string;
+  /** The client identities no load driver uses. */
+  spareClients: readonly string[];
 }
 
 export interface ClusterBenchResult {
@@ -81,6 +95,8 @@ export interface ClusterBenchResult {
   ops: number;
   /** Requests that got no reply within the per-request timeout (should be 0). */
   timeouts: number;
+  /** How far the highest view (PBFT) or term (Raft) moved from the start of the warm-up. */
+  viewChanges: number;
   loadAverage: [number, number, number];
 }
 
@@ -333,7 +349,7 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
     const basePort = await freeBasePort(o.nodes);
     const file = keygen({
       nodes: o.nodes,
-      clients: o.concurrency,
+      clients: o.concurrency + (o.spareClients ?? 0),
       protocol: o.protocol,
       basePort,
       host: '127.0.0.1',
@@ -348,6 +364,8 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
       const logPath = join(dir, `${node.id}.log`);
       const fd = openSync(logPath, 'a', 0o600);
       const args = ['node', '--cluster', clusterPath, '--id', node.id];
+      const adversary = o.adversaries?.[node.id];
+      if (adversary !== undefined) args.push('--adversary', adversary);
       args.push('--data', join(dir, 'data', node.id), '--params', JSON.stringify(params));
       const child = spawn(process.execPath, bftkitProcessArgs(args), {
         stdio: ['ignore', fd, fd, 'ipc'],
@@ -370,8 +388,13 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
           `${dead.id} exited during start-up: ${readFileSync(dead.log, 'utf8').slice(-2000)}`,
         );
       const statuses = await step(Promise.all(replicas.map((r) => getStatus(r.port))));
+      // Among the honest replicas: an adversary may well be disconnected (banned) by then.
+      const honest = (id: string | undefined) => o.adversaries?.[id ?? ''] === undefined;
       const meshUp = statuses.every(
-        (s) => s?.peers.filter((p) => p.kind === 'replica').every((p) => p.connected) === true,
+        (s) =>
+          s !== null &&
+          (!honest(s.id) ||
+            s.peers.filter((p) => p.kind === 'replica' && honest(p.id)).every((p) => p.connected)),
       );
       // PBFT: every replica knows the primary of its view; Raft: the leader names itself.
       const ready = meshUp && statuses.some((s) => s?.leader === s?.id);
@@ -381,7 +404,7 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
     }
     log('cluster up; connecting clients');
 
-    const ids = file.clients.map((c) => c.id);
+    const ids = file.clients.slice(0, o.concurrency).map((c) => c.id);
     for (let d = 0; d < driverCount; d++) {
       drivers.push(
         new Driver({ file, keysDir, clients: ids.filter((_, i) => i % driverCount === d), params }),
@@ -394,6 +417,14 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
     }
 
     log(`warm-up ${warmupMs} ms, then measuring for ${windowMs} ms`);
+    const stopAttack = await step(
+      o.attack?.({
+        file,
+        keysDir,
+        spareClients: file.clients.slice(o.concurrency).map((c) => c.id),
+      }) ?? Promise.resolve(async () => {}),
+    );
+    const viewsAtStart = await step(Promise.all(replicas.map((r) => getStatus(r.port))));
     for (const driver of drivers) driver.send({ type: 'run', warmupMs, windowMs });
     // Sample CPU at the edges of the window.
     const cpuAt = () => ({
@@ -406,6 +437,12 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
     await step(sleep(windowMs));
     const after = cpuAt();
     const reports = await step(Promise.all(drivers.map((d) => d.next())));
+    await stopAttack();
+    const viewsAtEnd = await step(Promise.all(replicas.map((r) => getStatus(r.port))));
+    const viewOf = (s: (typeof viewsAtEnd)[number]) => s?.view ?? s?.term ?? 0;
+    // Views (PBFT) or terms (Raft) the honest majority moved through during the run.
+    const viewChanges =
+      Math.max(0, ...viewsAtEnd.map(viewOf)) - Math.max(0, ...viewsAtStart.map(viewOf));
     const latencies: number[] = [];
     let ops = 0;
     let timeouts = 0;
@@ -451,6 +488,7 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
       durationS: windowMs / 1000,
       ops,
       timeouts,
+      viewChanges,
       loadAverage: [round(l1 ?? 0, 2), round(l5 ?? 0, 2), round(l15 ?? 0, 2)],
     };
   } finally {

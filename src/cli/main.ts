@@ -161,9 +161,35 @@ export function buildProgram(): Command {
       });
     });
 
-  program
+  const bench = program
     .command('bench')
-    .description('benchmarks on real processes (`npm run bench` has the in-process ones)')
+    .description('benchmarks on real processes (`npm run bench` has the in-process ones)');
+  bench
+    .command('flood')
+    .description(
+      'honest PBFT throughput under attack (bad signatures, a junk-sending replica, ' +
+        'unauthenticated connections) against the same cluster without it, as JSON',
+    )
+    .option('--attack <name>', 'bad-signatures, junk-replica, unauthenticated or all', 'all')
+    .option('--repeat <k>', 'baseline and attacked runs per attack', integer(1, 100), 3)
+    .option('--concurrency <c>', 'outstanding requests (one client each)', integer(1, 1024), 16)
+    .option('--duration <s>', 'measured seconds per run (after a warm-up)', integer(1, 3600), 10)
+    .action(async (o) => {
+      const { ATTACKS, runFloodBench } = await import('../bench/flood.js');
+      const attacks = o.attack === 'all' ? ATTACKS : [o.attack];
+      for (const a of attacks)
+        if (!(ATTACKS as readonly string[]).includes(a))
+          throw new InputError(`--attack: expected ${ATTACKS.join(', ')} or all, got "${a}"`);
+      const result = await runFloodBench({
+        attacks,
+        repeats: o.repeat,
+        concurrency: o.concurrency,
+        durationS: o.duration,
+        log: (line) => process.stderr.write(`bench: ${line}\n`),
+      });
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    });
+  bench
     .command('cluster')
     .description(
       'start a throw-away cluster on loopback, drive C outstanding KV writes, print throughput, ' +
@@ -312,8 +338,25 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`bftkit: ${e.message}\n`);
       return EXIT.badInput;
     }
+    const fsError = fileSystemError(e);
+    if (fsError !== null) {
+      process.stderr.write(`bftkit: ${fsError}\n`);
+      return EXIT.badInput;
+    }
     throw e;
   }
+}
+
+/**
+ * A file-system error on a path (a --data that is a file, a directory we may not write): the
+ * paths a command touches come from its user, so it is bad input — one line, exit 2.
+ */
+function fileSystemError(e: unknown): string | null {
+  const error = e as Partial<NodeJS.ErrnoException> | null;
+  if (error === null || typeof error !== 'object') return null;
+  if (typeof error.code !== 'string' || typeof error.path !== 'string') return null;
+  if (!/^E[A-Z]+$/.test(error.code)) return null;
+  return `cannot ${error.syscall ?? 'use'} ${error.path}: ${error.code}`;
 }
 
 const invokedDirectly = process.argv[1] !== undefined && /main\.ts$/.test(process.argv[1]);

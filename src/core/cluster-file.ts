@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { InputError } from '../cli/errors.js';
+import { checkPublicKey } from '../crypto/ed25519.js';
 import { fromHex } from '../crypto/hex.js';
 import { type ClusterView, makeClusterView } from './cluster-view.js';
 import { ConfigError, checkFaultBound, type FaultModel } from './quorum.js';
@@ -87,6 +88,8 @@ export function parseClusterFile(raw: unknown, source = 'cluster file'): Cluster
     const sameKey = seenKeys.get(m.publicKey);
     if (sameKey !== undefined) fail(`${m.path}.publicKey`, `same key as ${sameKey}`);
     seenKeys.set(m.publicKey, m.path);
+    const key = checkPublicKey(fromHex(m.publicKey));
+    if (!key.ok) fail(`${m.path}.publicKey`, `${key.reason}: no signature under it can verify`);
   }
   file.nodes.forEach((node, i) => {
     const address = `${node.host}:${node.port}`;

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { own } from './own.js';
 import type { FaultModel } from './quorum.js';
 
 /**
@@ -21,5 +22,5 @@ export interface ProtocolDefinition {
 
 /** The protocol name a kind of message is signed under. */
 export function signingProtocol(definition: ProtocolDefinition, kind: string): string {
-  return definition.domains?.[kind] ?? definition.name;
+  return own(definition.domains, kind) ?? definition.name;
 }

@@ -13,9 +13,11 @@ import { canonical } from '../crypto/canonical.js';
 import type { SignatureBackend } from '../crypto/ed25519.js';
 import { sha256 } from '../crypto/hash-node.js';
 import { fromHex, toHex } from '../crypto/hex.js';
+import { MAX_NESTING, nestingDepth } from './bounds.js';
 import { type ProtocolDefinition, signingProtocol } from './definition.js';
 import type { Envelope } from './envelope-types.js';
 import type { Json } from './json.js';
+import { own } from './own.js';
 import type { NodeId } from './protocol.js';
 
 export type { Envelope } from './envelope-types.js';
@@ -123,6 +125,7 @@ export class KeyRing {
 /** Why an inbound message was refused; counted per reason by every host. */
 export type RejectReason =
   | 'too-large'
+  | 'too-deep'
   | 'malformed'
   | 'bad-shape'
   | 'unknown-kind'
@@ -158,7 +161,7 @@ export function admitEnvelope(
   const shape = envelopeSchema.safeParse(raw);
   if (!shape.success) return reject('bad-shape', describe(shape.error));
   const { kind, from, sig } = shape.data;
-  const schema = definition.messages[kind];
+  const schema = own(definition.messages, kind);
   if (schema === undefined)
     return reject('unknown-kind', `no message kind "${kind}" in ${definition.name}`);
   const body = schema.safeParse(shape.data.body);
@@ -185,7 +188,10 @@ export function wasAdmitted(envelope: Envelope): boolean {
   return admitted.has(envelope);
 }
 
-/** Parse a frame's text with a size limit first, so a huge frame costs no parsing. */
+/**
+ * Parse a frame's text with a size limit and a nesting limit first (bounds.ts), so a huge or
+ * deeply nested frame costs one scan of its characters, not a parse.
+ */
 export function parseFrame(
   frame: string,
   maxBytes: number,
@@ -196,6 +202,8 @@ export function parseFrame(
     (frame.length * 3 > maxBytes && utf8.encode(frame).length > maxBytes)
   )
     return reject('too-large', `frame exceeds ${maxBytes} bytes`);
+  if (nestingDepth(frame) > MAX_NESTING)
+    return reject('too-deep', `frame nests deeper than ${MAX_NESTING} levels`);
   try {
     return { ok: true, value: JSON.parse(frame) };
   } catch {

@@ -190,6 +190,18 @@ export function checkVerificationRule(publicKey: unknown, signature: unknown): R
   return verdict.ok ? { ok: true } : verdict;
 }
 
+/**
+ * Would the verification rule ever accept a signature under this public key? A cluster file,
+ * keygen and a node refuse a key that fails here (small order, non-canonical, off the curve,
+ * with a torsion component): every signature under it would be refused anyway.
+ */
+export function checkPublicKey(publicKey: Uint8Array): RuleVerdict {
+  if (publicKey.length !== PUBLIC_KEY_BYTES)
+    return { ok: false, reason: 'public key must be 32 bytes' };
+  const verdict = judgePublicKeyCached(publicKey);
+  return verdict.ok ? { ok: true } : verdict;
+}
+
 /** The challenge k = SHA-512(R ‖ A ‖ M) mod L (RFC 8032 §5.1.7 step 2). */
 function challenge(R: Uint8Array, A: Uint8Array, message: Uint8Array): bigint {
   return littleEndianToBigInt(sha512(etc.concatBytes(R, A, message))) % L;

@@ -12,7 +12,7 @@
  *      a summary is printed — `ok` only if every honest replica's ledger verifies.
  */
 
-import { existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -261,6 +261,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
 function prepareDataDir(data: string | undefined): string {
   if (data === undefined) return mkdtempSync(join(tmpdir(), 'bftkit-demo-'));
   const dir = resolve(data);
+  if (existsSync(dir) && !statSync(dir).isDirectory())
+    throw new InputError(`--data ${data}: not a directory`);
   if (existsSync(dir) && readdirSync(dir).length > 0)
     throw new InputError(
       `--data ${data}: not empty; the demo starts a fresh ledger in an empty or new directory`,

@@ -16,6 +16,7 @@
  * its own queue, and a receiver buffers a bounded window ahead of the next expected seq.
  */
 import { z } from 'zod';
+import { counterSchema } from '../core/bounds.js';
 import type { Envelope } from '../core/envelope-types.js';
 import type { NodeId } from '../core/protocol.js';
 
@@ -23,17 +24,17 @@ export const linkFrameSchema = z.discriminatedUnion('t', [
   z
     .object({
       t: z.literal('d'),
-      i: z.number().int().nonnegative(),
-      s: z.number().int().positive(),
-      b: z.number().int().positive(),
+      i: counterSchema(),
+      s: counterSchema(1),
+      b: counterSchema(1),
       m: z.unknown(),
     })
     .strict(),
   z
     .object({
       t: z.literal('a'),
-      i: z.number().int().nonnegative(),
-      s: z.number().int().nonnegative(),
+      i: counterSchema(),
+      s: counterSchema(),
     })
     .strict(),
 ]);

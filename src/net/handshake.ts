@@ -66,6 +66,7 @@ export type RefusalReason =
   | 'wrong-peer'
   | 'timeout'
   | 'too-many-pending'
+  | 'banned'
   | 'closed';
 
 export interface ProofInput {

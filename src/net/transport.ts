@@ -83,6 +83,10 @@ export interface TransportOptions {
   backoff?: { initialMs: number; maxMs: number };
   heartbeatMs?: number;
   maxPendingHandshakes?: number;
+  /** Pending handshakes from one source address (an attacker cannot take every slot). */
+  maxPendingPerAddress?: number;
+  /** Frames per second an authenticated peer may send (token bucket, burst of one second). */
+  framesPerSecond?: { client: number; replica: number };
   /** Uniform in [0, 1): jitter of the back-off. */
   random?: () => number;
   logger?: NetLogger;
@@ -96,10 +100,15 @@ export interface TransportEvents {
   /** A handshake refused or a frame rejected by the transport itself. */
   rejected?(reason: TransportRejection): void;
   dropped?(peer: NodeId, reason: DropReason): void;
+  /** Frames from `peer` dropped because it is over its frame budget. */
+  throttled?(peer: NodeId): void;
 }
 
 export type Direction = 'in' | 'out';
-export type TransportRejection = RefusalReason | 'frame-too-large' | 'binary-frame';
+export type TransportRejection = RefusalReason | 'frame-too-large' | 'binary-frame' | 'over-budget';
+
+/** How long a peer far over its frame budget is refused. */
+export const BAN_MS = 10_000;
 export type DropReason = 'not-connected' | 'backpressure' | 'too-large' | 'unknown-peer';
 
 export interface PeerStatus {
@@ -131,6 +140,13 @@ interface Peer {
   framesOut: number;
   dropped: number;
   lastError: string | null;
+  /** Token bucket of the frame budget: tokens left, and when it was last refilled. */
+  tokens: number;
+  refilledAt: number;
+  /** Frames dropped over budget since the last check (a peer far over it is banned). */
+  overBudget: number;
+  /** No connection with this peer before this time (Date.now() ms); 0 = not banned. */
+  bannedUntil: number;
 }
 
 const defaults = {
@@ -139,6 +155,10 @@ const defaults = {
   backoff: { initialMs: 100, maxMs: 2_000 },
   heartbeatMs: 5_000,
   maxPendingHandshakes: 64,
+  maxPendingPerAddress: 16,
+  // An honest client has one request outstanding; an honest replica batches. Generous for
+  // both: the budget is for floods, which are orders of magnitude above.
+  framesPerSecond: { client: 2_000, replica: 20_000 },
 };
 
 const silent: NetLogger = { debug() {}, info() {}, warn() {} };
@@ -159,6 +179,8 @@ export class Transport {
   private readonly publicKeyHex: string;
   private readonly heartbeat: NodeJS.Timeout;
   private pendingHandshakes = 0;
+  private readonly pendingByAddress = new Map<string, number>();
+  private readonly framesPerSecond: { client: number; replica: number };
   private readonly unauthenticated = new Set<WebSocket>();
   private readonly corked = new Set<Duplex>();
   private closed = false;
@@ -174,6 +196,7 @@ export class Transport {
     this.backoff = options.backoff ?? defaults.backoff;
     this.random = options.random ?? Math.random;
     this.publicKeyHex = toHex(options.publicKey);
+    this.framesPerSecond = options.framesPerSecond ?? defaults.framesPerSecond;
     for (const spec of options.peers) {
       if (spec.id === options.self) continue;
       this.peers.set(spec.id, {
@@ -187,6 +210,10 @@ export class Transport {
         framesOut: 0,
         dropped: 0,
         lastError: null,
+        tokens: 0,
+        refilledAt: 0,
+        overBudget: 0,
+        bannedUntil: 0,
       });
     }
     this.wss = new WebSocketServer({
@@ -250,6 +277,21 @@ export class Transport {
     this.corked.clear();
   }
 
+  /**
+   * Disconnect `peer` and refuse it for `ms` (its handshakes are refused as 'banned'; we do
+   * not dial it either): a peer that keeps sending what fails admission costs itself.
+   */
+  ban(peer: NodeId, ms: number): void {
+    const state = this.peers.get(peer);
+    if (state === undefined) return;
+    state.bannedUntil = Date.now() + ms;
+    const conn = state.conn;
+    if (conn !== null) {
+      conn.ws.close(CLOSE_REFUSED, 'banned');
+      setTimeout(() => conn.ws.terminate(), 1_000).unref();
+    }
+  }
+
   isConnected(peer: NodeId): boolean {
     const state = this.peers.get(peer);
     return state !== undefined && state.conn !== null;
@@ -303,6 +345,15 @@ export class Transport {
 
   private dial(peer: Peer): void {
     if (this.closed || peer.conn !== null || peer.dialing !== null) return;
+    const banned = peer.bannedUntil - Date.now();
+    if (banned > 0) {
+      peer.retry = setTimeout(() => {
+        peer.retry = null;
+        this.dial(peer);
+      }, banned);
+      peer.retry.unref();
+      return;
+    }
     const { host, port } = peer.spec;
     if (host === undefined || port === undefined) return;
     const hostPart = host.includes(':') ? `[${host}]` : host;
@@ -444,20 +495,36 @@ export class Transport {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
       return;
     }
+    const address = req.socket.remoteAddress ?? '?';
+    const fromAddress = this.pendingByAddress.get(address) ?? 0;
+    if (fromAddress >= (this.options.maxPendingPerAddress ?? defaults.maxPendingPerAddress)) {
+      this.countRejection('too-many-pending', {
+        remote: address,
+        side: 'acceptor',
+        detail: `${fromAddress} handshakes pending from ${address}`,
+      });
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
+      return;
+    }
     this.wss.handleUpgrade(req, socket, head, (ws) =>
-      this.accept(ws, `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`),
+      this.accept(ws, address, `${address}:${req.socket.remotePort ?? '?'}`),
     );
   }
 
-  private accept(ws: WebSocket, remote: string): void {
+  private accept(ws: WebSocket, address: string, remote: string): void {
     this.pendingHandshakes++;
+    this.pendingByAddress.set(address, (this.pendingByAddress.get(address) ?? 0) + 1);
     this.unauthenticated.add(ws);
     let stage: 'hello' | 'auth' | 'open' | 'refused' = 'hello';
     let peer: Peer | null = null;
     let hello: Hello | null = null;
     const nonce = freshNonce();
     const finish = () => {
-      if (this.unauthenticated.delete(ws)) this.pendingHandshakes--;
+      if (!this.unauthenticated.delete(ws)) return;
+      this.pendingHandshakes--;
+      const left = (this.pendingByAddress.get(address) ?? 1) - 1;
+      if (left > 0) this.pendingByAddress.set(address, left);
+      else this.pendingByAddress.delete(address);
     };
     const refuse = (reason: RefusalReason, detail: string) => {
       if (stage === 'refused') return;
@@ -505,6 +572,8 @@ export class Transport {
           return refuse('key-mismatch', `"${hello.from}" presented a key not in the cluster file`);
         if (!this.mayAccept(known.spec))
           return refuse('wrong-direction', `replica "${hello.from}" must wait for our dial`);
+        if (known.bannedUntil > Date.now())
+          return refuse('banned', `"${hello.from}" is banned for misbehaving`);
         peer = known;
         const proof = proofDigest({
           role: 'acceptor',
@@ -608,7 +677,34 @@ export class Transport {
     }
     peer.framesIn++;
     this.framesIn++;
+    if (!this.withinBudget(peer)) {
+      this.events.throttled?.(peer.spec.id);
+      return;
+    }
     this.events.frame(peer.spec.id, rawText(data, Number.POSITIVE_INFINITY));
+  }
+
+  /**
+   * The peer's frame budget (token bucket, refilled continuously, holding one second's worth).
+   * A frame over budget is dropped unread: the perfect links resend what an honest peer needs.
+   * A peer that sent another second's worth over budget is banned for a back-off period.
+   */
+  private withinBudget(peer: Peer): boolean {
+    const rate = peer.spec.replica ? this.framesPerSecond.replica : this.framesPerSecond.client;
+    const now = Date.now();
+    if (peer.refilledAt === 0) peer.tokens = rate;
+    else peer.tokens = Math.min(rate, peer.tokens + ((now - peer.refilledAt) * rate) / 1000);
+    peer.refilledAt = now;
+    if (peer.tokens >= 1) {
+      peer.tokens--;
+      return true;
+    }
+    if (++peer.overBudget >= rate) {
+      peer.overBudget = 0;
+      this.countRejection('over-budget', { peer: peer.spec.id, detail: `over ${rate} frames/s` });
+      this.ban(peer.spec.id, BAN_MS);
+    }
+    return false;
   }
 
   private beat(): void {

@@ -98,6 +98,12 @@ export type HostRole = 'replica' | 'client';
  */
 export const VERDICT_CACHE_SIZE = 4_096;
 
+/** Admission failures a peer may cause per second before it is banned (banMs, doubling). */
+export const FAILURE_BUDGET = { perSecond: 50, banMs: 10_000, maxBanMs: 300_000 };
+
+/** A request must arrive whole within requestMs; an idle kept-alive connection closes after idleMs. */
+export const HTTP_LIMITS = { requestMs: 5_000, idleMs: 10_000, checkIntervalMs: 1_000 };
+
 /**
  * Perfect-link timing over WebSocket. TCP loses no frame on a live connection: frames are lost
  * only while a connection is down (resent as soon as it is back up: Transport peerUp) or when
@@ -148,7 +154,13 @@ export interface HostOptions {
   transport?: Partial<
     Pick<
       TransportOptions,
-      'handshakeTimeoutMs' | 'backoff' | 'heartbeatMs' | 'maxBufferedBytes' | 'maxPendingHandshakes'
+      | 'handshakeTimeoutMs'
+      | 'backoff'
+      | 'heartbeatMs'
+      | 'maxBufferedBytes'
+      | 'maxPendingHandshakes'
+      | 'maxPendingPerAddress'
+      | 'framesPerSecond'
     >
   >;
   /** Outputs of the core (decisions, a client's replies). */
@@ -160,6 +172,8 @@ export interface HostOptions {
    * query in, a JSON answer out, null for 404; an InputError is the client's fault (400).
    */
   appRoutes?: Readonly<Record<string, (query: URLSearchParams) => Json | null>>;
+  /** HTTP deadlines (tests shorten them); HTTP_LIMITS by default. */
+  http?: Partial<typeof HTTP_LIMITS>;
   /**
    * Storage failed or a core threw: the node must stop (default: print `bftkit: fatal: …` on
    * stderr and exit the process with code 70).
@@ -220,6 +234,11 @@ export class ProcessHost {
   private outputs = 0;
   private coreErrors = 0;
   private readonly admissionLogged = new Map<string, number>();
+  /** Admission failures per peer in the current second, and how often each was banned. */
+  private readonly failures = new Map<
+    NodeId,
+    { second: number; count: number; bans: number; until: number }
+  >();
   private started = false;
   private closed = false;
   private readonly closeHooks: (() => void)[] = [];
@@ -294,6 +313,7 @@ export class ProcessHost {
           if (!this.closed && this.started) this.guard(() => this.runtime.peerUp(peer));
         },
         rejected: (reason) => this.metrics.rejections.inc({ stage: 'transport', reason }),
+        throttled: () => this.metrics.throttled.inc(),
         dropped: (_peer, reason) => this.metrics.framesDropped.inc({ reason }),
       },
     );
@@ -344,14 +364,22 @@ export class ProcessHost {
   async listen(): Promise<{ host: string; port: number }> {
     const member = this.options.file.nodes.find((n) => n.id === this.options.id);
     if (member === undefined) throw new Error('only replicas listen');
-    const server = createServer((req, res) => {
-      this.serveHttp(req, res).catch((e: Error) => {
-        this.log.error({ err: e.message }, 'http handler failed');
-        if (!res.headersSent) res.writeHead(500).end();
-      });
-    });
-    server.headersTimeout = 10_000;
-    server.requestTimeout = 10_000;
+    const http = { ...HTTP_LIMITS, ...this.options.http };
+    // Deadlines are checked every connectionsCheckingInterval (Node's default of 30 s let a
+    // slowloris connection live 36 s): a connection that has not sent a whole request within
+    // requestMs, idle ones included, gets a 408 and is closed.
+    const server = createServer(
+      { connectionsCheckingInterval: http.checkIntervalMs },
+      (req, res) => {
+        this.serveHttp(req, res).catch((e: Error) => {
+          this.log.error({ err: e.message }, 'http handler failed');
+          if (!res.headersSent) res.writeHead(500).end();
+        });
+      },
+    );
+    server.headersTimeout = http.requestMs;
+    server.requestTimeout = http.requestMs;
+    server.keepAliveTimeout = Math.min(server.keepAliveTimeout, http.idleMs);
     this.transport.attach(server);
     await new Promise<void>((resolve, reject) => {
       const onError = (e: NodeJS.ErrnoException) => {
@@ -564,6 +592,7 @@ export class ProcessHost {
         break;
       case 'reject': {
         this.metrics.rejections.inc({ stage: 'admission', reason: event.reason });
+        this.admissionFailed(event.from);
         const count = (this.admissionLogged.get(event.reason) ?? 0) + 1;
         this.admissionLogged.set(event.reason, count);
         if (count <= 10 || (count & (count - 1)) === 0)
@@ -589,8 +618,42 @@ export class ProcessHost {
     }
   }
 
+  /**
+   * The verification-failure budget: a peer whose frames fail admission (bad signatures,
+   * malformed or unknown messages — an honest peer sends none) more than
+   * FAILURE_BUDGET.perSecond times in a second is disconnected and refused for a back-off
+   * period that doubles with every ban (one log line each). Each failure it can cause costs
+   * the node a parse, a validation, at worst a signature check; this bounds how many.
+   */
+  private admissionFailed(peer: NodeId): void {
+    const now = Date.now();
+    const second = Math.floor(now / 1000);
+    const state = this.failures.get(peer) ?? { second, count: 0, bans: 0, until: 0 };
+    // What a banned peer sent before its connection closed is not a new offence.
+    if (now < state.until) return;
+    if (state.second !== second) {
+      state.second = second;
+      state.count = 0;
+    }
+    this.failures.set(peer, state);
+    if (++state.count <= FAILURE_BUDGET.perSecond) return;
+    state.count = 0;
+    const ms = Math.min(FAILURE_BUDGET.maxBanMs, FAILURE_BUDGET.banMs * 2 ** state.bans);
+    state.bans++;
+    state.until = now + ms;
+    this.transport.ban(peer, ms);
+    this.metrics.bans.inc();
+    this.log.warn({ peer, banMs: ms, bans: state.bans }, 'peer over its failure budget; banned');
+  }
+
   private async serveHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://node');
+    // Origin-form only ("/status?x"): new URL("//status", base) would read a host "status".
+    const target = req.url ?? '/';
+    if (!target.startsWith('/') || target.startsWith('//')) {
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('bad request target\n');
+      return;
+    }
+    const url = new URL(`http://node${target}`);
     const path = url.pathname;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET' }).end();

@@ -93,8 +93,8 @@ export class LedgerSink {
 
   /** GET /ledger/blocks?from=H[&limit=N]: stored blocks from height H on. */
   serveBlocks(query: URLSearchParams): Json {
-    const from = Number(query.get('from') ?? '1');
-    const limit = Number(query.get('limit') ?? String(BLOCKS_PER_FETCH));
+    const from = decimal(query.get('from') ?? '1');
+    const limit = decimal(query.get('limit') ?? String(BLOCKS_PER_FETCH));
     if (!Number.isSafeInteger(from) || from < 1)
       throw new InputError('from: expected a height ≥ 1');
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > BLOCKS_PER_FETCH)
@@ -178,4 +178,9 @@ async function fetchBlocks(url: string): Promise<unknown[] | null> {
   } catch {
     return null;
   }
+}
+
+/** A count as people write it in a URL: decimal digits only ("0x10", "1.0", "1e3" are not). */
+export function decimal(text: string): number {
+  return /^(0|[1-9][0-9]{0,15})$/.test(text) ? Number(text) : Number.NaN;
 }

@@ -22,6 +22,8 @@ export class HostMetrics {
   readonly sent: Counter<'kind'>;
   readonly incarnation: Gauge;
   readonly coreErrors: Counter;
+  readonly throttled: Counter;
+  readonly bans: Counter;
 
   constructor(
     sources: MetricsSources,
@@ -89,6 +91,16 @@ export class HostMetrics {
     this.coreErrors = new Counter({
       name: 'bftkit_core_errors_total',
       help: 'Exceptions thrown by the protocol core (bugs); the event was dropped',
+      registers,
+    });
+    this.throttled = new Counter({
+      name: 'bftkit_frames_throttled_total',
+      help: 'Frames dropped unread because their peer was over its frame budget',
+      registers,
+    });
+    this.bans = new Counter({
+      name: 'bftkit_peer_bans_total',
+      help: 'Peers disconnected and refused for a while: over their admission-failure budget',
       registers,
     });
     new Gauge({

@@ -100,7 +100,11 @@ export class SqliteStore implements Store {
     prepareDirectory(dir);
     this.path = join(dir, DB_FILE);
     // Create the file 0600 ourselves: SQLite gives its -wal and -shm files the same mode.
-    closeSync(openSync(this.path, 'a', 0o600));
+    try {
+      closeSync(openSync(this.path, 'a', 0o600));
+    } catch (e) {
+      throw new InputError(`cannot open ${this.path}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+    }
     try {
       this.db = new Database(this.path);
     } catch (e) {

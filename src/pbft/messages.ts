@@ -5,6 +5,7 @@
  * VIEW-CHANGE, NEW-VIEW or STATE) are validated here by shape and by the core by signature.
  */
 import { z } from 'zod';
+import { counterSchema } from '../core/bounds.js';
 import type { ProtocolDefinition } from '../core/definition.js';
 import type { Json } from '../core/json.js';
 import type { AppDefinition } from '../smr/app.js';
@@ -22,7 +23,7 @@ export const MAX_WINDOW = 1024;
 export const MAX_SESSIONS = 100_000;
 
 export const nodeIdSchema = z.string().min(1).max(MAX_ID);
-const counter = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const counter = counterSchema();
 export const digestSchema = z.string().regex(/^[0-9a-f]{64}$/);
 const sig = z.string().min(1).max(256);
 

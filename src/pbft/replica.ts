@@ -17,6 +17,7 @@ import type { ClusterView } from '../core/cluster-view.js';
 import { wasAdmitted } from '../core/envelope.js';
 import type { Envelope } from '../core/envelope-types.js';
 import type { Json } from '../core/json.js';
+import { own } from '../core/own.js';
 import type { Context, NodeId, Protocol, Recovered } from '../core/protocol.js';
 import {
   type AppDefinition,
@@ -401,7 +402,7 @@ export class PbftReplica implements Protocol<unknown> {
       this.reject(message.kind, from, 'sender does not match the envelope');
       return;
     }
-    const schema = this.messages[message.kind];
+    const schema = own(this.messages, message.kind);
     if (schema === undefined) {
       this.reject(message.kind, from, 'unknown message kind');
       return;
@@ -418,7 +419,7 @@ export class PbftReplica implements Protocol<unknown> {
       this.reject(message.kind, from, 'replica message from a non-replica');
       return;
     }
-    if (this.options.app.messages?.[message.kind] !== undefined) {
+    if (own(this.options.app.messages, message.kind) !== undefined) {
       this.app.onMessage?.(from, message);
       return;
     }

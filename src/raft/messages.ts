@@ -11,6 +11,7 @@
  * by the KV store's own schema.
  */
 import { z } from 'zod';
+import { counterSchema } from '../core/bounds.js';
 import type { ProtocolDefinition } from '../core/definition.js';
 import { type KvCommand, kvCommandSchema, kvResultSchema } from '../smr/kv.js';
 
@@ -19,10 +20,10 @@ export const MAX_SUFFIX = 1024;
 export const NODE_ID_MAX = 128;
 
 const nodeId = z.string().min(1).max(NODE_ID_MAX);
-const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const count = counterSchema();
 const term = count;
 const length = count;
-const seq = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+const seq = counterSchema(1);
 
 /** What a log entry carries: a client's command, or the no-op a new leader appends. */
 export const entryMsgSchema = z.discriminatedUnion('type', [

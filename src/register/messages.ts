@@ -11,6 +11,7 @@
  * request ids are safe integers.
  */
 import { z } from 'zod';
+import { counterSchema } from '../core/bounds.js';
 import type { ProtocolDefinition } from '../core/definition.js';
 
 export const NODE_ID_MAX = 128;
@@ -21,9 +22,9 @@ export const MAX_SIG_LENGTH = 256;
 const nodeId = z.string().min(1).max(NODE_ID_MAX);
 const value = z.string().max(MAX_VALUE_LENGTH);
 /** ts = 0 is the initial (0, ⊥); every write has ts ≥ 1. */
-const timestamp = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const writeTimestamp = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
-const requestId = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+const timestamp = counterSchema();
+const writeTimestamp = counterSchema(1);
+const requestId = counterSchema(1);
 
 /** [WRITE, wts, v] — in the Byzantine register signed by the writer: σ = sign(WRITE ‖ wts ‖ v). */
 export const writeBodySchema = z.object({ ts: writeTimestamp, value }).strict();

@@ -113,6 +113,8 @@ export class Simulation {
     events: 0,
   };
   readonly notes: NoteRecord[] = [];
+  /** Sees every frame a node transmits (the fuzzer captures its corpus of real frames here). */
+  tap: ((from: NodeId, to: NodeId, frame: string) => void) | null = null;
   private readonly tracer: Tracer;
   private readonly queue = new EventQueue();
   private readonly networkRng: Rng;
@@ -359,6 +361,7 @@ export class Simulation {
   }
 
   private transmit(from: Instance, to: NodeId, frame: string): void {
+    this.tap?.(from.identity, to, frame);
     const targets = this.byIdentity.get(to);
     if (targets === undefined) return;
     for (const target of targets) {

@@ -1,10 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Point } from '@noble/ed25519';
 import { describe, expect, it } from 'vitest';
 import { BFTKIT } from '../../src/cli/launcher.js';
 import { parseClusterFile } from '../../src/core/cluster-file.js';
+import { smallOrderEncodings } from '../../src/crypto/ed25519.js';
 import { readKeyFile } from '../../src/crypto/keyfile.js';
 
 const root = join(import.meta.dirname, '../..');
@@ -125,6 +127,62 @@ describe('cluster file validation names the field', () => {
     expect(r.stderr).toMatch(/nodes\[2\]\.publicKey: expected 64 lowercase hex/);
     writeFileSync(path, JSON.stringify(valid));
     expect(bftkit('cluster', 'check', path).code).toBe(0);
+  });
+});
+
+describe('bad paths are one line on stderr and exit 2', () => {
+  it('demo --data <a regular file>', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bftkit-paths-'));
+    writeFileSync(join(dir, 'file'), 'x');
+    const r = bftkit('demo', '--data', join(dir, 'file'), '--no-web', '--duration', '1');
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/not a directory/);
+  });
+
+  it('node --data <a directory whose database it cannot open>', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bftkit-paths-'));
+    const key = join(dir, 'n0.key');
+    writeFileSync(key, readFileSync(join(root, 'keys/n0.key')), { mode: 0o600 });
+    const data = join(dir, 'data');
+    mkdirSync(join(data, 'state.db'), { recursive: true, mode: 0o700 });
+    chmodSync(data, 0o700);
+    const r = bftkit(
+      'node',
+      '--cluster',
+      'keys/cluster.json',
+      '--id',
+      'n0',
+      '--key',
+      key,
+      '--data',
+      data,
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/cannot open .*state\.db: EISDIR/);
+  });
+});
+
+describe('public keys that no signature could verify under (the verification rule)', () => {
+  const valid = JSON.parse(readFileSync(join(root, 'keys/cluster.json'), 'utf8'));
+  const honest = Point.fromBytes(Buffer.from(valid.nodes[1].publicKey, 'hex'));
+  const order8 = smallOrderEncodings().map((hex) => Point.fromBytes(Buffer.from(hex, 'hex')));
+  const withTorsion = honest.add(order8.find((p) => !p.multiply(4n).is0()) as typeof honest);
+  it.each([
+    ...smallOrderEncodings().map((hex) => [`small order ${hex.slice(0, 8)}…`, hex, /small order/]),
+    ['non-canonical (y = p)', `ed${'ff'.repeat(30)}7f`, /not a canonical point encoding/],
+    ['not on the curve (y = 2)', `02${'00'.repeat(31)}`, /not a point on the curve/],
+    [
+      'with a torsion component',
+      Buffer.from(withTorsion.toBytes()).toString('hex'),
+      /not in the prime-order subgroup/,
+    ],
+  ] as [string, string, RegExp][])('%s is refused, naming the field', (_name, hex, pattern) => {
+    const copy = structuredClone(valid);
+    copy.nodes[1].publicKey = hex;
+    expect(() => parseClusterFile(copy, 'cluster.json')).toThrow(/nodes\[1\]\.publicKey: /);
+    expect(() => parseClusterFile(copy, 'cluster.json')).toThrow(pattern);
   });
 });
 

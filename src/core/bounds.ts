@@ -1,0 +1,48 @@
+/**
+ * Bounds on what an untrusted frame may contain, checked at admission before anything
+ * expensive (DESIGN.md, resources).
+ *
+ * Counters (terms, views, sequence numbers, timestamps, link sequence numbers) are at most
+ * MAX_COUNTER = 2^48. Every protocol here moves a counter by one per election, view change,
+ * request or message, and JavaScript numbers are exact up to 2^53: from any admitted value a
+ * node would have to count 2^53 − 2^48 ≈ 8.7·10^15 more steps before its arithmetic lost
+ * precision (a million per second for 275 years). A value above the bound is refused as
+ * malformed, so "term + 1" can never leave the safe integers (a Raft term of 2^53 − 1 used to
+ * make the next election unsignable). 2^48 ms is also 8,900 years of wall-clock time.
+ *
+ * Nesting is at most MAX_NESTING levels, checked on the frame's text before JSON.parse: the
+ * deepest real message (a PBFT NEW-VIEW carrying VIEW-CHANGEs that carry certificates of
+ * requests) is about 12 levels deep, and a megabyte of "[" costs half a second to parse.
+ */
+import { z } from 'zod';
+
+export const MAX_COUNTER = 2 ** 48;
+export const MAX_NESTING = 64;
+
+/** An integer in [min, MAX_COUNTER]: a term, view, sequence number or timestamp. */
+export function counterSchema(min = 0) {
+  return z.number().int().min(min).max(MAX_COUNTER);
+}
+
+/**
+ * How deeply `text` (JSON) nests arrays and objects, or Infinity as soon as it passes `limit`.
+ * Brackets inside strings do not count. One pass over the characters, no allocation.
+ */
+export function nestingDepth(text: string, limit = MAX_NESTING): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return Number.POSITIVE_INFINITY;
+      if (depth > deepest) deepest = depth;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest;
+}

@@ -1,0 +1,296 @@
+/**
+ * The frame fuzzer: real frames of every protocol (./corpus.ts), mutated (./mutate.ts) and fed
+ * through the real runtime and cores (./target.ts) between the frames of the run they come
+ * from, so each core is attacked in the states a real run reaches. It counts:
+ *
+ *   exceptions        anything thrown out of the runtime (a core exception is crash-stop, so
+ *                     any input that makes a core throw is a way to stop a node);
+ *   hangs             frames that took longer than `hangMs` to handle;
+ *   wrongly accepted  mutants that reached a core although nobody signed them as they are
+ *                     (a mutant the fuzzer re-signed with its sender's key is validly signed
+ *                     junk, and accepting it is right: it tests the core, not admission).
+ *
+ * Same frames count and seed ⇒ the same mutants in the same order.
+ */
+import { signingProtocol } from '../core/definition.js';
+import { type Domain, makeSigner, signEnvelope } from '../core/envelope.js';
+import type { Envelope } from '../core/envelope-types.js';
+import type { Json } from '../core/json.js';
+import type { NodeId, ProtocolFactory } from '../core/protocol.js';
+import { fastBackend } from '../crypto/backends.js';
+import { canonical } from '../crypto/canonical.js';
+import { Rng } from '../sim/rng.js';
+import { type CapturedFrame, CORPUS_SCENARIOS, type Corpus, captureCorpus } from './corpus.js';
+import { mutate, OPERATORS, type Operator } from './mutate.js';
+import { corpusKeys, Target } from './target.js';
+
+export interface FuzzOptions {
+  frames: number;
+  seed: number;
+  /** A frame that takes longer than this to handle counts as a hang (default 1000 ms). */
+  hangMs?: number;
+  /** Progress lines (stderr in the CLI). */
+  progress?: (line: string) => void;
+  /** Only the corpora of these scenarios (default: CORPUS_SCENARIOS, all of them). */
+  scenarios?: readonly string[];
+  /** Replace the cores under test (the fuzzer's own test plants a bug this way). */
+  wrap?: (factory: ProtocolFactory) => ProtocolFactory;
+}
+
+export interface FuzzFailure {
+  kind: 'exception' | 'hang' | 'wrongly-accepted';
+  corpus: string;
+  target: NodeId;
+  frame: number;
+  op: Operator | 'replay';
+  detail: string;
+  /** The first 300 characters of the frame. */
+  excerpt: string;
+}
+
+export interface FuzzReport {
+  seed: number;
+  frames: number;
+  exceptions: number;
+  hangs: number;
+  wronglyAccepted: number;
+  /** Mutants that reached a core (re-signed ones included). */
+  reachedCore: number;
+  resigned: number;
+  slowestFrameMs: number;
+  corpora: { name: string; frames: number; targets: number }[];
+  operators: Record<Operator, number>;
+  failures: FuzzFailure[];
+  wallMs: number;
+  reproduce: string;
+}
+
+/** Mutants fed to one target before the fuzzer moves to the next (round robin). */
+const CHUNK = 200;
+/** The link incarnation mutants travel in, far from any real one, so they are not deduplicated. */
+const FUZZ_INCARNATION = 2 ** 40;
+
+interface Lane {
+  corpus: Corpus;
+  self: NodeId;
+  stream: CapturedFrame[];
+  pos: number;
+  target: Target;
+  incarnation: number;
+  seqs: Map<NodeId, number>;
+}
+
+export function fuzz(options: FuzzOptions): FuzzReport {
+  const started = performance.now();
+  const hangMs = options.hangMs ?? 1_000;
+  const rng = new Rng(options.seed, 0xf022);
+  const report: FuzzReport = {
+    seed: options.seed,
+    frames: 0,
+    exceptions: 0,
+    hangs: 0,
+    wronglyAccepted: 0,
+    reachedCore: 0,
+    resigned: 0,
+    slowestFrameMs: 0,
+    corpora: [],
+    operators: Object.fromEntries(OPERATORS.map((op) => [op, 0])) as Record<Operator, number>,
+    failures: [],
+    wallMs: 0,
+    reproduce: `npm run fuzz -- --frames ${options.frames} --seed ${options.seed}`,
+  };
+  const fail = (failure: FuzzFailure) => {
+    if (report.failures.length < 20) report.failures.push(failure);
+  };
+
+  // What was genuinely signed: sig → "from|kind|canonical body" of every captured message.
+  const genuine = new Map<string, Set<string>>();
+  const remember = (m: Envelope) => {
+    let key: string;
+    try {
+      key = `${m.from}|${m.kind}|${canonical(m.body)}`;
+    } catch {
+      return;
+    }
+    const set = genuine.get(m.sig) ?? new Set();
+    set.add(key);
+    genuine.set(m.sig, set);
+  };
+
+  // In flight: the mutant being handled, so a delivery can be attributed to it.
+  let inFlight: { lane: Lane; op: Operator; resigned: boolean; text: string } | null = null;
+  const onDeliver = (_from: NodeId, message: Envelope) => {
+    if (inFlight === null) return;
+    report.reachedCore++;
+    if (inFlight.resigned) return;
+    let key: string | null = null;
+    try {
+      key = `${message.from}|${message.kind}|${canonical(message.body)}`;
+    } catch {}
+    if (key !== null && genuine.get(message.sig)?.has(key)) return;
+    report.wronglyAccepted++;
+    fail({
+      kind: 'wrongly-accepted',
+      corpus: inFlight.lane.corpus.name,
+      target: inFlight.lane.self,
+      frame: report.frames,
+      op: inFlight.op,
+      detail: `${message.kind} from ${message.from} reached the core`,
+      excerpt: inFlight.text.slice(0, 300),
+    });
+  };
+
+  const lanes: Lane[] = [];
+  for (const spec of CORPUS_SCENARIOS) {
+    if (options.scenarios !== undefined && !options.scenarios.includes(spec.name)) continue;
+    const captured = captureCorpus(spec.name, spec.sets ?? [], spec.durationMs, options.seed);
+    const wrap = options.wrap;
+    const corpus: Corpus =
+      wrap === undefined ? captured : { ...captured, factory: (id) => wrap(captured.factory(id)) };
+    for (const frame of corpus.frames) {
+      const parsed = JSON.parse(frame.text) as { t: string; m?: Envelope };
+      if (parsed.t === 'd' && parsed.m !== undefined) remember(parsed.m);
+    }
+    const targets = [...corpus.replicas, ...corpus.clients.slice(0, 2)];
+    report.corpora.push({
+      name: corpus.name,
+      frames: corpus.frames.length,
+      targets: targets.length,
+    });
+    for (const self of targets) {
+      const stream = corpus.frames.filter((f) => f.to === self && f.from !== self);
+      if (stream.length === 0) continue;
+      const keys = corpusKeys(corpus);
+      const lane: Lane = {
+        corpus,
+        self,
+        stream,
+        pos: 0,
+        incarnation: 1,
+        seqs: new Map(),
+        target: new Target(corpus, self, 1, onDeliver, keys),
+      };
+      lanes.push(lane);
+    }
+    options.progress?.(`corpus ${corpus.name}: ${corpus.frames.length} frames`);
+  }
+
+  const restart = (lane: Lane) => {
+    lane.incarnation++;
+    lane.seqs.clear();
+    lane.target = new Target(
+      lane.corpus,
+      lane.self,
+      lane.incarnation,
+      onDeliver,
+      corpusKeys(lane.corpus),
+    );
+  };
+
+  /** Hand one frame to the lane's node; an exception restarts the node (crash-stop). */
+  const feed = (lane: Lane, from: NodeId, text: string, op: Operator | 'replay') => {
+    const t0 = performance.now();
+    try {
+      lane.target.runtime.receive(from, text);
+      lane.target.tick(2);
+    } catch (e) {
+      report.exceptions++;
+      fail({
+        kind: 'exception',
+        corpus: lane.corpus.name,
+        target: lane.self,
+        frame: report.frames,
+        op,
+        detail: (e as Error).stack?.split('\n').slice(0, 4).join(' | ') ?? String(e),
+        excerpt: text.slice(0, 300),
+      });
+      restart(lane);
+    }
+    const ms = performance.now() - t0;
+    if (ms > report.slowestFrameMs) report.slowestFrameMs = ms;
+    if (ms > hangMs) {
+      report.hangs++;
+      fail({
+        kind: 'hang',
+        corpus: lane.corpus.name,
+        target: lane.self,
+        frame: report.frames,
+        op,
+        detail: `${Math.round(ms)} ms`,
+        excerpt: text.slice(0, 300),
+      });
+    }
+  };
+
+  let laneIndex = 0;
+  let nextProgress = 50_000;
+  while (report.frames < options.frames && lanes.length > 0) {
+    const lane = lanes[laneIndex++ % lanes.length] as Lane;
+    const kinds = Object.keys(lane.corpus.definition.messages);
+    for (let k = 0; k < CHUNK && report.frames < options.frames; k++) {
+      // The run goes on: the next real frame, so the node moves through real states …
+      if (lane.pos >= lane.stream.length) {
+        lane.pos = 0;
+        restart(lane);
+      }
+      const real = lane.stream[lane.pos++] as CapturedFrame;
+      inFlight = null;
+      feed(lane, real.from, real.text, 'replay');
+      // … and a mutant of one of its frames, from the same sender, on a fresh link sequence.
+      const victim = lane.stream[rng.int(0, lane.stream.length - 1)] as CapturedFrame;
+      const frame = JSON.parse(victim.text) as Record<string, unknown>;
+      if (frame.t === 'd') {
+        const seq = (lane.seqs.get(victim.from) ?? 0) + 1;
+        lane.seqs.set(victim.from, seq);
+        Object.assign(frame, { i: FUZZ_INCARNATION, s: seq, b: seq });
+      }
+      const mutant = mutate(rng, frame, JSON.stringify(frame), kinds);
+      report.operators[mutant.op]++;
+      let resigned = false;
+      let text = mutant.text;
+      if (text === null) {
+        const m = (mutant.tree as { m?: unknown } | null)?.m as Partial<Envelope> | undefined;
+        if (rng.chance(0.4) && resign(lane.corpus, victim.from, m)) {
+          resigned = true;
+          report.resigned++;
+        }
+        text = JSON.stringify(mutant.tree) ?? 'null';
+      }
+      report.frames++;
+      inFlight = { lane, op: mutant.op, resigned, text };
+      feed(lane, victim.from, text, mutant.op);
+      inFlight = null;
+      if (report.frames >= nextProgress) {
+        nextProgress += 50_000;
+        options.progress?.(
+          `${report.frames} frames: ${report.exceptions} exceptions, ${report.hangs} hangs, ${report.wronglyAccepted} wrongly accepted`,
+        );
+      }
+    }
+  }
+  report.slowestFrameMs = Math.round(report.slowestFrameMs * 10) / 10;
+  report.wallMs = Math.round(performance.now() - started);
+  return report;
+}
+
+/** Sign `m` (in place) as `sender` would: validly signed junk. False if it cannot be signed. */
+function resign(corpus: Corpus, sender: NodeId, m: Partial<Envelope> | undefined): boolean {
+  if (m === null || typeof m !== 'object' || Array.isArray(m)) return false;
+  if (typeof m.kind !== 'string' || !('body' in m)) return false;
+  const domain: Domain = {
+    cluster: corpus.clusterId,
+    protocol: signingProtocol(corpus.definition, m.kind),
+  };
+  try {
+    const signed = signEnvelope(
+      domain,
+      makeSigner(sender, corpus.seed(sender), fastBackend),
+      m.kind,
+      m.body as Json,
+    );
+    Object.assign(m, { from: sender, sig: signed.sig });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * Per-peer budgets (issue 14): handshake slots per source address, the admission-failure
+ * budget (a client flooding bad signatures is banned), the frame budget (a replica flooding
+ * frames is throttled, then banned). Each test failed on the code before the budgets.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { WS_PATH } from '../../src/net/transport.js';
+import { ClientHost } from '../../src/node/client-host.js';
+import { FAILURE_BUDGET, ProcessHost } from '../../src/node/host.js';
+import { SqliteStore } from '../../src/node/storage.js';
+import { testKit } from '../node/fixtures/test-kit.js';
+import { makeCluster, sleep, type TempCluster, waitFor } from '../node/helpers.js';
+
+let cluster: TempCluster;
+let n1: ProcessHost;
+let port: number;
+
+beforeAll(async () => {
+  cluster = await makeCluster(4, 3);
+  port = cluster.port('n1');
+  n1 = new ProcessHost({
+    file: cluster.file,
+    id: 'n1',
+    key: cluster.key('n1'),
+    role: 'replica',
+    kit: testKit,
+    store: new SqliteStore(join(cluster.dir, 'data', 'n1'), {
+      cluster: cluster.file.clusterId,
+      node: 'n1',
+    }),
+    // Silent sockets hold their slot for long: only the per-address bound can help.
+    transport: { handshakeTimeoutMs: 60_000, framesPerSecond: { client: 300, replica: 20_000 } },
+  });
+  await n1.listen();
+  n1.start();
+});
+
+afterAll(async () => {
+  await n1?.close();
+  cluster?.cleanup();
+});
+
+const transportRejections = () => n1.status().rejections.transport as Record<string, number>;
+
+function client(id: string): ClientHost {
+  return new ClientHost({ file: cluster.file, id, key: cluster.key(id), kit: testKit });
+}
+
+describe('handshake slots', () => {
+  it('an attacker without a key holding silent handshakes from one address cannot lock clients out', async () => {
+    // 127.0.0.2 is loopback too: the attacker's address, not the clients'.
+    const silent = Array.from({ length: 80 }, () =>
+      new WebSocket(`ws://127.0.0.1:${port}${WS_PATH}`, {
+        localAddress: '127.0.0.2',
+        perMessageDeflate: false,
+      }).on('error', () => {}),
+    );
+    try {
+      await waitFor(
+        () => (transportRejections()['too-many-pending'] ?? 0) >= 60,
+        10_000,
+        'refusals',
+      );
+      const c0 = client('c0');
+      try {
+        // The old code had 64 slots in all, every one held by the attacker for 60 s here.
+        await c0.waitConnected(1, 10_000);
+        expect(c0.connected()).toContain('n1');
+      } finally {
+        await c0.close();
+      }
+    } finally {
+      for (const ws of silent) ws.terminate();
+    }
+  });
+});
+
+describe('admission-failure budget', () => {
+  it('a client flooding bad signatures is disconnected and refused for a while', async () => {
+    const c1 = client('c1');
+    try {
+      await c1.waitConnected(1, 10_000);
+      const transport = c1.host.transport;
+      const junk = JSON.stringify({
+        t: 'd',
+        i: 1,
+        s: 1,
+        b: 1,
+        m: { kind: 'Get', from: 'c1', body: { key: 'k' }, sig: 'ab'.repeat(64) },
+      });
+      for (let k = 0; k < 4 * FAILURE_BUDGET.perSecond; k++)
+        transport.send('n1', junk.replace('"s":1,"b":1', `"s":${k + 1},"b":${k + 1}`));
+      await waitFor(
+        () => !n1.status().peers.find((p) => p.id === 'c1')?.connected,
+        10_000,
+        'c1 banned',
+      );
+      const metrics = await n1.metrics.text();
+      expect(metrics).toMatch(/bftkit_peer_bans_total\{[^}]*\} 1\n/);
+      expect(metrics).toMatch(/reason="bad-signature"[^}]*\} (5[1-9]|[6-9]\d|1\d\d|200)\n/);
+      // It comes back, and is refused.
+      await waitFor(() => (transportRejections().banned ?? 0) >= 1, 10_000, 'a refused return');
+      expect(n1.status().peers.find((p) => p.id === 'c1')?.connected).toBe(false);
+    } finally {
+      await c1.close();
+    }
+  });
+});
+
+describe('frame budget', () => {
+  it('frames over a peer’s budget are dropped unread, and a peer far over it is banned', async () => {
+    const c2 = client('c2');
+    try {
+      await c2.waitConnected(1, 10_000);
+      const before = n1.status().frames.in;
+      // Acks are frames the admission pipeline never checks: only the frame budget stops them.
+      const ack = JSON.stringify({ t: 'a', i: 1, s: 0 });
+      for (let k = 0; k < 2_000; k++) c2.host.transport.send('n1', ack);
+      await waitFor(() => (transportRejections()['over-budget'] ?? 0) >= 1, 10_000, 'over budget');
+      await sleep(100);
+      expect(n1.status().frames.in - before).toBeGreaterThanOrEqual(300);
+      expect(await n1.metrics.text()).toMatch(/bftkit_frames_throttled_total\{[^}]*\} [1-9]/);
+      await waitFor(
+        () => !n1.status().peers.find((p) => p.id === 'c2')?.connected,
+        10_000,
+        'c2 banned',
+      );
+    } finally {
+      await c2.close();
+    }
+  });
+});
