@@ -409,7 +409,7 @@ const BODY = `
     <h2>Certified blocks <span class="hint">newest first; click one for its transactions</span></h2>
     <div class="scroll">
       <table id="blocks">
-        <thead><tr><th class="num">height</th><th>hash</th><th class="num">txs</th><th>view / seq</th><th>certificate signers</th></tr></thead>
+        <thead><tr><th class="num">height</th><th>hash</th><th class="num">txs</th><th class="num" title="PBFT sequence number">seq</th><th>certificate signers</th></tr></thead>
         <tbody></tbody>
       </table>
     </div>
@@ -587,7 +587,7 @@ function renderBlocks(blocks) {
       h('td', { class: 'mono', title: hash }, short(hash)),
       h('td', { class: 'num', title: applied + ' applied, ' + (txs.length - applied) + ' rejected' },
         num(hd.txCount) + (txs.length > applied ? ' (' + (txs.length - applied) + ' rejected)' : '')),
-      h('td', { class: 'mono' }, 'v' + hd.view + ' / s' + hd.seq),
+      h('td', { class: 'num' }, num(hd.seq)),
       h('td', { class: 'mono' }, list(b.certificate).map((v) => v && v.from).join(' ')));
     row.addEventListener('click', () => selectBlock(hd.height));
     return row;
