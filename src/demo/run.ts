@@ -82,7 +82,10 @@ export interface DemoOptions {
 export interface NodeView {
   id: string;
   byzantine: string | null;
+  /** It answered /status in the last DOWN_AFTER_MS. */
   up: boolean;
+  /** Up, but its latest answer did not come in time (a busy replica, not a dead one). */
+  slow: boolean;
   view: number | null;
   lastCommitted: number | null;
   height: number | null;
@@ -321,9 +324,17 @@ function progressLine(s: LiveSummary): string {
   return `${s.elapsedSeconds.toFixed(0).padStart(4)} s  blocks ${String(s.blocks).padStart(5)}  tx ${String(s.transactions).padStart(7)}  ${String(s.txPerSecond).padStart(5)} tx/s  view changes ${s.viewChanges}  evidence ${s.evidence.length}  replicas up ${up}/${s.nodes.length}`;
 }
 
+/** How long a replica may leave /status unanswered before it is shown down. */
+const DOWN_AFTER_MS = 10_000;
+/** One /status request's patience (a starved replica answers late, not never). */
+const STATUS_TIMEOUT_MS = 2_000;
+
 /** Polls every replica's /status and reads the stored ledgers (read-only). */
 class Monitor {
-  private readonly statuses = new Map<string, HostStatus | null>();
+  /** Each replica's last answer (kept through slow polls), when it came, and if the latest poll missed. */
+  private readonly statuses = new Map<string, HostStatus>();
+  private readonly answeredAt = new Map<string, number>();
+  private readonly missed = new Set<string>();
   private readonly ledgers = new Map<string, ReadOnlyLedger>();
 
   constructor(
@@ -336,7 +347,7 @@ class Monitor {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       await this.poll();
-      if ([...this.statuses.values()].every((s) => s !== null) && this.statuses.size > 0) return;
+      if (this.statuses.size === this.file.nodes.length) return;
       if (Date.now() > deadline) throw new Error('the replicas did not come up in time');
       await sleep(250);
     }
@@ -345,7 +356,14 @@ class Monitor {
   async poll(): Promise<void> {
     await Promise.all(
       this.file.nodes.map(async (n) => {
-        this.statuses.set(n.id, await fetchStatus(`http://${n.host}:${n.port}`, 1_000));
+        const status = await fetchStatus(`http://${n.host}:${n.port}`, STATUS_TIMEOUT_MS);
+        if (status === null) {
+          this.missed.add(n.id);
+          return;
+        }
+        this.statuses.set(n.id, status);
+        this.answeredAt.set(n.id, Date.now());
+        this.missed.delete(n.id);
       }),
     );
   }
@@ -354,10 +372,13 @@ class Monitor {
     const nodes: NodeView[] = this.file.nodes.map((n) => {
       const s = this.statuses.get(n.id) ?? null;
       const app = s?.app as { ledger?: { height?: number } } | null | undefined;
+      const up =
+        Date.now() - (this.answeredAt.get(n.id) ?? Number.NEGATIVE_INFINITY) < DOWN_AFTER_MS;
       return {
         id: n.id,
         byzantine: this.byzantine.get(n.id) ?? null,
-        up: s !== null,
+        up,
+        slow: up && this.missed.has(n.id),
         view: s?.view ?? null,
         lastCommitted: s?.lastCommitted ?? null,
         height: app?.ledger?.height ?? null,
@@ -386,7 +407,7 @@ class Monitor {
   private evidence(): EvidenceView[] {
     const out: EvidenceView[] = [];
     for (const [node, s] of this.statuses) {
-      if (s === null || this.byzantine.has(node)) continue;
+      if (this.byzantine.has(node)) continue;
       const note = s.notes.evidence;
       if (note === undefined) continue;
       const data = note.data as {

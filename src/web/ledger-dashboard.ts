@@ -40,7 +40,7 @@ export interface DashboardSource {
   /** Live summary: any JSON object; the page must render at least these fields when present:
    *  { protocol: string, running: boolean, elapsedSeconds: number, blocks: number, transactions: number,
    *    txPerSecond: number, viewChanges: number,
-   *    nodes: [{ id: string, byzantine: string|null, up: boolean, view: number|null, lastCommitted: number|null, height: number|null, rejections: number }],
+   *    nodes: [{ id: string, byzantine: string|null, up: boolean, slow?: boolean, view: number|null, lastCommitted: number|null, height: number|null, rejections: number }],
    *    evidence: [{ node: string, kind: string, culprit: string, detail: string }] } */
   summary(): Promise<unknown>;
   /** The newest `limit` certified blocks, newest first, each the stored block JSON (format bftkit-ledger-block/1: {format, header, txs:[{tx, outcome}], certificate:[...]}) */
@@ -348,6 +348,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .badge.byz { background: var(--byz); color: #fff; }
 .badge.up { background: var(--ok-bg); color: var(--ok); }
 .badge.down { background: #e5e7eb; color: #374151; }
+.badge.slow { background: var(--warn-bg); color: #9a3412; }
 .badge.applied { background: var(--ok-bg); color: var(--ok); }
 .badge.rejected { background: var(--warn-bg); color: #9a3412; }
 #evidence { list-style: none; margin: 0; padding: 0; display: grid; gap: 6px; }
@@ -540,11 +541,13 @@ function renderSummary(s) {
     n = n && typeof n === 'object' ? n : {};
     const byz = n.byzantine !== null && n.byzantine !== undefined;
     const up = n.up === true;
+    // Slow: it answered recently but not the latest poll (a busy replica, not a dead one).
+    const health = up ? (n.slow === true ? 'slow' : 'up') : 'down';
     return h('tr', { 'data-node': n.id, class: [byz ? 'byzantine' : '', up ? '' : 'down'].join(' ').trim() },
       h('td', {}, h('span', { class: 'mono' }, n.id), byz ? ' ' : null,
         byz ? h('span', { class: 'badge byz', title: 'Byzantine: runs the adversary ' + n.byzantine }, 'Byzantine') : null,
         byz ? h('span', { class: 'adversary' }, ' ' + n.byzantine) : null),
-      h('td', {}, h('span', { class: 'badge ' + (up ? 'up' : 'down') }, up ? 'up' : 'down')),
+      h('td', {}, h('span', { class: 'badge ' + health }, health)),
       h('td', { class: 'num' }, num(n.view)),
       h('td', { class: 'num' }, num(n.lastCommitted)),
       h('td', { class: 'num' }, num(n.height)),
