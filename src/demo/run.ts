@@ -61,6 +61,8 @@ const PARAMS = {
   requestTimeoutMs: 2_000,
 };
 const TRANSFERS_PER_REQUEST = 64;
+/** How long the clients' last requests may take once the time is up (then they are abandoned). */
+const STOP_GRACE_MS = 10_000;
 
 export interface DemoOptions {
   durationS: number;
@@ -222,7 +224,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
       confirmed = workload.counts.applied + workload.counts.rejected;
       if (o.redraw !== null) o.redraw('');
       o.print(interrupted ? 'interrupted: stopping' : 'time is up: stopping the clients');
-      await (interrupted ? workload.close() : workload.stop());
+      await (interrupted ? workload.close() : workload.stop(STOP_GRACE_MS));
       // The last blocks gather their votes.
       if (!interrupted) await sleep(1_500);
       await monitor.poll();
