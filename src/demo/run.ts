@@ -61,6 +61,8 @@ const PARAMS = {
   requestTimeoutMs: 2_000,
 };
 const TRANSFERS_PER_REQUEST = 64;
+/** How long the replicas may take to come up, and then the clients to connect. */
+const STARTUP_MS = 180_000;
 /** How long the clients' last requests may take once the time is up (then they are abandoned). */
 const STOP_GRACE_MS = 10_000;
 
@@ -187,8 +189,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     const stopped = o.stop.then(() => {
       interrupted = true;
     });
-    await Promise.race([monitor.waitUp(60_000), stopped]);
-    if (!interrupted) await Promise.race([workload.waitConnected(30_000), stopped]);
+    // Patient: on a starved machine four processes may take minutes to start and connect.
+    await Promise.race([monitor.waitUp(STARTUP_MS), stopped]);
+    if (!interrupted) await Promise.race([workload.waitConnected(STARTUP_MS), stopped]);
     if (o.web && !interrupted) {
       dashboard = await startDashboard({
         cluster: () => file,
