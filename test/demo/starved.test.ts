@@ -61,7 +61,7 @@ describe.skipIf(!hasTaskset)('bftkit demo, starved of CPU', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bftkit-starved-'));
     dirs.push(dir);
     const data = join(dir, 'data');
-    hog(170);
+    hog(290);
     const demo = spawn(
       'taskset',
       [
@@ -106,5 +106,7 @@ describe.skipIf(!hasTaskset)('bftkit demo, starved of CPU', () => {
     const audits = honest.map((id) => auditDataDir(join(data, 'nodes', id), file));
     for (const audit of audits) expect(audit, context).toMatchObject({ ok: true });
     expect(Math.max(...audits.map((a) => (a.ok ? a.blocks : 0)))).toBe(summary.blocks);
-  });
+    // A limit, not an assertion: starved, on a machine busy with other tests, this run takes
+    // about a minute in CI and over two on a machine at load 50 (the spinner lives 290 s).
+  }, 300_000);
 });
