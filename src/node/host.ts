@@ -460,22 +460,15 @@ export class ProcessHost {
     return randomInt(0, 2 ** 48 - 1) / 2 ** 48;
   }
 
-  /**
-   * A protocol timer reaches the core only after the I/O that is already waiting: Node runs
-   * expired timers before it reads sockets, so a process starved of CPU would otherwise wake
-   * up, fire its request timer and complain about a primary whose COMMITs sit unread in its
-   * buffers. setImmediate delivers it after the next poll; a reset or cancel in between wins.
-   */
   private setTimer(key: string, delayMs: number): void {
     const previous = this.timers.get(key);
     if (previous !== undefined) clearTimeout(previous);
     const timer = setTimeout(
-      () =>
-        setImmediate(() => {
-          if (this.timers.get(key) !== timer) return;
-          this.timers.delete(key);
-          if (!this.closed) this.guard(() => this.runtime.fireTimer(key));
-        }),
+      () => {
+        if (this.timers.get(key) !== timer) return;
+        this.timers.delete(key);
+        if (!this.closed) this.guard(() => this.runtime.fireTimer(key));
+      },
       Math.max(0, delayMs),
     );
     timer.unref();
