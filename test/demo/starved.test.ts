@@ -99,7 +99,6 @@ describe.skipIf(!hasTaskset)('bftkit demo, starved of CPU', () => {
     expect(code, context).toBe(0);
     expect(summary.ok, context).toBe(true);
     expect(summary.blocks, context).toBeGreaterThan(0);
-    expect(summary.applied, context).toBeGreaterThan(0);
     // The honest replicas' stored ledgers, audited here with the public keys only.
     const file = loadClusterFile(join(data, 'keys', 'cluster.json'));
     const honest = file.nodes.map((n) => n.id).filter((id) => id !== 'n0');
