@@ -76,10 +76,24 @@ export class TransferWorkload {
     this.loops = this.clients.map((client, i) => this.loop(client, accounts, i + 1));
   }
 
-  /** Stop issuing; wait for the requests in flight (their replies count). */
-  async stop(): Promise<void> {
+  /**
+   * Stop issuing; wait for the requests in flight (their replies count), at most `graceMs` if
+   * given: on a starved machine a request may take long, and close() abandons what is left.
+   */
+  async stop(graceMs?: number): Promise<void> {
     this.running = false;
-    await Promise.all(this.loops);
+    if (graceMs === undefined) {
+      await Promise.all(this.loops);
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(this.loops),
+      new Promise<void>((r) => {
+        timer = setTimeout(r, graceMs);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   async close(): Promise<void> {
@@ -112,6 +126,7 @@ export class TransferWorkload {
           this.options.requestTimeoutMs,
         )) as unknown as LedgerResult;
       } catch (e) {
+        if (!this.running) return; // stopping: close() abandoned the request
         if (!(e instanceof RequestTimeout)) throw e;
         // The request stays queued in the client core (it is retried until f+1 replies):
         // stop here rather than send later nonces behind it.

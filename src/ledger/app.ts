@@ -4,7 +4,7 @@
  *
  *   REQUEST command   {transfers: [signed TRANSFER, …]}  (a client may relay up to 64)
  *   per committed batch with ≥ 1 transfer (view v, seq s), at every replica:
- *     block ← chain.execute(transfers of the batch, v, s)      deterministic
+ *     block ← chain.execute(transfers of the batch, s)         deterministic (not v: block.ts)
  *     vote  ← ⟨BLOCK, height, hash(block.header)⟩σi            signed as ledger/BLOCK
  *     multicast vote; count it and the others' (chain.addVote)
  *   on q matching votes: the block is final → output {type: 'ledger-block', block}
@@ -48,9 +48,14 @@ export const ledgerResultSchema = z.strictObject({
 });
 export type LedgerResult = { height: number; outcomes: Outcome[] };
 
+/** Hashes of the last executed blocks a checkpoint carries (see LedgerApp.restore). */
+export const RECENT_BLOCK_HASHES = 256;
+
 export const ledgerSnapshotSchema = z.strictObject({
   tip: headerSchema.nullable(),
   accounts: stateSnapshotSchema,
+  /** Hashes of the last executed blocks, oldest first, the last one the tip's. */
+  recent: z.array(z.string().regex(/^[0-9a-f]{64}$/)).max(RECENT_BLOCK_HASHES),
 });
 
 const blockVoteBody = z.strictObject({
@@ -99,6 +104,8 @@ const LATE_VOTE_MS = 1_000;
 
 class LedgerApp implements ReplicatedApp {
   private chain: LedgerChain;
+  /** Hashes of the last RECENT_BLOCK_HASHES executed blocks, oldest first (part of the state). */
+  private recent: string[] = [];
   private readonly ownVotes = new Map<
     number,
     { vote: Envelope<string, { hash: string }>; finalAt: number | null; echoed: Set<NodeId> }
@@ -115,21 +122,13 @@ class LedgerApp implements ReplicatedApp {
   executeBatch(requests: readonly AppRequest[], view: number, seq: number): Json[] {
     const transfers = requests.flatMap((r) => (r.command as unknown as LedgerCommand).transfers);
     if (transfers.length === 0) return requests.map(() => ({ height: 0, outcomes: [] }));
-    const block = this.chain.execute(transfers, view, seq);
+    const block = this.chain.execute(transfers, seq);
     const { height } = block.header;
-    const vote = this.ctx.sign(BLOCK_VOTE, {
-      height,
-      hash: this.chain.pendingHash(height) as string,
-    });
-    this.ownVotes.set(height, {
-      vote: vote as Envelope<string, { hash: string }>,
-      finalAt: null,
-      echoed: new Set(),
-    });
-    this.ownVotes.delete(height - VOTE_MEMORY);
-    this.ctx.broadcast(vote, { includeSelf: false });
+    const hash = this.chain.pendingHash(height) as string;
+    this.recent.push(hash);
+    if (this.recent.length > RECENT_BLOCK_HASHES) this.recent.shift();
     this.ctx.note('block', { height, txs: transfers.length, view, seq });
-    this.count(vote);
+    this.count(this.vote(height, hash));
     let at = 0;
     return requests.map((r) => {
       const count = (r.command as unknown as LedgerCommand).transfers.length;
@@ -137,6 +136,19 @@ class LedgerApp implements ReplicatedApp {
       at += count;
       return { height, outcomes } as Json;
     });
+  }
+
+  /** ⟨BLOCK, height, hash⟩σi to the others; remembered to answer latecomers (echo). */
+  private vote(height: number, hash: string): Envelope {
+    const vote = this.ctx.sign(BLOCK_VOTE, { height, hash });
+    this.ownVotes.set(height, {
+      vote: vote as Envelope<string, { hash: string }>,
+      finalAt: null,
+      echoed: new Set(),
+    });
+    this.ownVotes.delete(height - VOTE_MEMORY);
+    this.ctx.broadcast(vote, { includeSelf: false });
+    return vote;
   }
 
   onMessage(from: NodeId, message: Envelope): void {
@@ -179,6 +191,7 @@ class LedgerApp implements ReplicatedApp {
     return {
       tip: this.chain.executedTip,
       accounts: this.chain.executedState.snapshot(),
+      recent: [...this.recent],
     } as Json;
   }
 
@@ -186,6 +199,7 @@ class LedgerApp implements ReplicatedApp {
     const parsed = ledgerSnapshotSchema.parse(snapshot);
     const state = LedgerState.fromSnapshot(this.cluster, parsed.accounts);
     if (state === null) throw new Error('ledger snapshot: accounts are not the cluster’s');
+    const executed = this.chain.executedHeight;
     this.chain = LedgerChain.resume(
       parsed.tip as BlockHeader | null,
       state,
@@ -194,6 +208,14 @@ class LedgerApp implements ReplicatedApp {
       this.voteOk,
     );
     const height = parsed.tip?.height ?? 0;
+    this.recent = [...parsed.recent];
     this.ctx.output({ type: 'ledger-resumed', height } satisfies LedgerResumedOutput);
+    // The blocks this replica skipped may still wait for its vote: with f replicas that do not
+    // vote, a block needs every correct replica's. The checkpoint names their hashes, and q
+    // replicas signed it (f+1 correct ones executed those blocks), so vouch for them.
+    const first = height - this.recent.length + 1;
+    this.recent.forEach((hash, i) => {
+      if (first + i > executed) this.vote(first + i, hash);
+    });
   }
 }

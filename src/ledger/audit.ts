@@ -5,7 +5,7 @@
  *   1. shape: a bftkit-ledger-block/1 document, every field bounded
  *   2. height: the i-th block (from 1) says height i — no gap, no reordering
  *   3. link: prevHash is the previous block's hash (block 1: the cluster's genesis hash)
- *   4. seq: strictly increasing (views may go down: a re-proposed batch keeps its seq)
+ *   4. seq: strictly increasing
  *   5. Merkle: txCount and txRoot match the transactions and their outcomes
  *   6. certificate: ≥ q votes, distinct replicas of this cluster, each a valid signature
  *      (one verification rule) over this height and this block's hash

@@ -1,7 +1,7 @@
 /**
  * Blocks: one committed batch each, hash-chained, with a commit certificate.
  *
- *   header      {height, prevHash, txRoot, txCount, stateHash, view, seq}
+ *   header      {height, prevHash, txRoot, txCount, stateHash, seq}
  *   txs         [{tx: signed TRANSFER envelope, outcome: applied | rejected + reason}]
  *   certificate [BLOCK envelopes {height, hash} from ≥ q distinct replicas]
  *
@@ -13,6 +13,13 @@
  *
  * A leaf carries the outcome as well as the tx id so that an inclusion proof proves what
  * happened to the transaction, not only that it was ordered; txCount pins the tree size.
+ *
+ * The header holds nothing a correct replica could see differently from another: in particular
+ * not the PBFT view. A batch committed in view v at one replica may commit at another only
+ * after a view change, re-proposed in view v' with the same seq; a header with the view would
+ * then hash differently at the two, no block would gather q matching votes, and since blocks
+ * become final in height order, none after it either (seen on a starved machine: clients got
+ * their replies, 0 blocks were certified). The seq is agreed: one seq, one batch.
  *
  * `checkBlock` is the one verification of a block against its predecessor: the chain uses it
  * when it appends, the auditor for every stored block. Browser-safe.
@@ -56,7 +63,6 @@ export const headerSchema = z.strictObject({
   txRoot: hash32,
   txCount: z.number().int().min(0).max(MAX_BLOCK_TXS),
   stateHash: hash32,
-  view: counter,
   seq: counter,
 });
 export type BlockHeader = z.infer<typeof headerSchema>;
@@ -156,15 +162,14 @@ export function makeBlock(
   prev: BlockHeader | null,
   txs: readonly TransferEnvelope[],
   state: LedgerState,
-  view: number,
   seq: number,
   cluster: LedgerCluster,
   crypto: LedgerCrypto = nobleLedgerCrypto,
 ): { block: Block; state: LedgerState } {
   if (txs.length > MAX_BLOCK_TXS)
     throw new BlockError(`${txs.length} transactions, at most ${MAX_BLOCK_TXS} per block`);
-  if (!Number.isSafeInteger(view) || view < 0 || !Number.isSafeInteger(seq) || seq < 0)
-    throw new BlockError('view and seq must be non-negative safe integers');
+  if (!Number.isSafeInteger(seq) || seq < 0)
+    throw new BlockError('seq must be a non-negative safe integer');
   if (prev !== null && seq <= prev.seq)
     throw new BlockError(`seq ${seq} does not follow the previous block's seq ${prev.seq}`);
   const next = state.clone();
@@ -176,7 +181,6 @@ export function makeBlock(
     txRoot: txRoot(entries, crypto),
     txCount: entries.length,
     stateHash: next.hash(cluster.clusterId, crypto),
-    view,
     seq,
   };
   return { block: { header, txs: entries }, state: next };

@@ -5,7 +5,7 @@
  *
  * A replica's life, per committed PBFT batch (see README.md "Integration"):
  *
- *   const block = chain.execute(txs, view, seq);     // deterministic; pending until certified
+ *   const block = chain.execute(txs, seq);           // deterministic; pending until certified
  *   broadcast(signBlock(cluster, signer, block.header));
  *   … for each BLOCK vote received (and its own):
  *   for (const final of chain.addVote(vote)) store.append(final);
@@ -149,14 +149,13 @@ export class LedgerChain {
   }
 
   /** Execute a committed batch on top of everything executed so far (well-formed transfers). */
-  execute(txs: readonly TransferEnvelope[], view: number, seq: number): Block {
+  execute(txs: readonly TransferEnvelope[], seq: number): Block {
     const last = this.#pending.at(-1);
     const prev = last?.block.header ?? this.tip;
     const { block, state } = makeBlock(
       prev,
       txs,
       last?.state ?? this.#state,
-      view,
       seq,
       this.#cluster,
       this.#crypto,

@@ -9,7 +9,10 @@
  *     connection that client opened (no connection: the frame is dropped and counted).
  * A newer authenticated connection from the same peer replaces the older one (the peer
  * restarted, or the old one is half-open). The dialing side reconnects with capped
- * exponential back-off and jitter. Dead connections are found with WebSocket pings.
+ * exponential back-off and jitter. Dead connections are found with WebSocket pings: one from
+ * which nothing at all (frame, ping or pong) arrived for SILENT_BEATS heartbeats is closed, and
+ * a heartbeat that fires late — this process was starved of CPU, so what the peer sent may be
+ * sitting unread — judges nobody. A slow machine makes links slow, never makes them drop.
  *
  * Every connection starts with the handshake of ./handshake.ts; only after it do frames reach
  * `onFrame(peer, text)`, with `peer` the authenticated id. Frames are bounded by ws's
@@ -126,7 +129,10 @@ export interface PeerStatus {
 interface Conn {
   readonly ws: WebSocket;
   readonly direction: Direction;
-  alive: boolean;
+  /** Something arrived since the last heartbeat. */
+  heard: boolean;
+  /** Heartbeats in a row, each on time, with nothing heard. */
+  silentBeats: number;
 }
 
 interface Peer {
@@ -161,6 +167,9 @@ const defaults = {
   framesPerSecond: { client: 2_000, replica: 20_000 },
 };
 
+/** Heartbeats without a word from the peer before its connection is closed. */
+const SILENT_BEATS = 3;
+
 const silent: NetLogger = { debug() {}, info() {}, warn() {} };
 
 export class Transport {
@@ -178,6 +187,8 @@ export class Transport {
   private readonly random: () => number;
   private readonly publicKeyHex: string;
   private readonly heartbeat: NodeJS.Timeout;
+  private readonly heartbeatMs: number;
+  private lastBeat = Date.now();
   private pendingHandshakes = 0;
   private readonly pendingByAddress = new Map<string, number>();
   private readonly framesPerSecond: { client: number; replica: number };
@@ -222,8 +233,8 @@ export class Transport {
       perMessageDeflate: false,
       clientTracking: false,
     });
-    const heartbeatMs = options.heartbeatMs ?? defaults.heartbeatMs;
-    this.heartbeat = setInterval(() => this.beat(), heartbeatMs);
+    this.heartbeatMs = options.heartbeatMs ?? defaults.heartbeatMs;
+    this.heartbeat = setInterval(() => this.beat(), this.heartbeatMs);
     this.heartbeat.unref();
   }
 
@@ -644,10 +655,13 @@ export class Transport {
       return;
     }
     const old = peer.conn;
-    const conn: Conn = { ws, direction, alive: true };
-    ws.on('pong', () => {
-      conn.alive = true;
-    });
+    const conn: Conn = { ws, direction, heard: true, silentBeats: 0 };
+    const heard = () => {
+      conn.heard = true;
+    };
+    ws.on('pong', heard);
+    ws.on('ping', heard);
+    ws.on('message', heard);
     peer.conn = conn;
     peer.connectedSince = Date.now();
     peer.lastError = null;
@@ -708,15 +722,25 @@ export class Transport {
   }
 
   private beat(): void {
+    const now = Date.now();
+    // Late by half a period or more: our event loop was stalled, and the answers to the last
+    // pings may be unread in the socket buffers (timers run before I/O). Judge nobody now.
+    const onTime = now - this.lastBeat < this.heartbeatMs * 1.5;
+    this.lastBeat = now;
     for (const peer of this.peers.values()) {
       const conn = peer.conn;
       if (conn === null) continue;
-      if (!conn.alive) {
-        this.log.warn({ peer: peer.spec.id }, 'peer stopped answering pings; closing');
+      if (conn.heard) conn.silentBeats = 0;
+      else if (onTime) conn.silentBeats++;
+      conn.heard = false;
+      if (conn.silentBeats >= SILENT_BEATS) {
+        this.log.warn(
+          { peer: peer.spec.id, silentMs: SILENT_BEATS * this.heartbeatMs },
+          'peer silent (no frame, ping or pong); closing',
+        );
         conn.ws.terminate();
         continue;
       }
-      conn.alive = false;
       conn.ws.ping();
     }
   }

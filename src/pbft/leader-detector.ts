@@ -17,7 +17,8 @@
  *   q complaints about any round r ≥ round move it to r+1, and f+1 processes complaining about
  *   rounds ≥ round make it complain too, about the smallest round of such an f+1 set.
  * - New leader at `quorum` complaints (q = ⌊(n+f)/2⌋+1, which is 2f+1 at n = 3f+1).
- * Timeouts double with every round that passes without progress (see `timeoutMs`).
+ * Timeouts double with every round that passes without progress (see `timeoutMs`), and stay
+ * longer for a while after a round change that progress followed (`backoff`).
  */
 import type { NodeId } from '../core/protocol.js';
 
@@ -32,6 +33,8 @@ export interface LeaderDetectorConfig {
   readonly baseTimeoutMs: number;
   /** Cap on the doubling (2^maxBackoff × base). */
   readonly maxBackoff?: number;
+  /** Progress reports in one round that take one doubling of `backoff` off again (default 32). */
+  readonly backoffDecay?: number;
   /** Highest rounds kept per complainer (bounds what a Byzantine complainer can make us hold). */
   readonly maxPendingPerSender?: number;
 }
@@ -58,6 +61,15 @@ export class LeaderDetector<C = null> {
   private deposing: ReadonlyMap<NodeId, C> = new Map();
   /** The last round in which the caller reported progress (resets the timeout). */
   private progressRound: number;
+  /**
+   * Doublings kept after progress resumed in a new round. A round change that progress follows
+   * may be a leader that was only slow — a starved machine: each backup's timer fires before
+   * the busy primary gets to its request, and a base timeout after every view change makes a
+   * storm of them. So each such round change adds one doubling, and every `backoffDecay`
+   * progress reports within one round take one off: the timeout follows the cluster's pace.
+   */
+  private backoff = 0;
+  private progressSinceBackoff = 0;
   private evaluating = false;
 
   constructor(
@@ -129,15 +141,26 @@ export class LeaderDetector<C = null> {
     if (any) this.evaluate();
   }
 
-  /** The caller made progress under the current leader: the next timeout is the base one. */
+  /** The caller made progress under the current leader: the rounds without it are over. */
   progress(): void {
+    const cap = this.config.maxBackoff ?? 10;
+    if (this.progressRound < this.currentRound) {
+      this.backoff = Math.min(cap, this.backoff + 1);
+      this.progressSinceBackoff = 0;
+    } else if (
+      this.backoff > 0 &&
+      ++this.progressSinceBackoff >= (this.config.backoffDecay ?? 32)
+    ) {
+      this.backoff--;
+      this.progressSinceBackoff = 0;
+    }
     this.progressRound = this.currentRound;
   }
 
-  /** base × 2^(rounds since the last progress), capped. */
+  /** base × 2^(rounds since the last progress + backoff), capped. */
   timeoutMs(): number {
     const exponent = Math.min(
-      Math.max(0, this.currentRound - this.progressRound),
+      Math.max(0, this.currentRound - this.progressRound) + this.backoff,
       this.config.maxBackoff ?? 10,
     );
     return this.config.baseTimeoutMs * 2 ** exponent;
@@ -150,6 +173,8 @@ export class LeaderDetector<C = null> {
   restore(round: number, own: C | null): void {
     this.currentRound = round;
     this.progressRound = round;
+    this.backoff = 0;
+    this.progressSinceBackoff = 0;
     this.complaints.clear();
     this.deposing = new Map();
     if (own !== null) {

@@ -40,7 +40,7 @@ export interface DashboardSource {
   /** Live summary: any JSON object; the page must render at least these fields when present:
    *  { protocol: string, running: boolean, elapsedSeconds: number, blocks: number, transactions: number,
    *    txPerSecond: number, viewChanges: number,
-   *    nodes: [{ id: string, byzantine: string|null, up: boolean, view: number|null, lastCommitted: number|null, height: number|null, rejections: number }],
+   *    nodes: [{ id: string, byzantine: string|null, up: boolean, slow?: boolean, view: number|null, lastCommitted: number|null, height: number|null, rejections: number }],
    *    evidence: [{ node: string, kind: string, culprit: string, detail: string }] } */
   summary(): Promise<unknown>;
   /** The newest `limit` certified blocks, newest first, each the stored block JSON (format bftkit-ledger-block/1: {format, header, txs:[{tx, outcome}], certificate:[...]}) */
@@ -348,6 +348,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .badge.byz { background: var(--byz); color: #fff; }
 .badge.up { background: var(--ok-bg); color: var(--ok); }
 .badge.down { background: #e5e7eb; color: #374151; }
+.badge.slow { background: var(--warn-bg); color: #9a3412; }
 .badge.applied { background: var(--ok-bg); color: var(--ok); }
 .badge.rejected { background: var(--warn-bg); color: #9a3412; }
 #evidence { list-style: none; margin: 0; padding: 0; display: grid; gap: 6px; }
@@ -409,7 +410,7 @@ const BODY = `
     <h2>Certified blocks <span class="hint">newest first; click one for its transactions</span></h2>
     <div class="scroll">
       <table id="blocks">
-        <thead><tr><th class="num">height</th><th>hash</th><th class="num">txs</th><th>view / seq</th><th>certificate signers</th></tr></thead>
+        <thead><tr><th class="num">height</th><th>hash</th><th class="num">txs</th><th class="num" title="PBFT sequence number">seq</th><th>certificate signers</th></tr></thead>
         <tbody></tbody>
       </table>
     </div>
@@ -540,11 +541,13 @@ function renderSummary(s) {
     n = n && typeof n === 'object' ? n : {};
     const byz = n.byzantine !== null && n.byzantine !== undefined;
     const up = n.up === true;
+    // Slow: it answered recently but not the latest poll (a busy replica, not a dead one).
+    const health = up ? (n.slow === true ? 'slow' : 'up') : 'down';
     return h('tr', { 'data-node': n.id, class: [byz ? 'byzantine' : '', up ? '' : 'down'].join(' ').trim() },
       h('td', {}, h('span', { class: 'mono' }, n.id), byz ? ' ' : null,
         byz ? h('span', { class: 'badge byz', title: 'Byzantine: runs the adversary ' + n.byzantine }, 'Byzantine') : null,
         byz ? h('span', { class: 'adversary' }, ' ' + n.byzantine) : null),
-      h('td', {}, h('span', { class: 'badge ' + (up ? 'up' : 'down') }, up ? 'up' : 'down')),
+      h('td', {}, h('span', { class: 'badge ' + health }, health)),
       h('td', { class: 'num' }, num(n.view)),
       h('td', { class: 'num' }, num(n.lastCommitted)),
       h('td', { class: 'num' }, num(n.height)),
@@ -587,7 +590,7 @@ function renderBlocks(blocks) {
       h('td', { class: 'mono', title: hash }, short(hash)),
       h('td', { class: 'num', title: applied + ' applied, ' + (txs.length - applied) + ' rejected' },
         num(hd.txCount) + (txs.length > applied ? ' (' + (txs.length - applied) + ' rejected)' : '')),
-      h('td', { class: 'mono' }, 'v' + hd.view + ' / s' + hd.seq),
+      h('td', { class: 'num' }, num(hd.seq)),
       h('td', { class: 'mono' }, list(b.certificate).map((v) => v && v.from).join(' ')));
     row.addEventListener('click', () => selectBlock(hd.height));
     return row;

@@ -145,7 +145,7 @@ export function standardChain(fx: Fixture): StandardChain {
   const chain = new LedgerChain(fx.cluster, crypto);
   const blocks: CertifiedBlock[] = [];
   batches.forEach((batch, i) => {
-    const block = chain.execute(batch, i < 3 ? 0 : 1, 10 + i * 3);
+    const block = chain.execute(batch, 10 + i * 3);
     blocks.push(...voteAll(fx, chain, block));
   });
   return { chain, blocks, tx };
@@ -203,7 +203,6 @@ export function forgeBlock(
     txRoot: txRoot(entries, crypto),
     txCount: entries.length,
     stateHash,
-    view: prev.view,
     seq: prev.seq + 1,
   };
   const block: Block = { header, txs: entries };

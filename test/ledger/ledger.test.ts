@@ -150,19 +150,19 @@ describe('state and blocks', () => {
   it('makeBlock is pure; malformed transfers never reach it (admission refuses them)', () => {
     const state = LedgerState.genesis(fx.cluster);
     const before = state.hash(fx.file.clusterId, crypto);
-    const { block, state: after } = makeBlock(null, [std.tx.a!], state, 0, 1, fx.cluster, crypto);
+    const { block, state: after } = makeBlock(null, [std.tx.a!], state, 1, fx.cluster, crypto);
     expect(state.hash(fx.file.clusterId, crypto)).toBe(before);
     expect(after.balance('c0')).toBe(GENESIS_BALANCE - 100);
     expect(block.header.height).toBe(1);
     const junk = { ...std.tx.a!, body: { nope: 1 } };
     expect(ledgerCommandSchema.safeParse({ transfers: [std.tx.a!] }).success).toBe(true);
     expect(ledgerCommandSchema.safeParse({ transfers: [junk] }).success).toBe(false);
-    expect(() => makeBlock(block.header, [], after, 0, 1, fx.cluster, crypto)).toThrow(/seq/);
+    expect(() => makeBlock(block.header, [], after, 1, fx.cluster, crypto)).toThrow(/seq/);
   });
 
   it('certify keeps q valid distinct replica votes and refuses fewer', () => {
     const state = LedgerState.genesis(fx.cluster);
-    const { block } = makeBlock(null, [std.tx.a!], state, 0, 1, fx.cluster, crypto);
+    const { block } = makeBlock(null, [std.tx.a!], state, 1, fx.cluster, crypto);
     const votes = REPLICAS.map((id) => signBlock(fx.cluster, fx.signer(id), block.header, crypto));
     const client = signBlock(fx.cluster, fx.signer('c0'), block.header, crypto);
     const forged = { ...votes[3]!, sig: votes[2]!.sig };
@@ -188,8 +188,8 @@ describe('state and blocks', () => {
 describe('LedgerChain', () => {
   it('executes ahead of certificates and finalizes strictly in height order', () => {
     const chain = new LedgerChain(fx.cluster, crypto);
-    const b1 = chain.execute([std.tx.a!], 0, 1);
-    const b2 = chain.execute([std.tx.b!], 0, 2);
+    const b1 = chain.execute([std.tx.a!], 1);
+    const b2 = chain.execute([std.tx.b!], 2);
     expect(chain.executedHeight).toBe(2);
     expect(chain.height).toBe(0);
     expect(chain.executedState.balance('c2')).toBe(GENESIS_BALANCE + 50);
@@ -203,7 +203,7 @@ describe('LedgerChain', () => {
   it('keeps votes that arrive before the block is executed', () => {
     // Another replica executed block 1 first and its votes arrive early.
     const ahead = new LedgerChain(fx.cluster, crypto);
-    const b1 = ahead.execute([std.tx.a!], 0, 1);
+    const b1 = ahead.execute([std.tx.a!], 1);
     const chain = new LedgerChain(fx.cluster, crypto);
     // A forged early vote in n1's name must not take the slot of n1's genuine vote.
     const genuine = signBlock(fx.cluster, fx.signer('n1'), b1.header, crypto);
@@ -211,19 +211,18 @@ describe('LedgerChain', () => {
     expect(chain.addVote({ ...genuine, sig: n3.sig })).toEqual([]);
     for (const id of ['n1', 'n2'])
       expect(chain.addVote(signBlock(fx.cluster, fx.signer(id), b1.header, crypto))).toEqual([]);
-    chain.execute([std.tx.a!], 0, 1);
+    chain.execute([std.tx.a!], 1);
     const done = chain.addVote(signBlock(fx.cluster, fx.signer('n0'), b1.header, crypto));
     expect(done.map((b) => b.header.height)).toEqual([1]);
   });
 
   it('ignores votes for another block, from non-replicas, and duplicates', () => {
     const chain = new LedgerChain(fx.cluster, crypto);
-    const b1 = chain.execute([std.tx.a!], 0, 1);
+    const b1 = chain.execute([std.tx.a!], 1);
     const other = makeBlock(
       null,
       [std.tx.b!],
       LedgerState.genesis(fx.cluster),
-      0,
       1,
       fx.cluster,
       crypto,
@@ -247,10 +246,10 @@ describe('LedgerChain', () => {
       std.chain.state.hash(fx.file.clusterId, crypto),
     );
     const diverged = new LedgerChain(fx.cluster, crypto);
-    diverged.execute([std.tx.b!], 0, 10);
+    diverged.execute([std.tx.b!], 10);
     expect(() => diverged.append(std.blocks[0])).toThrow(ChainError);
     const behind = new LedgerChain(fx.cluster, crypto);
-    behind.execute([std.tx.a!, std.tx.b!, std.tx.c!], 0, 10);
+    behind.execute([std.tx.a!, std.tx.b!, std.tx.c!], 10);
     expect(behind.append(std.blocks[0]).header.height).toBe(1);
     expect(() => behind.append(std.blocks[2])).toThrow(/height/);
   });

@@ -194,7 +194,7 @@ describe('leader detector — interface and mechanics', () => {
     expect(held).toBeLessThanOrEqual(4);
   });
 
-  it('doubles its timeout with every round without progress, and resets on progress', () => {
+  it('doubles its timeout with every round without progress, and backs off after a round change', () => {
     const net = new Network(4, 1, new Set());
     const d = net.detector('p0');
     expect(d.timeoutMs()).toBe(100);
@@ -210,8 +210,24 @@ describe('leader detector — interface and mechanics', () => {
       ['p3', 1, null],
     ]);
     expect(d.timeoutMs()).toBe(400);
+    // Progress after a round change: the leader may only have been slow (a starved machine),
+    // so one doubling stays, and goes after 32 progress reports within the round.
+    d.progress();
+    expect(d.timeoutMs()).toBe(200);
+    for (let i = 0; i < 31; i++) d.progress();
+    expect(d.timeoutMs()).toBe(200);
     d.progress();
     expect(d.timeoutMs()).toBe(100);
+    // Round changes with progress between them (a view-change storm) add up.
+    for (const round of [2, 3]) {
+      d.onComplaints([
+        ['p1', round, null],
+        ['p2', round, null],
+        ['p3', round, null],
+      ]);
+      d.progress();
+    }
+    expect(d.timeoutMs()).toBe(400);
   });
 });
 

@@ -43,7 +43,16 @@ const SUMMARY = {
   viewChanges: 1,
   nodes: [
     { id: 'n0', byzantine: null, up: true, view: 1, lastCommitted: 22, height: 5, rejections: 0 },
-    { id: 'n1', byzantine: null, up: true, view: 1, lastCommitted: 22, height: 5, rejections: 0 },
+    {
+      id: 'n1',
+      byzantine: null,
+      up: true,
+      slow: true,
+      view: 1,
+      lastCommitted: 22,
+      height: 5,
+      rejections: 0,
+    },
     { id: 'n2', byzantine: null, up: false, view: 0, lastCommitted: 13, height: 2, rejections: 0 },
     {
       id: 'n3',
@@ -258,7 +267,7 @@ describe('the ledger dashboard in headless Chromium', () => {
       .evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-height'))));
     expect(heights).toEqual([5, 4, 3, 2, 1]);
     const block3 = page.locator('#blocks tbody tr[data-height="3"]');
-    expect(await block3.textContent()).toContain('v0 / s16');
+    expect(await block3.locator('td').nth(3).textContent()).toBe('16');
     expect(await block3.textContent()).toContain('n0 n1 n2');
     // The short hash is computed in the browser, from the header.
     const hash3 = stored[3]!.header.prevHash;
@@ -283,6 +292,9 @@ describe('the ledger dashboard in headless Chromium', () => {
     );
     expect(await page.locator('#nodes .badge.byz').count()).toBe(1);
     expect(await page.locator('#nodes tr[data-node="n2"]').textContent()).toContain('down');
+    // A replica whose latest /status answer was late is slow, not down.
+    expect(await page.locator('#nodes tr[data-node="n1"] td').nth(1).textContent()).toBe('slow');
+    expect(await page.locator('#nodes tr[data-node="n0"] td').nth(1).textContent()).toBe('up');
     expect(await page.locator('#nodes tr[data-node="n3"]').textContent()).toContain('7');
 
     const evidence = page.locator('#evidence li');

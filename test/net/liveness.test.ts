@@ -1,0 +1,144 @@
+/**
+ * Connection liveness on a slow machine: a replica host (heartbeat every 100 ms) and a client
+ * that does the handshake by hand, so that the test decides what the client answers. A
+ * connection stays up while anything arrives from the peer, even with no pong; it stays up
+ * through an event-loop stall of many heartbeats (CPU starvation); it is closed once the peer
+ * is silent for good.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { nodeBackend } from '../../src/crypto/ed25519-node.js';
+import { toHex } from '../../src/crypto/hex.js';
+import { freshNonce, proofDigest } from '../../src/net/handshake.js';
+import { WS_PATH } from '../../src/net/transport.js';
+import { ProcessHost } from '../../src/node/host.js';
+import { SqliteStore } from '../../src/node/storage.js';
+import { testKit } from '../node/fixtures/test-kit.js';
+import { makeCluster, sleep, type TempCluster, waitFor } from '../node/helpers.js';
+
+const HEARTBEAT_MS = 100;
+
+let cluster: TempCluster;
+let n1: ProcessHost;
+
+beforeAll(async () => {
+  cluster = await makeCluster(4, 3);
+  n1 = new ProcessHost({
+    file: cluster.file,
+    id: 'n1',
+    key: cluster.key('n1'),
+    role: 'replica',
+    kit: testKit,
+    store: new SqliteStore(join(cluster.dir, 'data', 'n1'), {
+      cluster: cluster.file.clusterId,
+      node: 'n1',
+    }),
+    transport: { heartbeatMs: HEARTBEAT_MS, backoff: { initialMs: 50, maxMs: 200 } },
+  });
+  await n1.listen();
+  n1.start();
+});
+
+afterAll(async () => {
+  await n1?.close();
+  cluster?.cleanup();
+});
+
+/** Connect to n1 as `client`, authenticated; `autoPong: false` leaves pings unanswered. */
+function connect(client: string, autoPong: boolean): Promise<WebSocket> {
+  const clusterId = cluster.file.clusterId;
+  const seed = cluster.key(client).seed;
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${cluster.port('n1')}${WS_PATH}`, {
+      perMessageDeflate: false,
+      autoPong,
+    });
+    const nonce = freshNonce();
+    ws.on('open', () => {
+      const key = toHex(nodeBackend.publicKey(seed));
+      ws.send(
+        JSON.stringify({
+          t: 'hello',
+          v: 1,
+          cluster: clusterId,
+          from: client,
+          to: 'n1',
+          key,
+          nonce,
+        }),
+      );
+    });
+    ws.on('message', (data) => {
+      const msg = JSON.parse(data.toString()) as { t: string; nonce?: string };
+      if (msg.t === 'challenge') {
+        const digest = proofDigest({
+          role: 'dialer',
+          cluster: clusterId,
+          dialer: client,
+          acceptor: 'n1',
+          dialerNonce: nonce,
+          acceptorNonce: msg.nonce ?? '',
+        });
+        ws.send(JSON.stringify({ t: 'auth', sig: toHex(nodeBackend.sign(seed, digest)) }));
+      } else if (msg.t === 'welcome') resolve(ws);
+    });
+    ws.on('error', reject);
+    ws.on('close', (code) => reject(new Error(`closed ${code} during the handshake`)));
+  });
+}
+
+const connected = (id: string) => n1.transport.isConnected(id);
+
+/** Block this process's event loop: what a starved process lives through. */
+function stall(ms: number): void {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    // busy
+  }
+}
+
+describe('connection liveness', () => {
+  it('a peer that sends frames but never answers a ping stays connected', async () => {
+    const ws = await connect('c0', false);
+    let pings = 0;
+    ws.on('ping', () => pings++);
+    await waitFor(() => connected('c0'), 5_000);
+    let closed = false;
+    ws.on('close', () => {
+      closed = true;
+    });
+    // A frame every 50 ms (junk to the protocol, which rejects it: traffic all the same).
+    const chatter = setInterval(() => ws.send('{}'), HEARTBEAT_MS / 2);
+    try {
+      await waitFor(() => pings >= 8, 10_000);
+      expect(closed).toBe(false);
+      expect(connected('c0')).toBe(true);
+    } finally {
+      clearInterval(chatter);
+    }
+    // Silent now (no frame, no pong): closed after a few heartbeats.
+    await waitFor(() => closed && !connected('c0'), 10_000);
+  });
+
+  it('an event-loop stall of many heartbeats does not drop a connection', async () => {
+    const ws = await connect('c1', true);
+    await waitFor(() => connected('c1'), 5_000);
+    let closed = false;
+    ws.on('close', () => {
+      closed = true;
+    });
+    let pings = 0;
+    ws.on('ping', () => pings++);
+    for (let i = 0; i < 3; i++) {
+      // Ten heartbeats' worth of starvation, then a moment of CPU, three times.
+      stall(HEARTBEAT_MS * 10);
+      await sleep(HEARTBEAT_MS / 4);
+    }
+    const seen = pings;
+    await waitFor(() => pings >= seen + 3, 10_000);
+    expect(closed).toBe(false);
+    expect(connected('c1')).toBe(true);
+    ws.close();
+  });
+});
