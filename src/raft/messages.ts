@@ -64,6 +64,17 @@ export const logResponseSchema = z
   .strict();
 export type LogResponse = z.infer<typeof logResponseSchema>;
 
+/**
+ * Thesis §9.6, Pre-Vote: (PreVoteRequest, nodeId, currentTerm + 1, log.length, lastTerm) — a
+ * VoteRequest for the term the sender would stand in, which changes no receiver's state.
+ */
+export const preVoteRequestSchema = voteRequestSchema;
+export type PreVoteRequest = VoteRequest;
+
+/** The answer to a PreVoteRequest: granted, with the proposed term; or refused, with the voter's. */
+export const preVoteResponseSchema = voteResponseSchema;
+export type PreVoteResponse = VoteResponse;
+
 /** A client's request; `client` must be the envelope's sender (one session per client). */
 export const clientRequestSchema = z
   .object({ client: nodeId, seq, command: kvCommandSchema })
@@ -89,6 +100,8 @@ export const raftDefinition: ProtocolDefinition = {
   messages: {
     VoteRequest: voteRequestSchema,
     VoteResponse: voteResponseSchema,
+    PreVoteRequest: preVoteRequestSchema,
+    PreVoteResponse: preVoteResponseSchema,
     LogRequest: logRequestSchema,
     LogResponse: logResponseSchema,
     ClientRequest: clientRequestSchema,

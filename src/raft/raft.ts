@@ -32,6 +32,8 @@ import {
   type LogResponse,
   logEntrySchema,
   MAX_SUFFIX,
+  type PreVoteRequest,
+  type PreVoteResponse,
   type Redirect,
   type VoteRequest,
   type VoteResponse,
@@ -61,6 +63,17 @@ export interface RaftOptions {
    * per follower, not k of them each carrying the whole unacknowledged suffix.
    */
   maxInflight: number;
+  /**
+   * Thesis §9.6: stand for election only after a majority said it would vote (PreVote), so a
+   * replica that cannot win — partitioned away, or restarted before it heard the leader —
+   * never raises the term. Off: the slides' election, for the scenario that shows why.
+   */
+  preVote: boolean;
+  /**
+   * Thesis §6.2 (etcd-raft's CheckQuorum): a leader that has not heard from a majority for an
+   * election timeout steps down, so clients stop waiting on a leader that cannot commit.
+   */
+  checkQuorum: boolean;
 }
 
 export const defaultRaftOptions: RaftOptions = {
@@ -70,11 +83,14 @@ export const defaultRaftOptions: RaftOptions = {
   maxSuffix: 64,
   maxBuffered: 64,
   maxInflight: 2,
+  preVote: true,
+  checkQuorum: true,
 };
 
 /** Timer names (ctx.setTimer). */
 export const ELECTION_TIMER = 'election';
 export const HEARTBEAT_TIMER = 'heartbeat';
+export const CHECK_QUORUM_TIMER = 'check-quorum';
 
 /** Storage keys. */
 export const KEY_TERM = 'currentTerm';
@@ -123,6 +139,12 @@ export class RaftNode implements Protocol {
   private readonly sentUpTo = new Map<NodeId, number>();
   /** Leader only: per follower, LogRequests sent and not answered yet (see maxInflight). */
   private readonly inflight = new Map<NodeId, number>();
+  /** Pre-Vote (thesis §9.6): the pre-votes of the pre-election under way; null: none. */
+  private preVotesReceived: Set<NodeId> | null = null;
+  /** When this replica last accepted a LogRequest from the leader of its term. */
+  private lastHeardFromLeader = Number.NEGATIVE_INFINITY;
+  /** CheckQuorum (thesis §6.2), leader only: followers heard from since the last check. */
+  private readonly heardFrom = new Set<NodeId>();
 
   private readonly options: RaftOptions;
   private readonly nodeId: NodeId;
@@ -184,9 +206,13 @@ export class RaftNode implements Protocol {
 
   onTimer(name: string): void {
     if (name === ELECTION_TIMER) {
-      if (this.currentRole !== 'leader') this.startElection();
+      if (this.currentRole === 'leader') return;
+      if (this.options.preVote) this.startPreVote();
+      else this.startElection();
     } else if (name === HEARTBEAT_TIMER) {
       this.periodically();
+    } else if (name === CHECK_QUORUM_TIMER) {
+      this.checkQuorum();
     }
   }
 
@@ -202,6 +228,7 @@ export class RaftNode implements Protocol {
    * Our node sends to every other node: its own vote is already in votesReceived.
    */
   private startElection(): void {
+    this.preVotesReceived = null;
     this.setCurrentTerm(this.currentTerm + 1);
     this.setRole('candidate');
     this.setVotedFor(this.nodeId);
@@ -217,6 +244,80 @@ export class RaftNode implements Protocol {
     this.resetElectionTimer();
     // A one-node cluster has its majority already.
     if (this.votesReceived.size >= majority(this.nodes.length)) this.becomeLeader();
+  }
+
+  // ══ Thesis §9.6: Pre-Vote ══════════════════════════════════════════════════════════════
+
+  /**
+   * Thesis §9.6: "In the Pre-Vote algorithm, a candidate only increments its term if it first
+   * learns from a majority of the cluster that they would be willing to grant the candidate
+   * their votes (if the candidate's term were incremented)."
+   *
+   *   on election timeout at node nodeId do                       (preVote on)
+   *     preVotesReceived := {nodeId}; currentLeader := null
+   *     send (PreVoteRequest, nodeId, currentTerm + 1, log.length, lastTerm) to all others
+   *     start election timer
+   *
+   * Nothing here is persisted: a pre-election changes no stable variable, which is the point.
+   * If it fails, the next timeout starts another one at the same term.
+   */
+  private startPreVote(): void {
+    this.preVotesReceived = new Set([this.nodeId]);
+    this.currentLeader = null;
+    this.ctx.note('pre-vote', { term: this.currentTerm + 1 });
+    const msg = this.ctx.sign('PreVoteRequest', {
+      term: this.currentTerm + 1,
+      logLength: this.log.length,
+      lastTerm: this.lastLogTerm(),
+    } satisfies PreVoteRequest);
+    for (const node of this.others()) this.ctx.send(node, msg);
+    this.resetElectionTimer();
+    if (this.preVotesReceived.size >= majority(this.nodes.length)) this.startElection();
+  }
+
+  /**
+   *   on receiving (PreVoteRequest, cId, cTerm, cLogLength, cLogTerm) at node nodeId do
+   *     logOk := as for a VoteRequest (slide 2/9)
+   *     leaderAlive := currentRole = leader ∨
+   *                    (heard from the leader less than the minimum election timeout ago)
+   *     if cTerm > currentTerm ∧ logOk ∧ ¬leaderAlive then
+   *       send (PreVoteResponse, nodeId, cTerm, true) to node cId
+   *     else
+   *       send (PreVoteResponse, nodeId, currentTerm, false) to node cId
+   *
+   * No state changes, not even the term. Besides an up-to-date log, the grant needs the
+   * leader-stickiness rule of thesis §4.2.3 — "if a server receives a RequestVote request
+   * within the minimum election timeout of hearing from a current leader, it does not update
+   * its term or grant its vote" — as in etcd-raft: it keeps a replica that rejoins (or
+   * restarts) with an up-to-date log from deposing a leader that everyone else still hears.
+   */
+  private onPreVoteRequest(cId: NodeId, request: PreVoteRequest): void {
+    const { term: cTerm, logLength: cLogLength, lastTerm: cLogTerm } = request;
+    const lastTerm = this.lastLogTerm();
+    const logOk = cLogTerm > lastTerm || (cLogTerm === lastTerm && cLogLength >= this.log.length);
+    const leaderAlive =
+      this.currentRole === 'leader' ||
+      this.ctx.now() - this.lastHeardFromLeader < this.options.electionTimeoutMs[0];
+    const granted = cTerm > this.currentTerm && logOk && !leaderAlive;
+    const body: PreVoteResponse = { term: granted ? cTerm : this.currentTerm, granted };
+    this.ctx.send(cId, this.ctx.sign('PreVoteResponse', body));
+  }
+
+  /**
+   *   on receiving (PreVoteResponse, voterId, term, granted) at node nodeId do
+   *     if pre-election under way ∧ term = currentTerm + 1 ∧ granted then
+   *       preVotesReceived := preVotesReceived ∪ {voterId}
+   *       if |preVotesReceived| ≥ ⌈(|nodes| + 1)/2⌉ then start the election (slide 1/9)
+   *     else if ¬granted ∧ term > currentTerm then step down to term
+   */
+  private onPreVoteResponse(voterId: NodeId, response: PreVoteResponse): void {
+    const { term, granted } = response;
+    if (this.preVotesReceived !== null && term === this.currentTerm + 1 && granted) {
+      this.preVotesReceived.add(voterId);
+      if (this.preVotesReceived.size >= majority(this.nodes.length)) this.startElection();
+    } else if (!granted && term > this.currentTerm) {
+      this.stepDown(term);
+    }
   }
 
   // ══ Slide 2/9: voting on a new leader ══════════════════════════════════════════════════
@@ -297,6 +398,10 @@ export class RaftNode implements Protocol {
     this.setRole('leader');
     this.currentLeader = this.nodeId;
     this.ctx.cancelTimer(ELECTION_TIMER);
+    if (this.options.checkQuorum) {
+      this.heardFrom.clear();
+      this.ctx.setTimer(CHECK_QUORUM_TIMER, this.options.electionTimeoutMs[1]);
+    }
     this.ctx.note('became-leader', {
       term: this.currentTerm,
       logLength: this.log.length,
@@ -410,6 +515,32 @@ export class RaftNode implements Protocol {
     this.ctx.setTimer(HEARTBEAT_TIMER, this.options.heartbeatMs);
   }
 
+  /**
+   * Thesis §6.2 (CheckQuorum): "a leader steps down if an election timeout elapses without a
+   * successful round of heartbeats to a majority of its cluster; this allows clients to retry
+   * their requests with another server."
+   *
+   *   every election timeout at the leader do
+   *     if |{nodeId} ∪ {f | a LogResponse of currentTerm came from f since the last check}|
+   *         < ⌈(|nodes| + 1)/2⌉ then currentRole := follower; currentLeader := null
+   *
+   * The check runs at the longest election timeout, so a leader that is merely slow to hear
+   * back is not deposed before a follower would have given up on it. It keeps its term and
+   * its vote: stepping down in the same term raises nothing.
+   */
+  private checkQuorum(): void {
+    if (!this.options.checkQuorum || this.currentRole !== 'leader') return;
+    if (this.heardFrom.size + 1 < majority(this.nodes.length)) {
+      this.ctx.note('check-quorum-lost', { term: this.currentTerm, heard: [...this.heardFrom] });
+      this.setRole('follower');
+      this.currentLeader = null;
+      this.resetElectionTimer();
+      return;
+    }
+    this.heardFrom.clear();
+    this.ctx.setTimer(CHECK_QUORUM_TIMER, this.options.electionTimeoutMs[1]);
+  }
+
   // ══ Slide 5/9: replicating from leader to followers ════════════════════════════════════
 
   /**
@@ -479,6 +610,8 @@ export class RaftNode implements Protocol {
     if (term === this.currentTerm) {
       this.setRole('follower');
       this.currentLeader = leaderId;
+      this.lastHeardFromLeader = this.ctx.now();
+      this.preVotesReceived = null;
       this.resetElectionTimer();
     }
     const logOk =
@@ -591,6 +724,7 @@ export class RaftNode implements Protocol {
   private onLogResponse(follower: NodeId, response: LogResponse): void {
     const { term, ack, success, hint } = response;
     if (term === this.currentTerm && this.currentRole === 'leader') {
+      this.heardFrom.add(follower);
       this.inflight.set(follower, Math.max(0, (this.inflight.get(follower) ?? 0) - 1));
       if (ack > this.log.length) return; // cannot acknowledge what was never sent
       const acked = this.ackedLength.get(follower) ?? 0;
@@ -707,6 +841,12 @@ export class RaftNode implements Protocol {
       case 'VoteResponse':
         if (fromReplica) this.onVoteResponse(from, body);
         break;
+      case 'PreVoteRequest':
+        if (fromReplica) this.onPreVoteRequest(from, body);
+        break;
+      case 'PreVoteResponse':
+        if (fromReplica) this.onPreVoteResponse(from, body);
+        break;
       case 'LogRequest':
         if (fromReplica) this.onLogRequest(from, body);
         break;
@@ -744,6 +884,7 @@ export class RaftNode implements Protocol {
     this.setRole('follower');
     this.setVotedFor(null);
     this.currentLeader = null;
+    this.preVotesReceived = null;
     // "cancel election timer" ends a candidate's election; as a follower the same timer
     // keeps watching for a leader. A follower's own timer is already running.
     if (!wasFollower) this.resetElectionTimer();
@@ -768,7 +909,10 @@ export class RaftNode implements Protocol {
 
   private setRole(role: Role): void {
     if (role === this.currentRole) return;
-    if (this.currentRole === 'leader') this.ctx.cancelTimer(HEARTBEAT_TIMER);
+    if (this.currentRole === 'leader') {
+      this.ctx.cancelTimer(HEARTBEAT_TIMER);
+      this.ctx.cancelTimer(CHECK_QUORUM_TIMER);
+    }
     this.currentRole = role;
     this.ctx.note('role', { term: this.currentTerm, role });
   }

@@ -14,6 +14,8 @@ describe('raftKit', () => {
       'ForwardRequest',
       'LogRequest',
       'LogResponse',
+      'PreVoteRequest',
+      'PreVoteResponse',
       'Redirect',
       'VoteRequest',
       'VoteResponse',

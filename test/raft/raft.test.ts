@@ -7,6 +7,7 @@ import type { Envelope } from '../../src/core/envelope-types.js';
 import type { Json } from '../../src/core/json.js';
 import type { LogEntry, LogRequest } from '../../src/raft/messages.js';
 import {
+  CHECK_QUORUM_TIMER,
   ELECTION_TIMER,
   HEARTBEAT_TIMER,
   KEY_COMMIT,
@@ -67,7 +68,8 @@ function make(
 ) {
   const { n = 3, self = 'n0', recovered, ...raftOptions } = options;
   const ctx = new FakeContext(self, view(n));
-  const raft = new RaftNode(ctx, raftOptions);
+  // The slides' election unless a test turns on the thesis's PreVote / CheckQuorum.
+  const raft = new RaftNode(ctx, { preVote: false, checkQuorum: false, ...raftOptions });
   raft.start(recovered === undefined ? null : stored(recovered));
   const state = () => raft.inspect();
   const msg = (from: string, kind: string, body: unknown) =>
@@ -696,5 +698,126 @@ describe('the replicated state machine', () => {
       ['c0', { ok: true, value: 'v' }],
       ['c1', { ok: true, value: 'v' }],
     ]);
+  });
+});
+
+describe('thesis §9.6: PreVote', () => {
+  const heartbeat = (term: number) => ({
+    term,
+    prefixLen: 0,
+    prefixTerm: 0,
+    leaderCommit: 0,
+    suffix: [],
+  });
+
+  it('an election timeout holds a pre-election: term, vote and storage untouched', () => {
+    const { ctx, raft, state } = make({ preVote: true, recovered: { term: 2, log: [noop(2)] } });
+    ctx.drain();
+    raft.onTimer(ELECTION_TIMER);
+    expect(state()).toMatchObject({ currentTerm: 2, currentRole: 'follower', votedFor: null });
+    expect(persists(ctx)).toEqual([]);
+    expect(sent(ctx, 'VoteRequest')).toEqual([]);
+    expect(sent(ctx, 'PreVoteRequest')).toEqual([
+      { to: 'n1', body: { term: 3, logLength: 1, lastTerm: 2 } },
+      { to: 'n2', body: { term: 3, logLength: 1, lastTerm: 2 } },
+    ]);
+  });
+
+  it('a majority of pre-votes starts the real election in term + 1', () => {
+    const { ctx, raft, state, msg } = make({ n: 5, preVote: true });
+    raft.onTimer(ELECTION_TIMER);
+    msg('n1', 'PreVoteResponse', { term: 1, granted: true });
+    msg('n2', 'PreVoteResponse', { term: 0, granted: false });
+    expect(state().currentTerm).toBe(0);
+    ctx.drain();
+    msg('n3', 'PreVoteResponse', { term: 1, granted: true });
+    expect(state()).toMatchObject({ currentTerm: 1, currentRole: 'candidate', votedFor: 'n0' });
+    expect(sent(ctx, 'VoteRequest')).toHaveLength(4);
+  });
+
+  it('a refusal from a higher term makes the pre-candidate follow that term', () => {
+    const { raft, state, msg } = make({ preVote: true });
+    raft.onTimer(ELECTION_TIMER);
+    msg('n1', 'PreVoteResponse', { term: 4, granted: false });
+    expect(state()).toMatchObject({ currentTerm: 4, currentRole: 'follower' });
+  });
+
+  it('a voter grants a pre-vote without changing its term or vote, and only for an up-to-date log', () => {
+    const { ctx, state, msg } = make({ preVote: true, recovered: { term: 2, log: [noop(2)] } });
+    ctx.drain();
+    msg('n1', 'PreVoteRequest', { term: 3, logLength: 1, lastTerm: 2 });
+    msg('n2', 'PreVoteRequest', { term: 3, logLength: 1, lastTerm: 1 });
+    expect(sent(ctx, 'PreVoteResponse')).toEqual([
+      { to: 'n1', body: { term: 3, granted: true } },
+      { to: 'n2', body: { term: 2, granted: false } },
+    ]);
+    expect(state()).toMatchObject({ currentTerm: 2, votedFor: null });
+    expect(persists(ctx)).toEqual([]);
+  });
+
+  it('a voter that heard its leader within the minimum election timeout refuses (stickiness)', () => {
+    const { ctx, msg } = make({ preVote: true, electionTimeoutMs: [150, 300] });
+    msg('n1', 'LogRequest', heartbeat(1));
+    ctx.drain();
+    ctx.time = 100;
+    msg('n2', 'PreVoteRequest', { term: 2, logLength: 0, lastTerm: 0 });
+    ctx.time = 160;
+    msg('n2', 'PreVoteRequest', { term: 2, logLength: 0, lastTerm: 0 });
+    expect(sent(ctx, 'PreVoteResponse').map((r) => r.body.granted)).toEqual([false, true]);
+  });
+
+  it('a leader refuses pre-votes: it is the leader the pre-candidate gave up on', () => {
+    const t = leader();
+    t.msg('n2', 'PreVoteRequest', { term: 2, logLength: 5, lastTerm: 1 });
+    expect(sent(t.ctx, 'PreVoteResponse')).toEqual([
+      { to: 'n2', body: { term: 1, granted: false } },
+    ]);
+  });
+});
+
+describe('thesis §6.2: CheckQuorum', () => {
+  /** A leader with CheckQuorum whose first check is due (the timer was armed on election). */
+  function checking(n: number) {
+    const t = make({ n, checkQuorum: true });
+    t.raft.onTimer(ELECTION_TIMER);
+    for (let i = 1; i < Math.ceil((n + 1) / 2); i++) {
+      t.msg(`n${i}`, 'VoteResponse', { term: 1, granted: true });
+    }
+    expect(t.ctx.effects).toContainEqual({
+      type: 'setTimer',
+      name: CHECK_QUORUM_TIMER,
+      delayMs: 300,
+    });
+    t.ctx.drain();
+    return t;
+  }
+
+  it('a leader that heard no LogResponse from a majority in an election timeout steps down', () => {
+    const t = checking(5);
+    t.msg('n1', 'LogResponse', { term: 1, ack: 1, success: true });
+    t.raft.onTimer(CHECK_QUORUM_TIMER);
+    expect(t.state()).toMatchObject({ currentRole: 'follower', currentTerm: 1, votedFor: 'n0' });
+    expect(t.state().currentLeader).toBeNull();
+    expect(notes(t.ctx, 'check-quorum-lost')).toEqual([{ term: 1, heard: ['n1'] }]);
+    expect(persists(t.ctx)).toEqual([]);
+  });
+
+  it('a leader that heard a majority stays, and the next period must be heard afresh', () => {
+    const t = checking(5);
+    t.msg('n1', 'LogResponse', { term: 1, ack: 1, success: true });
+    t.msg('n2', 'LogResponse', { term: 1, ack: 0, success: false, hint: 0 });
+    t.raft.onTimer(CHECK_QUORUM_TIMER);
+    expect(t.state().currentRole).toBe('leader');
+    t.raft.onTimer(CHECK_QUORUM_TIMER);
+    expect(t.state().currentRole).toBe('follower');
+  });
+
+  it('off: a leader that hears nobody keeps leading', () => {
+    const t = leader({ n: 5, checkQuorum: false });
+    t.raft.onTimer(CHECK_QUORUM_TIMER);
+    expect(t.state().currentRole).toBe('leader');
+    expect(t.ctx.effects.some((e) => e.type === 'setTimer' && e.name === CHECK_QUORUM_TIMER)).toBe(
+      false,
+    );
   });
 });
