@@ -6,10 +6,12 @@
  * random replica with SIGKILL and restarts it 0.3–1.5 s later from its data directory. After
  * `--seconds` it stops the nemesis, reads every key back and reports, from the replicas' logs
  * (every 'role' and 'became-leader' note is logged at info level) and their /status:
- *   the final term, candidacies (a 'role' note with role candidate: a term raised to stand
- *   for election), leaderships ('became-leader'), pre-elections ('pre-vote' notes, read off
- *   /status counts polled twice a second, so a few just before a kill may be missed), and
- *   whether the history is linearizable.
+ *   the final term; candidacies (a 'role' note with role candidate: a follower that became a
+ *   candidate — a candidate that times out and stands again makes no new 'role' note);
+ *   leaderships ('became-leader'); elections ('election' notes: every term raised to stand)
+ *   and pre-elections ('pre-vote' notes), both read off the /status note counts polled twice
+ *   a second, so the few made just before a kill may be missed; and whether the history is
+ *   linearizable.
  * Measures; never asserts. Exit 1 only if the history is not linearizable or the run broke.
  *
  *   --prevote on|off      Raft's preVote option (default on)
@@ -73,8 +75,9 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 
 /** Counts from the replicas' JSON-line logs, over every incarnation. */
 const counted = { candidacies: 0, leaderships: 0, maxTerm: 0 };
-/** 'pre-vote' counts per incarnation, from /status (the latest poll before it died). */
+/** 'pre-vote' and 'election' counts per incarnation, from /status (the last poll before it died). */
 const preVotes = new Map<string, number>();
+const elections = new Map<string, number>();
 const nodes = new Map<string, NodeProcess>();
 let incarnation = 0;
 
@@ -105,6 +108,8 @@ function start(id: string): void {
       const status = await getStatus(cluster.port(id));
       const count = status?.notes['pre-vote']?.count;
       if (typeof count === 'number') preVotes.set(tag, count);
+      const started = status?.notes.election?.count;
+      if (typeof started === 'number') elections.set(tag, started);
       await sleep(500);
     }
   };
@@ -129,7 +134,7 @@ try {
       }),
     );
   }
-  for (const c of clients) await c.waitConnected(n, 30_000);
+  for (const c of clients) await c.waitConnected(n, 120_000);
 
   const t0 = performance.now();
   const now = () => performance.now() - t0;
@@ -195,6 +200,7 @@ try {
     highestTermLogged: counted.maxTerm,
     candidacies: counted.candidacies,
     leaderships: counted.leaderships,
+    elections: [...elections.values()].reduce((a, b) => a + b, 0),
     preElections: [...preVotes.values()].reduce((a, b) => a + b, 0),
     operations: history.length,
     completed,

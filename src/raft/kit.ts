@@ -12,6 +12,7 @@
  *   maxSuffix: number               entries per LogRequest, default 64
  *   preVote: boolean                default true (thesis §9.6)
  *   checkQuorum: boolean            default true (thesis §6.2)
+ *   snapshotInterval: number        committed entries between snapshots, default 1000 (§5.1)
  *   maxTerm: number                 checked: no replica's term exceeds it (src/raft/disruption.ts)
  *   maxStaleLeaderMs: number        checked: a deposed leader steps down within this long
  *   clientRetryMs: number           default 600
@@ -43,6 +44,7 @@ export const raftParamsSchema = z.object({
   maxSuffix: z.number().int().min(1).max(MAX_SUFFIX).optional(),
   preVote: z.boolean().optional(),
   checkQuorum: z.boolean().optional(),
+  snapshotInterval: z.number().int().min(1).max(1_000_000).optional(),
   maxTerm: z.number().int().nonnegative().optional(),
   maxStaleLeaderMs: z.number().nonnegative().optional(),
   clientRetryMs: positive.optional(),
@@ -66,6 +68,7 @@ export function replicaOptions(params: Params, id?: NodeId): Partial<RaftOptions
   if (p.maxSuffix !== undefined) options.maxSuffix = p.maxSuffix;
   if (p.preVote !== undefined) options.preVote = p.preVote;
   if (p.checkQuorum !== undefined) options.checkQuorum = p.checkQuorum;
+  if (p.snapshotInterval !== undefined) options.snapshotInterval = p.snapshotInterval;
   return options;
 }
 

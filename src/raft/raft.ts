@@ -23,10 +23,12 @@ import { sha256 } from '../crypto/hash-node.js';
 import { toHex } from '../crypto/hex.js';
 import { type KvResult, KvStore } from '../smr/kv.js';
 import { SessionTable } from '../smr/sessions.js';
+import { RaftLog } from './log.js';
 import {
   type ClientReply,
   type ClientRequest,
   clientRequestSchema,
+  type InstallSnapshot,
   type LogEntry,
   type LogRequest,
   type LogResponse,
@@ -35,6 +37,8 @@ import {
   type PreVoteRequest,
   type PreVoteResponse,
   type Redirect,
+  type Snapshot,
+  snapshotSchema,
   type VoteRequest,
   type VoteResponse,
 } from './messages.js';
@@ -74,6 +78,11 @@ export interface RaftOptions {
    * election timeout steps down, so clients stop waiting on a leader that cannot commit.
    */
   checkQuorum: boolean;
+  /**
+   * Thesis §5.1: snapshot the state machine once this many committed entries have piled up
+   * after the last snapshot, and discard them from the log (in memory and in storage).
+   */
+  snapshotInterval: number;
 }
 
 export const defaultRaftOptions: RaftOptions = {
@@ -85,6 +94,7 @@ export const defaultRaftOptions: RaftOptions = {
   maxInflight: 2,
   preVote: true,
   checkQuorum: true,
+  snapshotInterval: 1000,
 };
 
 /** Timer names (ctx.setTimer). */
@@ -97,6 +107,7 @@ export const KEY_TERM = 'currentTerm';
 export const KEY_VOTED_FOR = 'votedFor';
 export const KEY_COMMIT = 'commitLength';
 export const KEY_LOG_LENGTH = 'log.length';
+export const KEY_SNAPSHOT = 'snapshot';
 export const logKey = (index: number): string => `log/${index}`;
 
 /** Hex characters of a log digest kept in notes (128 bits). */
@@ -116,7 +127,7 @@ export class RaftNode implements Protocol {
   // ── Slide 1/9: stable storage ──────────────────────────────────────────────────────────
   private currentTerm = 0;
   private votedFor: NodeId | null = null;
-  private log: LogEntry[] = [];
+  private readonly log = new RaftLog(chainDigest);
   private commitLength = 0;
   // ── Slide 1/9: volatile state, reset on recovery from crash ────────────────────────────
   private currentRole: Role = 'follower';
@@ -126,8 +137,8 @@ export class RaftNode implements Protocol {
   private ackedLength = new Map<NodeId, number>();
 
   // ── Beyond the slides ──────────────────────────────────────────────────────────────────
-  /** chain[i] = chainDigest of log[0..i]; rebuilt from the log on recovery. */
-  private chain: string[] = [];
+  /** The latest snapshot (thesis §5.1): what the log's compacted prefix left; null: none yet. */
+  private snapshot: Snapshot | null = null;
   /** The application: the KV store and its client sessions, fed by committed entries. */
   private kv = new KvStore();
   private sessions = new SessionTable<KvResult>();
@@ -158,6 +169,9 @@ export class RaftNode implements Protocol {
     const [min, max] = this.options.electionTimeoutMs;
     if (!(min > 0 && max >= min)) throw new Error('electionTimeoutMs must be 0 < min ≤ max');
     if (!(this.options.heartbeatMs > 0)) throw new Error('heartbeatMs must be positive');
+    if (!(Number.isInteger(this.options.snapshotInterval) && this.options.snapshotInterval >= 1)) {
+      throw new Error('snapshotInterval must be a positive integer');
+    }
     if (!(this.options.maxSuffix >= 1 && this.options.maxSuffix <= MAX_SUFFIX)) {
       throw new Error(`maxSuffix must be in [1, ${MAX_SUFFIX}]`);
     }
@@ -185,22 +199,29 @@ export class RaftNode implements Protocol {
     this.currentTerm = typeof term === 'number' ? term : 0;
     const votedFor = stored.get(KEY_VOTED_FOR);
     this.votedFor = typeof votedFor === 'string' ? votedFor : null;
+    // Thesis §5.1: recovery starts from the snapshot, then reads the entries after it.
+    const snapshot = snapshotSchema.safeParse(stored.get(KEY_SNAPSHOT));
+    if (snapshot.success) this.restoreSnapshot(snapshot.data);
     const storedLength = stored.get(KEY_LOG_LENGTH);
     const length = typeof storedLength === 'number' ? storedLength : 0;
-    for (let i = 0; i < length; i++) {
+    for (let i = this.log.length; i < length; i++) {
       const entry = logEntrySchema.safeParse(stored.get(logKey(i)));
       if (!entry.success) break; // never happens: an entry is written before log.length
-      this.log.push(entry.data);
-      this.chain.push(chainDigest(this.chain[i - 1] ?? '', entry.data));
+      this.log.append(entry.data);
     }
     if (this.log.length !== length) this.ctx.persist(KEY_LOG_LENGTH, this.log.length);
     const commit = stored.get(KEY_COMMIT);
-    this.commitLength = Math.min(typeof commit === 'number' ? commit : 0, this.log.length);
-    for (let i = 0; i < this.commitLength; i++) this.deliver(i, false);
+    const covered = this.log.snapshot.length;
+    this.commitLength = Math.min(
+      Math.max(typeof commit === 'number' ? commit : 0, covered),
+      this.log.length,
+    );
+    for (let i = covered; i < this.commitLength; i++) this.deliver(i, false);
     this.ctx.note('recovered', {
       term: this.currentTerm,
       logLength: this.log.length,
       commitLength: this.commitLength,
+      snapshotLength: covered,
     });
   }
 
@@ -232,6 +253,7 @@ export class RaftNode implements Protocol {
     this.setCurrentTerm(this.currentTerm + 1);
     this.setRole('candidate');
     this.setVotedFor(this.nodeId);
+    this.ctx.note('election', { term: this.currentTerm });
     this.votesReceived = new Set([this.nodeId]); // reset on every new election (trap 2)
     this.currentLeader = null;
     const lastTerm = this.lastLogTerm();
@@ -557,10 +579,14 @@ export class RaftNode implements Protocol {
    */
   private replicateLog(followerId: NodeId): void {
     const prefixLen = Math.min(this.sentLength.get(followerId) ?? 0, this.log.length);
+    if (prefixLen < this.log.snapshot.length) {
+      this.sendSnapshot(followerId); // the entries it needs next are compacted
+      return;
+    }
     const end = Math.min(this.log.length, prefixLen + this.options.maxSuffix);
     const suffix = this.log.slice(prefixLen, end);
     let prefixTerm = 0;
-    if (prefixLen > 0) prefixTerm = this.entry(prefixLen - 1).term;
+    if (prefixLen > 0) prefixTerm = this.log.termAt(prefixLen - 1);
     this.sentUpTo.set(followerId, end);
     this.inflight.set(followerId, (this.inflight.get(followerId) ?? 0) + 1);
     const body: LogRequest = {
@@ -600,23 +626,24 @@ export class RaftNode implements Protocol {
    * A failed response carries a hint (back-off gap): see backOffHint.
    */
   private onLogRequest(leaderId: NodeId, request: LogRequest): void {
-    const { term, prefixLen, prefixTerm, leaderCommit, suffix } = request;
+    const { term, leaderCommit } = request;
     // A leader of term `term` never holds entries of later terms: drop a malformed request.
-    if (prefixTerm > term || suffix.some((e) => e.term > term)) return;
+    if (request.prefixTerm > term || request.suffix.some((e) => e.term > term)) return;
+    // Entries our snapshot covers are committed, so they are in every later leader's log
+    // (leader completeness): skip the part of the suffix they cover and check from there.
+    const covered = this.log.snapshot.length;
+    const skip = Math.max(0, covered - request.prefixLen);
+    const prefixLen = request.prefixLen + skip;
+    const prefixTerm = skip > 0 ? this.log.snapshot.term : request.prefixTerm;
+    const suffix = request.suffix.slice(skip);
     if (term > this.currentTerm) {
       this.setCurrentTerm(term);
       this.setVotedFor(null);
     }
-    if (term === this.currentTerm) {
-      this.setRole('follower');
-      this.currentLeader = leaderId;
-      this.lastHeardFromLeader = this.ctx.now();
-      this.preVotesReceived = null;
-      this.resetElectionTimer();
-    }
+    if (term === this.currentTerm) this.followLeader(leaderId);
     const logOk =
       this.log.length >= prefixLen &&
-      (prefixLen === 0 || this.entry(prefixLen - 1).term === prefixTerm);
+      (prefixLen === 0 || this.log.termAt(prefixLen - 1) === prefixTerm);
     if (term === this.currentTerm && logOk) {
       this.appendEntries(prefixLen, leaderCommit, suffix);
       const ack = prefixLen + suffix.length;
@@ -646,9 +673,10 @@ export class RaftNode implements Protocol {
   private backOffHint(prefixLen: number): number {
     if (this.log.length < prefixLen) return this.log.length;
     if (prefixLen === 0) return 0;
-    const conflictTerm = this.entry(prefixLen - 1).term;
+    const conflictTerm = this.log.termAt(prefixLen - 1);
     let first = prefixLen - 1;
-    while (first > 0 && this.entry(first - 1).term === conflictTerm) first--;
+    const covered = this.log.snapshot.length; // committed: never in conflict
+    while (first > covered && this.log.termAt(first - 1) === conflictTerm) first--;
     return first;
   }
 
@@ -776,7 +804,7 @@ export class RaftNode implements Protocol {
     if (
       maxReady > 0 &&
       maxReady > this.commitLength &&
-      (this.options.unsafeCommitAnyTerm || this.entry(maxReady - 1).term === this.currentTerm)
+      (this.options.unsafeCommitAnyTerm || this.log.termAt(maxReady - 1) === this.currentTerm)
     ) {
       for (let i = this.commitLength; i < maxReady; i++) this.deliver(i, true);
       this.setCommitLength(maxReady);
@@ -798,7 +826,7 @@ export class RaftNode implements Protocol {
         index,
         term: entry.term,
         leaderTerm: this.currentTerm,
-        digest: this.chain[index] ?? '',
+        digest: this.log.digestAt(index),
       });
     }
     const { msg } = entry;
@@ -829,6 +857,110 @@ export class RaftNode implements Protocol {
     this.ctx.send(request.client, this.ctx.sign('Redirect', body));
   }
 
+  // ══ Thesis §5.1: snapshots and log compaction ═══════════════════════════════════════════
+
+  /**
+   * Thesis §5.1: "each server takes snapshots independently, covering just the committed
+   * entries in its log" — the state machine's state after log[0..commitLength − 1] and the
+   * term of its last entry; then "the server deletes all log entries up through the last
+   * included index". The snapshot is persisted before the entries are deleted, in the same
+   * step, so storage always holds one or the other.
+   */
+  private takeSnapshot(): void {
+    const length = this.commitLength;
+    const covered = this.log.snapshot.length;
+    const snapshot: Snapshot = {
+      length,
+      term: this.log.termAt(length - 1),
+      digest: this.log.digestAt(length - 1),
+      runs: this.log.runs().filter(([first]) => first < length),
+      kv: this.kv.snapshot() as Snapshot['kv'],
+      sessions: this.sessions.snapshot() as Snapshot['sessions'],
+    };
+    this.snapshot = snapshot;
+    this.ctx.persist(KEY_SNAPSHOT, snapshot);
+    for (let i = covered; i < length; i++) this.ctx.persist(logKey(i), null);
+    this.log.compact(snapshot);
+    this.ctx.note('snapshot', { length, term: snapshot.term });
+  }
+
+  /** The state machine and the log's base from a snapshot (recovery, InstallSnapshot). */
+  private restoreSnapshot(snapshot: Snapshot): void {
+    this.snapshot = snapshot;
+    this.kv = KvStore.restore(snapshot.kv);
+    this.sessions = SessionTable.restore<KvResult>(snapshot.sessions);
+    if (
+      this.log.length >= snapshot.length &&
+      this.log.termAt(snapshot.length - 1) === snapshot.term
+    ) {
+      this.log.compact(snapshot);
+    } else {
+      this.log.reset(snapshot);
+    }
+  }
+
+  /**
+   * Thesis §5.1: when a follower needs entries the leader has compacted, "the leader must
+   * occasionally send snapshots to followers that lag behind" (InstallSnapshot).
+   */
+  private sendSnapshot(followerId: NodeId): void {
+    if (this.snapshot === null) return; // never: the log is compacted only by a snapshot
+    this.sentUpTo.set(followerId, this.snapshot.length);
+    this.inflight.set(followerId, (this.inflight.get(followerId) ?? 0) + 1);
+    const body: InstallSnapshot = { term: this.currentTerm, snapshot: this.snapshot };
+    this.ctx.send(followerId, this.ctx.sign('InstallSnapshot', body as unknown as Json));
+  }
+
+  /**
+   * Thesis §5.1 (Figure 5.3, InstallSnapshot RPC, receiver):
+   *   1. reply immediately if term < currentTerm
+   *   6. if an existing log entry has the same index and term as the snapshot's last included
+   *      entry, retain log entries following it and reply
+   *   7. discard the entire log
+   *   8. reset the state machine using the snapshot contents
+   * A snapshot that covers no more than this follower has committed changes nothing. The
+   * reply is slide 8/9's LogResponse acknowledging the prefix the snapshot covers, so the
+   * leader goes on with ReplicateLog from there. Order of the writes: the snapshot, the log's
+   * new length, commitLength, then the deletion of what it replaced.
+   */
+  private onInstallSnapshot(leaderId: NodeId, request: InstallSnapshot): void {
+    const { term, snapshot } = request;
+    if (snapshot.term > term) return; // a leader of `term` never holds later terms
+    if (term > this.currentTerm) {
+      this.setCurrentTerm(term);
+      this.setVotedFor(null);
+    }
+    if (term < this.currentTerm) {
+      this.sendLogResponse(leaderId, { term: this.currentTerm, ack: 0, success: false });
+      return;
+    }
+    this.followLeader(leaderId);
+    if (snapshot.length > this.commitLength) {
+      const from = this.log.snapshot.length;
+      const to = this.log.length;
+      this.ctx.persist(KEY_SNAPSHOT, snapshot);
+      this.restoreSnapshot(snapshot);
+      this.ctx.persist(KEY_LOG_LENGTH, this.log.length);
+      this.setCommitLength(snapshot.length);
+      for (let i = from; i < Math.min(to, this.log.snapshot.length); i++) {
+        this.ctx.persist(logKey(i), null);
+      }
+      for (let i = this.log.length; i < to; i++) this.ctx.persist(logKey(i), null);
+      this.ctx.note('install-snapshot', { length: snapshot.length, term: snapshot.term });
+    }
+    this.sendLogResponse(leaderId, { term: this.currentTerm, ack: snapshot.length, success: true });
+    this.flushBuffered();
+  }
+
+  /** Slide 6/9's "currentRole := follower; currentLeader := leaderId" for the current term. */
+  private followLeader(leaderId: NodeId): void {
+    this.setRole('follower');
+    this.currentLeader = leaderId;
+    this.lastHeardFromLeader = this.ctx.now();
+    this.preVotesReceived = null;
+    this.resetElectionTimer();
+  }
+
   // ══ Events ═════════════════════════════════════════════════════════════════════════════
 
   onMessage(from: NodeId, message: Envelope): void {
@@ -852,6 +984,9 @@ export class RaftNode implements Protocol {
         break;
       case 'LogResponse':
         if (fromReplica) this.onLogResponse(from, body);
+        break;
+      case 'InstallSnapshot':
+        if (fromReplica) this.onInstallSnapshot(from, body);
         break;
       case 'ClientRequest': {
         // A client speaks only for its own session.
@@ -905,6 +1040,7 @@ export class RaftNode implements Protocol {
   private setCommitLength(length: number): void {
     this.commitLength = length;
     this.ctx.persist(KEY_COMMIT, length);
+    if (length - this.log.snapshot.length >= this.options.snapshotInterval) this.takeSnapshot();
   }
 
   private setRole(role: Role): void {
@@ -922,8 +1058,7 @@ export class RaftNode implements Protocol {
     if (entries.length === 0) return;
     for (const entry of entries) {
       const index = this.log.length;
-      this.log.push(entry);
-      this.chain.push(chainDigest(this.chain[index - 1] ?? '', entry));
+      this.log.append(entry);
       this.ctx.persist(logKey(index), entry);
     }
     this.ctx.persist(KEY_LOG_LENGTH, this.log.length);
@@ -936,10 +1071,11 @@ export class RaftNode implements Protocol {
       // Impossible unless safety is broken (unsafeCommitAnyTerm): say so in the trace.
       this.ctx.note('truncate-committed', { length, commitLength: this.commitLength });
     }
-    this.ctx.persist(KEY_LOG_LENGTH, length);
-    for (let i = length; i < this.log.length; i++) this.ctx.persist(logKey(i), null);
-    this.log.length = length;
-    this.chain.length = length;
+    // Compacted entries are committed and cannot be cut, even by an unsafe leader.
+    const keep = Math.max(length, this.log.snapshot.length);
+    this.ctx.persist(KEY_LOG_LENGTH, keep);
+    for (let i = keep; i < this.log.length; i++) this.ctx.persist(logKey(i), null);
+    this.log.truncate(keep);
   }
 
   private resetElectionTimer(): void {
@@ -950,13 +1086,11 @@ export class RaftNode implements Protocol {
   // ══ Helpers ════════════════════════════════════════════════════════════════════════════
 
   private entry(index: number): LogEntry {
-    const entry = this.log[index];
-    if (entry === undefined) throw new Error(`log index ${index} out of range`);
-    return entry;
+    return this.log.entry(index);
   }
 
   private lastLogTerm(): number {
-    return this.log.length > 0 ? this.entry(this.log.length - 1).term : 0;
+    return this.log.lastTerm();
   }
 
   private others(): NodeId[] {
@@ -965,18 +1099,16 @@ export class RaftNode implements Protocol {
 
   /** The log as runs of one term: [[first index, term], …] (for the leader-completeness check). */
   private termRuns(): Json {
-    const runs: [number, number][] = [];
-    this.log.forEach((e, i) => {
-      if (runs.length === 0 || runs[runs.length - 1]?.[1] !== e.term) runs.push([i, e.term]);
-    });
-    return runs;
+    return this.log.runs();
   }
 
   /** Read-only view for tests and tools (never used by checkers). */
   inspect(): {
     currentTerm: number;
     votedFor: NodeId | null;
+    /** The entries held, after the snapshot (all of them while nothing is compacted). */
     log: readonly LogEntry[];
+    snapshotLength: number;
     commitLength: number;
     currentRole: Role;
     currentLeader: NodeId | null;
@@ -989,7 +1121,8 @@ export class RaftNode implements Protocol {
     return {
       currentTerm: this.currentTerm,
       votedFor: this.votedFor,
-      log: this.log,
+      log: this.log.held(),
+      snapshotLength: this.log.snapshot.length,
       commitLength: this.commitLength,
       currentRole: this.currentRole,
       currentLeader: this.currentLeader,

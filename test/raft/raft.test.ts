@@ -12,6 +12,7 @@ import {
   HEARTBEAT_TIMER,
   KEY_COMMIT,
   KEY_LOG_LENGTH,
+  KEY_SNAPSHOT,
   KEY_TERM,
   KEY_VOTED_FOR,
   logKey,
@@ -192,7 +193,7 @@ describe('slide 1/9: initialisation, recovery, election timeout', () => {
     expect(state().votesReceived.size).toBe(0);
     expect(state().sentLength.size).toBe(0);
     expect(state().kv).toEqual([['k', 'a']]); // only the committed entry
-    expect(notes(ctx, 'recovered')).toEqual([{ term: 3, logLength: 2, commitLength: 1 }]);
+    expect(notes(ctx, 'recovered')).toEqual([{ term: 3, logLength: 2, commitLength: 1, snapshotLength: 0 }]);
     expect(notes(ctx, 'apply')).toEqual([]); // a replay is not a new application
     expect(notes(ctx, 'commit')).toEqual([]);
   });
@@ -819,5 +820,137 @@ describe('thesis §6.2: CheckQuorum', () => {
     expect(t.ctx.effects.some((e) => e.type === 'setTimer' && e.name === CHECK_QUORUM_TIMER)).toBe(
       false,
     );
+  });
+});
+
+describe('thesis §5.1: snapshots and log compaction', () => {
+  const request = (seq: number, value: string) => ({ client: 'c0', seq, command: put('k', value) });
+
+  /** A 3-node leader with snapshotInterval 2 that committed noop + two puts (log length 3). */
+  function compacted() {
+    const t = leader({ snapshotInterval: 2 });
+    t.msg('c0', 'ClientRequest', request(1, 'a'));
+    t.msg('c0', 'ClientRequest', request(2, 'b'));
+    t.msg('n1', 'LogResponse', { term: 1, ack: 3, success: true });
+    return t;
+  }
+
+  it('every snapshotInterval committed entries the state is persisted and the log before it deleted', () => {
+    const t = compacted();
+    expect(t.state()).toMatchObject({ commitLength: 3, snapshotLength: 3, log: [] });
+    const writes = persists(t.ctx);
+    const snapshotAt = writes.findIndex((w) => w.key === KEY_SNAPSHOT);
+    expect(writes[snapshotAt]?.value).toMatchObject({
+      length: 3,
+      term: 1,
+      runs: [[0, 1]],
+      kv: [['k', 'b']],
+      sessions: [['c0', 2, { ok: true, value: 'b' }]],
+    });
+    // The snapshot is written before the entries it replaces are deleted.
+    const deletes = writes.flatMap((w, i) => (w.value === null ? [[w.key, i] as const] : []));
+    expect(deletes.map(([key]) => key)).toEqual([logKey(0), logKey(1), logKey(2)]);
+    expect(deletes.every(([, i]) => i > snapshotAt)).toBe(true);
+  });
+
+  it('a follower that needs compacted entries gets InstallSnapshot, then LogRequests after it', () => {
+    const t = compacted();
+    t.ctx.drain();
+    t.raft.onTimer(HEARTBEAT_TIMER); // n2 has acknowledged nothing: it needs log[0..]
+    expect(sent(t.ctx, 'LogRequest').map((r) => r.to)).toEqual(['n1']);
+    const [install] = sent(t.ctx, 'InstallSnapshot');
+    expect(install).toMatchObject({ to: 'n2', body: { term: 1, snapshot: { length: 3 } } });
+    t.msg('c0', 'ClientRequest', request(3, 'c'));
+    t.ctx.drain();
+    t.msg('n2', 'LogResponse', { term: 1, ack: 3, success: true });
+    expect(sent(t.ctx, 'LogRequest')).toMatchObject([
+      { to: 'n2', body: { prefixLen: 3, prefixTerm: 1, suffix: [req(1, 'c0', 3, put('k', 'c'))] } },
+    ]);
+  });
+
+  it('InstallSnapshot: the follower discards its log, restores the state machine and acknowledges', () => {
+    const leaderSide = compacted();
+    const snapshot = persists(leaderSide.ctx).find((w) => w.key === KEY_SNAPSHOT)?.value;
+    const f = make({
+      self: 'n2',
+      recovered: { term: 1, log: [noop(1), noop(1)], commitLength: 1 },
+    });
+    f.ctx.drain();
+    f.msg('n0', 'InstallSnapshot', { term: 1, snapshot });
+    expect(f.state()).toMatchObject({
+      commitLength: 3,
+      snapshotLength: 3,
+      log: [],
+      kv: [['k', 'b']],
+      currentLeader: 'n0',
+    });
+    expect(sent(f.ctx, 'LogResponse')).toEqual([
+      { to: 'n0', body: { term: 1, ack: 3, success: true } },
+    ]);
+    const writes = persists(f.ctx);
+    expect(writes[0]?.key).toBe(KEY_SNAPSHOT);
+    expect(writes.filter((w) => w.value === null).map((w) => w.key)).toEqual([
+      logKey(0),
+      logKey(1),
+    ]);
+    // A retried request the snapshot's session table answered is not applied again.
+    f.ctx.drain();
+    f.msg('n0', 'LogRequest', {
+      term: 1,
+      prefixLen: 3,
+      prefixTerm: 1,
+      leaderCommit: 4,
+      suffix: [req(1, 'c0', 2, put('k', 'z'))],
+    });
+    expect(f.state().kv).toEqual([['k', 'b']]);
+    expect(f.state().commitLength).toBe(4);
+  });
+
+  it('a LogRequest reaching into the snapshot is checked from the snapshot on', () => {
+    const leaderSide = compacted();
+    const snapshot = persists(leaderSide.ctx).find((w) => w.key === KEY_SNAPSHOT)?.value;
+    const f = make({ self: 'n2' });
+    f.msg('n0', 'InstallSnapshot', { term: 1, snapshot });
+    f.ctx.drain();
+    // prefixLen 1 lies inside the snapshot; entries 1 and 2 are covered, entry 3 is new.
+    f.msg('n0', 'LogRequest', {
+      term: 1,
+      prefixLen: 1,
+      prefixTerm: 1,
+      leaderCommit: 3,
+      suffix: [req(1, 'c0', 1, put('k', 'a')), req(1, 'c0', 2, put('k', 'b')), noop(1)],
+    });
+    expect(sent(f.ctx, 'LogResponse')).toEqual([
+      { to: 'n0', body: { term: 1, ack: 4, success: true } },
+    ]);
+    expect(f.state()).toMatchObject({ snapshotLength: 3, log: [noop(1)] });
+  });
+
+  it('recovery starts from the snapshot and replays only the committed entries after it', () => {
+    const leaderSide = compacted();
+    const snapshot = persists(leaderSide.ctx).find((w) => w.key === KEY_SNAPSHOT)?.value as Json;
+    const store = new Map<string, Json>([
+      [KEY_TERM, 1],
+      [KEY_SNAPSHOT, snapshot],
+      [logKey(3), req(1, 'c1', 1, put('j', 'x')) as unknown as Json],
+      [logKey(4), req(1, 'c1', 2, put('j', 'y')) as unknown as Json],
+      [KEY_LOG_LENGTH, 5],
+      [KEY_COMMIT, 4],
+    ]);
+    const ctx = new FakeContext('n1', view(3));
+    const raft = new RaftNode(ctx, { preVote: false });
+    raft.start(store);
+    expect(raft.inspect()).toMatchObject({
+      commitLength: 4,
+      snapshotLength: 3,
+      kv: [
+        ['j', 'x'],
+        ['k', 'b'],
+      ],
+    });
+    expect(raft.inspect().log).toHaveLength(2);
+    expect(notes(ctx, 'recovered')).toEqual([
+      { term: 1, logLength: 5, commitLength: 4, snapshotLength: 3 },
+    ]);
   });
 });
