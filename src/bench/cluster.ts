@@ -20,7 +20,15 @@
  */
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,6 +63,14 @@ export interface ClusterBenchOptions {
   log?: (line: string) => void;
   /** Resolves to abort the run (Ctrl-C); the cluster is still cleaned up. */
   abort?: Promise<unknown>;
+  /** Measure each replica's data directory every this many seconds of the window. */
+  dataSampleS?: number;
+}
+
+/** The bytes in each replica's data directory (SQLite file, WAL and all) at one moment. */
+export interface DataSample {
+  atS: number;
+  bytesByNode: Record<string, number>;
 }
 
 export interface ClusterBenchResult {
@@ -82,6 +98,8 @@ export interface ClusterBenchResult {
   /** Requests that got no reply within the per-request timeout (should be 0). */
   timeouts: number;
   loadAverage: [number, number, number];
+  /** With dataSampleS: the data directories' sizes over the window. */
+  dataSamples: DataSample[];
 }
 
 const WORKER_BOOT = fileURLToPath(new URL('../../scripts/worker-boot.mjs', import.meta.url));
@@ -403,7 +421,24 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
     });
     await step(sleep(warmupMs));
     const before = cpuAt();
-    await step(sleep(windowMs));
+    const dataSamples: DataSample[] = [];
+    const sample = () => {
+      const bytesByNode: Record<string, number> = {};
+      for (const r of replicas) bytesByNode[r.id] = directoryBytes(join(dir, 'data', r.id));
+      dataSamples.push({ atS: round((performance.now() - before.at) / 1000, 1), bytesByNode });
+    };
+    if (o.dataSampleS === undefined) await step(sleep(windowMs));
+    else {
+      const end = before.at + windowMs;
+      sample();
+      while (performance.now() < end) {
+        await step(sleep(Math.min(1000 * o.dataSampleS, end - performance.now())));
+        sample();
+        const last = dataSamples[dataSamples.length - 1];
+        if (last !== undefined)
+          log(`t=${last.atS}s data bytes ${JSON.stringify(last.bytesByNode)}`);
+      }
+    }
     const after = cpuAt();
     const reports = await step(Promise.all(drivers.map((d) => d.next())));
     const latencies: number[] = [];
@@ -452,6 +487,7 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
       ops,
       timeouts,
       loadAverage: [round(l1 ?? 0, 2), round(l5 ?? 0, 2), round(l15 ?? 0, 2)],
+      dataSamples,
     };
   } finally {
     if (aborted) log('stopping');
@@ -481,6 +517,23 @@ async function stopReplicas(replicas: readonly Replica[]): Promise<void> {
         }),
     ),
   );
+}
+
+/** Total size of the regular files under `path` (0 if it does not exist yet). */
+function directoryBytes(path: string): number {
+  let total = 0;
+  let names: string[];
+  try {
+    names = readdirSync(path);
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    const stat = statSync(join(path, name), { throwIfNoEntry: false });
+    if (stat === undefined) continue;
+    total += stat.isDirectory() ? directoryBytes(join(path, name)) : stat.size;
+  }
+  return total;
 }
 
 function round(x: number, digits: number): number {
