@@ -4,6 +4,10 @@
  * that implements it; src/raft/README.md lists them side by side, together with the gaps a
  * service has to close and the traps of reference/raft.md.
  *
+ * Three parts of Ongaro's thesis ("Consensus: Bridging Theory and Practice", 2014) are added,
+ * each quoted above its methods: Pre-Vote (§9.6), CheckQuorum (§6.2), and snapshots with log
+ * compaction and InstallSnapshot (§5.1). PreVote and CheckQuorum are options, on by default.
+ *
  * Stable storage (slide 1/9: what "on recovery from crash" does not reset): currentTerm,
  * votedFor, log and commitLength, written through ctx.persist as soon as they change — in the
  * same step as, and before, any message that depends on them. The host makes a step's
@@ -185,8 +189,9 @@ export class RaftNode implements Protocol {
    * recovered = null: "on initialisation" — the field initialisers above are that slide's
    * assignments. Otherwise "on recovery from crash": currentTerm, votedFor, log and
    * commitLength come back from storage, everything else keeps its initial value (follower,
-   * no leader, no votes, empty sentLength/ackedLength). The state machine is rebuilt by
-   * re-applying the committed prefix log[0..commitLength−1] (there are no snapshots).
+   * no leader, no votes, empty sentLength/ackedLength). The state machine is restored from
+   * the latest snapshot (thesis §5.1) and rebuilt by re-applying the committed entries after
+   * it, log[snapshot.length..commitLength−1].
    */
   start(recovered: Recovered | null): void {
     if (recovered !== null) this.recover(recovered);

@@ -193,7 +193,9 @@ describe('slide 1/9: initialisation, recovery, election timeout', () => {
     expect(state().votesReceived.size).toBe(0);
     expect(state().sentLength.size).toBe(0);
     expect(state().kv).toEqual([['k', 'a']]); // only the committed entry
-    expect(notes(ctx, 'recovered')).toEqual([{ term: 3, logLength: 2, commitLength: 1, snapshotLength: 0 }]);
+    expect(notes(ctx, 'recovered')).toEqual([
+      { term: 3, logLength: 2, commitLength: 1, snapshotLength: 0 },
+    ]);
     expect(notes(ctx, 'apply')).toEqual([]); // a replay is not a new application
     expect(notes(ctx, 'commit')).toEqual([]);
   });
