@@ -12,6 +12,7 @@ describe('raftKit', () => {
       'ClientReply',
       'ClientRequest',
       'ForwardRequest',
+      'InstallSnapshot',
       'LogRequest',
       'LogResponse',
       'PreVoteRequest',
