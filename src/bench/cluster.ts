@@ -67,10 +67,13 @@ export interface ClusterBenchOptions {
   dataSampleS?: number;
 }
 
-/** The bytes in each replica's data directory (SQLite file, WAL and all) at one moment. */
+/** The bytes in each replica's data directory at one moment. */
 export interface DataSample {
   atS: number;
+  /** Everything: the SQLite database, its write-ahead log and shared-memory file. */
   bytesByNode: Record<string, number>;
+  /** Without the write-ahead log (-wal) and -shm, which SQLite checkpoints and reuses. */
+  dbBytesByNode: Record<string, number>;
 }
 
 export interface ClusterBenchResult {
@@ -424,8 +427,13 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
     const dataSamples: DataSample[] = [];
     const sample = () => {
       const bytesByNode: Record<string, number> = {};
-      for (const r of replicas) bytesByNode[r.id] = directoryBytes(join(dir, 'data', r.id));
-      dataSamples.push({ atS: round((performance.now() - before.at) / 1000, 1), bytesByNode });
+      const dbBytesByNode: Record<string, number> = {};
+      for (const r of replicas) {
+        bytesByNode[r.id] = directoryBytes(join(dir, 'data', r.id));
+        dbBytesByNode[r.id] = directoryBytes(join(dir, 'data', r.id), /-(wal|shm)$/);
+      }
+      const atS = round((performance.now() - before.at) / 1000, 1);
+      dataSamples.push({ atS, bytesByNode, dbBytesByNode });
     };
     if (o.dataSampleS === undefined) await step(sleep(windowMs));
     else {
@@ -519,8 +527,8 @@ async function stopReplicas(replicas: readonly Replica[]): Promise<void> {
   );
 }
 
-/** Total size of the regular files under `path` (0 if it does not exist yet). */
-function directoryBytes(path: string): number {
+/** Total size of the files under `path` whose names `skip` does not match (0: no directory). */
+function directoryBytes(path: string, skip?: RegExp): number {
   let total = 0;
   let names: string[];
   try {
@@ -529,9 +537,10 @@ function directoryBytes(path: string): number {
     return 0;
   }
   for (const name of names) {
+    if (skip?.test(name)) continue;
     const stat = statSync(join(path, name), { throwIfNoEntry: false });
     if (stat === undefined) continue;
-    total += stat.isDirectory() ? directoryBytes(join(path, name)) : stat.size;
+    total += stat.isDirectory() ? directoryBytes(join(path, name), skip) : stat.size;
   }
   return total;
 }

@@ -2,9 +2,11 @@
  * `npm run bench raft-soak`: a Raft cluster of real processes under a steady closed-loop load
  * for a long window, with the replicas' data directories measured every few seconds — once
  * with log compaction (a snapshot every `snapshotInterval` committed entries, thesis §5.1) and
- * once with compaction practically off (an interval no run reaches). With compaction the
- * directories stop growing once the first snapshots are taken (SQLite reuses the pages the
- * deleted entries freed); without it they grow with every committed entry.
+ * once with compaction practically off (an interval no run reaches). The database file is
+ * shown apart from its write-ahead log, which SQLite checkpoints and reuses whatever Raft
+ * does: with compaction the database stops growing once the first snapshots are taken
+ * (SQLite reuses the pages the deleted entries freed); without it it grows with every
+ * committed entry.
  *
  * Environment: BFTKIT_SOAK_S (window seconds, default 120), BFTKIT_SOAK_SAMPLE_S (default 10),
  * BFTKIT_SOAK_INTERVAL (snapshotInterval, default 1000). Measures; never asserts.
@@ -25,12 +27,14 @@ function table(label: string, r: ClusterBenchResult): string {
   const kib = (b: number | undefined) => ((b ?? 0) / 1024).toFixed(0).padStart(8);
   const lines = [
     `${label}: ${r.ops} ops in ${r.durationS} s (${r.opsPerSec} ops/s), load ${r.loadAverage.join(' ')}`,
-    `    t/s ${ids.map((id) => `${id} KiB`.padStart(8)).join(' ')}`,
+    `    t/s ${ids.map((id) => `${id} db KiB (+wal)`.padStart(20)).join(' ')}`,
   ];
   for (const s of r.dataSamples) {
-    lines.push(
-      `${s.atS.toFixed(0).padStart(7)} ${ids.map((id) => kib(s.bytesByNode[id])).join(' ')}`,
-    );
+    const cells = ids.map((id) => {
+      const db = s.dbBytesByNode[id] ?? 0;
+      return `${kib(db)} (${kib((s.bytesByNode[id] ?? 0) - db).trim()})`.padStart(20);
+    });
+    lines.push(`${s.atS.toFixed(0).padStart(7)} ${cells.join(' ')}`);
   }
   return lines.join('\n');
 }
