@@ -20,7 +20,15 @@
  */
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,6 +69,17 @@ export interface ClusterBenchOptions {
   spareClients?: number;
   /** Started with the warm-up, stopped after the window (./flood.ts): an attack. */
   attack?: (cluster: BenchCluster) => Promise<() => Promise<void>>;
+  /** Measure each replica's data directory every this many seconds of the window. */
+  dataSampleS?: number;
+}
+
+/** The bytes in each replica's data directory at one moment. */
+export interface DataSample {
+  atS: number;
+  /** Everything: the SQLite database, its write-ahead log and shared-memory file. */
+  bytesByNode: Record<string, number>;
+  /** Without the write-ahead log (-wal) and -shm, which SQLite checkpoints and reuses. */
+  dbBytesByNode: Record<string, number>;
 }
 
 /** What an attack needs to know of the running cluster. */
@@ -98,6 +117,8 @@ export interface ClusterBenchResult {
   /** How far the highest view (PBFT) or term (Raft) moved from the start of the warm-up. */
   viewChanges: number;
   loadAverage: [number, number, number];
+  /** With dataSampleS: the data directories' sizes over the window. */
+  dataSamples: DataSample[];
 }
 
 const WORKER_BOOT = fileURLToPath(new URL('../../scripts/worker-boot.mjs', import.meta.url));
@@ -434,7 +455,29 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
     });
     await step(sleep(warmupMs));
     const before = cpuAt();
-    await step(sleep(windowMs));
+    const dataSamples: DataSample[] = [];
+    const sample = () => {
+      const bytesByNode: Record<string, number> = {};
+      const dbBytesByNode: Record<string, number> = {};
+      for (const r of replicas) {
+        bytesByNode[r.id] = directoryBytes(join(dir, 'data', r.id));
+        dbBytesByNode[r.id] = directoryBytes(join(dir, 'data', r.id), /-(wal|shm)$/);
+      }
+      const atS = round((performance.now() - before.at) / 1000, 1);
+      dataSamples.push({ atS, bytesByNode, dbBytesByNode });
+    };
+    if (o.dataSampleS === undefined) await step(sleep(windowMs));
+    else {
+      const end = before.at + windowMs;
+      sample();
+      while (performance.now() < end) {
+        await step(sleep(Math.min(1000 * o.dataSampleS, end - performance.now())));
+        sample();
+        const last = dataSamples[dataSamples.length - 1];
+        if (last !== undefined)
+          log(`t=${last.atS}s data bytes ${JSON.stringify(last.bytesByNode)}`);
+      }
+    }
     const after = cpuAt();
     const reports = await step(Promise.all(drivers.map((d) => d.next())));
     await stopAttack();
@@ -490,6 +533,7 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
       timeouts,
       viewChanges,
       loadAverage: [round(l1 ?? 0, 2), round(l5 ?? 0, 2), round(l15 ?? 0, 2)],
+      dataSamples,
     };
   } finally {
     if (aborted) log('stopping');
@@ -519,6 +563,24 @@ async function stopReplicas(replicas: readonly Replica[]): Promise<void> {
         }),
     ),
   );
+}
+
+/** Total size of the files under `path` whose names `skip` does not match (0: no directory). */
+function directoryBytes(path: string, skip?: RegExp): number {
+  let total = 0;
+  let names: string[];
+  try {
+    names = readdirSync(path);
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    if (skip?.test(name)) continue;
+    const stat = statSync(join(path, name), { throwIfNoEntry: false });
+    if (stat === undefined) continue;
+    total += stat.isDirectory() ? directoryBytes(join(path, name), skip) : stat.size;
+  }
+  return total;
 }
 
 function round(x: number, digits: number): number {

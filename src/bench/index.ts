@@ -1,8 +1,13 @@
 /** The benchmarks `npm run bench` knows, by name. */
 import { benchCrypto } from './crypto.js';
 import { benchSimulator } from './sim.js';
+import { benchRaftSoak } from './soak.js';
 
 export const benchmarks: Record<string, () => Promise<void>> = {
   crypto: benchCrypto,
   sim: benchSimulator,
+  'raft-soak': benchRaftSoak,
 };
+
+/** Long runs, only on request (`npm run bench raft-soak`), not in a plain `npm run bench`. */
+export const onRequestOnly: ReadonlySet<string> = new Set(['raft-soak']);

@@ -10,6 +10,11 @@
  *   heartbeatMs: number             default 50
  *   unsafeCommitAnyTerm: boolean    default false (the Figure 8 trap — negative tests only)
  *   maxSuffix: number               entries per LogRequest, default 64
+ *   preVote: boolean                default true (thesis §9.6)
+ *   checkQuorum: boolean            default true (thesis §6.2)
+ *   snapshotInterval: number        committed entries between snapshots, default 1000 (§5.1)
+ *   maxTerm: number                 checked: no replica's term exceeds it (src/raft/disruption.ts)
+ *   maxStaleLeaderMs: number        checked: a deposed leader steps down within this long
  *   clientRetryMs: number           default 600
  *   keys: number                    size of the workload's key space, default 4 (k0 … k3)
  */
@@ -21,6 +26,7 @@ import type { Params, ProtocolKit, RunRecord, Violation } from '../scenario/kit.
 import type { Rng } from '../sim/rng.js';
 import type { KvCommand } from '../smr/kv.js';
 import { RaftClient } from './client.js';
+import { checkDisruption } from './disruption.js';
 import { checkRaftInvariants, currentLeader } from './invariants.js';
 import { MAX_SUFFIX, raftDefinition } from './messages.js';
 import { RaftNode, type RaftOptions } from './raft.js';
@@ -36,6 +42,11 @@ export const raftParamsSchema = z.object({
   heartbeatMs: positive.optional(),
   unsafeCommitAnyTerm: z.boolean().optional(),
   maxSuffix: z.number().int().min(1).max(MAX_SUFFIX).optional(),
+  preVote: z.boolean().optional(),
+  checkQuorum: z.boolean().optional(),
+  snapshotInterval: z.number().int().min(1).max(1_000_000).optional(),
+  maxTerm: z.number().int().nonnegative().optional(),
+  maxStaleLeaderMs: z.number().nonnegative().optional(),
   clientRetryMs: positive.optional(),
   keys: z.number().int().min(1).max(1000).optional(),
 });
@@ -55,6 +66,9 @@ export function replicaOptions(params: Params, id?: NodeId): Partial<RaftOptions
   if (p.heartbeatMs !== undefined) options.heartbeatMs = p.heartbeatMs;
   if (p.unsafeCommitAnyTerm !== undefined) options.unsafeCommitAnyTerm = p.unsafeCommitAnyTerm;
   if (p.maxSuffix !== undefined) options.maxSuffix = p.maxSuffix;
+  if (p.preVote !== undefined) options.preVote = p.preVote;
+  if (p.checkQuorum !== undefined) options.checkQuorum = p.checkQuorum;
+  if (p.snapshotInterval !== undefined) options.snapshotInterval = p.snapshotInterval;
   return options;
 }
 
@@ -91,7 +105,12 @@ export const raftKit: ProtocolKit = {
   },
   nextOperation: nextRaftOperation,
   leader: currentLeader,
-  check(run: RunRecord): Violation[] {
-    return [...checkRaftInvariants(run), ...checkLinearizability(run.history)];
+  check(run: RunRecord, params: Params): Violation[] {
+    const { maxTerm, maxStaleLeaderMs } = parseRaftParams(params);
+    return [
+      ...checkRaftInvariants(run),
+      ...checkLinearizability(run.history),
+      ...checkDisruption(run, { maxTerm, maxStaleLeaderMs }),
+    ];
   },
 };

@@ -13,7 +13,7 @@
 import { z } from 'zod';
 import { counterSchema } from '../core/bounds.js';
 import type { ProtocolDefinition } from '../core/definition.js';
-import { type KvCommand, kvCommandSchema, kvResultSchema } from '../smr/kv.js';
+import { type KvCommand, kvCommandSchema, kvResultSchema, kvSnapshotSchema } from '../smr/kv.js';
 
 /** The most log entries one LogRequest may carry (the sender's batch is usually smaller). */
 export const MAX_SUFFIX = 1024;
@@ -65,6 +65,46 @@ export const logResponseSchema = z
   .strict();
 export type LogResponse = z.infer<typeof logResponseSchema>;
 
+/**
+ * Thesis §9.6, Pre-Vote: (PreVoteRequest, nodeId, currentTerm + 1, log.length, lastTerm) — a
+ * VoteRequest for the term the sender would stand in, which changes no receiver's state.
+ */
+export const preVoteRequestSchema = voteRequestSchema;
+export type PreVoteRequest = VoteRequest;
+
+/** The answer to a PreVoteRequest: granted, with the proposed term; or refused, with the voter's. */
+export const preVoteResponseSchema = voteResponseSchema;
+export type PreVoteResponse = VoteResponse;
+
+/** Most term runs a snapshot's metadata lists, and most client sessions it carries. */
+export const MAX_SNAPSHOT_RUNS = 65_536;
+export const MAX_SESSIONS = 65_536;
+
+/**
+ * Thesis §5.1: a snapshot is the state machine's state after log[0..length − 1] together with
+ * that prefix's last term ("lastIncludedTerm"); we add the prefix's chain digest and its term
+ * runs, so the log after it keeps its digests and the checkers their evidence. The state is
+ * the KV store and the session table (exactly-once must survive compaction).
+ */
+export const snapshotSchema = z
+  .object({
+    length,
+    term,
+    digest: z.string().max(64),
+    runs: z.array(z.tuple([length, term])).max(MAX_SNAPSHOT_RUNS),
+    kv: kvSnapshotSchema,
+    sessions: z.array(z.tuple([nodeId, seq, kvResultSchema])).max(MAX_SESSIONS),
+  })
+  .strict();
+export type Snapshot = z.infer<typeof snapshotSchema>;
+
+/**
+ * Thesis §5.1: (InstallSnapshot, leaderId, term, lastIncludedIndex, lastIncludedTerm, data) —
+ * sent whole, not in chunks; the answer is a LogResponse acknowledging snapshot.length.
+ */
+export const installSnapshotSchema = z.object({ term, snapshot: snapshotSchema }).strict();
+export type InstallSnapshot = z.infer<typeof installSnapshotSchema>;
+
 /** A client's request; `client` must be the envelope's sender (one session per client). */
 export const clientRequestSchema = z
   .object({ client: nodeId, seq, command: kvCommandSchema })
@@ -90,6 +130,9 @@ export const raftDefinition: ProtocolDefinition = {
   messages: {
     VoteRequest: voteRequestSchema,
     VoteResponse: voteResponseSchema,
+    PreVoteRequest: preVoteRequestSchema,
+    PreVoteResponse: preVoteResponseSchema,
+    InstallSnapshot: installSnapshotSchema,
     LogRequest: logRequestSchema,
     LogResponse: logResponseSchema,
     ClientRequest: clientRequestSchema,

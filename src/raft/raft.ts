@@ -4,6 +4,10 @@
  * that implements it; src/raft/README.md lists them side by side, together with the gaps a
  * service has to close and the traps of docs/reference/raft.md.
  *
+ * Three parts of Ongaro's thesis ("Consensus: Bridging Theory and Practice", 2014) are added,
+ * each quoted above its methods: Pre-Vote (§9.6), CheckQuorum (§6.2), and snapshots with log
+ * compaction and InstallSnapshot (§5.1). PreVote and CheckQuorum are options, on by default.
+ *
  * Stable storage (slide 1/9: what "on recovery from crash" does not reset): currentTerm,
  * votedFor, log and commitLength, written through ctx.persist as soon as they change — in the
  * same step as, and before, any message that depends on them. The host makes a step's
@@ -23,16 +27,22 @@ import { sha256 } from '../crypto/hash-node.js';
 import { toHex } from '../crypto/hex.js';
 import { type KvResult, KvStore } from '../smr/kv.js';
 import { SessionTable } from '../smr/sessions.js';
+import { RaftLog } from './log.js';
 import {
   type ClientReply,
   type ClientRequest,
   clientRequestSchema,
+  type InstallSnapshot,
   type LogEntry,
   type LogRequest,
   type LogResponse,
   logEntrySchema,
   MAX_SUFFIX,
+  type PreVoteRequest,
+  type PreVoteResponse,
   type Redirect,
+  type Snapshot,
+  snapshotSchema,
   type VoteRequest,
   type VoteResponse,
 } from './messages.js';
@@ -61,6 +71,22 @@ export interface RaftOptions {
    * per follower, not k of them each carrying the whole unacknowledged suffix.
    */
   maxInflight: number;
+  /**
+   * Thesis §9.6: stand for election only after a majority said it would vote (PreVote), so a
+   * replica that cannot win — partitioned away, or restarted before it heard the leader —
+   * never raises the term. Off: the slides' election, for the scenario that shows why.
+   */
+  preVote: boolean;
+  /**
+   * Thesis §6.2 (etcd-raft's CheckQuorum): a leader that has not heard from a majority for an
+   * election timeout steps down, so clients stop waiting on a leader that cannot commit.
+   */
+  checkQuorum: boolean;
+  /**
+   * Thesis §5.1: snapshot the state machine once this many committed entries have piled up
+   * after the last snapshot, and discard them from the log (in memory and in storage).
+   */
+  snapshotInterval: number;
 }
 
 export const defaultRaftOptions: RaftOptions = {
@@ -70,17 +96,22 @@ export const defaultRaftOptions: RaftOptions = {
   maxSuffix: 64,
   maxBuffered: 64,
   maxInflight: 2,
+  preVote: true,
+  checkQuorum: true,
+  snapshotInterval: 1000,
 };
 
 /** Timer names (ctx.setTimer). */
 export const ELECTION_TIMER = 'election';
 export const HEARTBEAT_TIMER = 'heartbeat';
+export const CHECK_QUORUM_TIMER = 'check-quorum';
 
 /** Storage keys. */
 export const KEY_TERM = 'currentTerm';
 export const KEY_VOTED_FOR = 'votedFor';
 export const KEY_COMMIT = 'commitLength';
 export const KEY_LOG_LENGTH = 'log.length';
+export const KEY_SNAPSHOT = 'snapshot';
 export const logKey = (index: number): string => `log/${index}`;
 
 /** Hex characters of a log digest kept in notes (128 bits). */
@@ -100,7 +131,7 @@ export class RaftNode implements Protocol {
   // ── Slide 1/9: stable storage ──────────────────────────────────────────────────────────
   private currentTerm = 0;
   private votedFor: NodeId | null = null;
-  private log: LogEntry[] = [];
+  private readonly log = new RaftLog(chainDigest);
   private commitLength = 0;
   // ── Slide 1/9: volatile state, reset on recovery from crash ────────────────────────────
   private currentRole: Role = 'follower';
@@ -110,8 +141,8 @@ export class RaftNode implements Protocol {
   private ackedLength = new Map<NodeId, number>();
 
   // ── Beyond the slides ──────────────────────────────────────────────────────────────────
-  /** chain[i] = chainDigest of log[0..i]; rebuilt from the log on recovery. */
-  private chain: string[] = [];
+  /** The latest snapshot (thesis §5.1): what the log's compacted prefix left; null: none yet. */
+  private snapshot: Snapshot | null = null;
   /** The application: the KV store and its client sessions, fed by committed entries. */
   private kv = new KvStore();
   private sessions = new SessionTable<KvResult>();
@@ -123,6 +154,12 @@ export class RaftNode implements Protocol {
   private readonly sentUpTo = new Map<NodeId, number>();
   /** Leader only: per follower, LogRequests sent and not answered yet (see maxInflight). */
   private readonly inflight = new Map<NodeId, number>();
+  /** Pre-Vote (thesis §9.6): the pre-votes of the pre-election under way; null: none. */
+  private preVotesReceived: Set<NodeId> | null = null;
+  /** When this replica last accepted a LogRequest from the leader of its term. */
+  private lastHeardFromLeader = Number.NEGATIVE_INFINITY;
+  /** CheckQuorum (thesis §6.2), leader only: followers heard from since the last check. */
+  private readonly heardFrom = new Set<NodeId>();
 
   private readonly options: RaftOptions;
   private readonly nodeId: NodeId;
@@ -136,6 +173,9 @@ export class RaftNode implements Protocol {
     const [min, max] = this.options.electionTimeoutMs;
     if (!(min > 0 && max >= min)) throw new Error('electionTimeoutMs must be 0 < min ≤ max');
     if (!(this.options.heartbeatMs > 0)) throw new Error('heartbeatMs must be positive');
+    if (!(Number.isInteger(this.options.snapshotInterval) && this.options.snapshotInterval >= 1)) {
+      throw new Error('snapshotInterval must be a positive integer');
+    }
     if (!(this.options.maxSuffix >= 1 && this.options.maxSuffix <= MAX_SUFFIX)) {
       throw new Error(`maxSuffix must be in [1, ${MAX_SUFFIX}]`);
     }
@@ -149,8 +189,9 @@ export class RaftNode implements Protocol {
    * recovered = null: "on initialisation" — the field initialisers above are that slide's
    * assignments. Otherwise "on recovery from crash": currentTerm, votedFor, log and
    * commitLength come back from storage, everything else keeps its initial value (follower,
-   * no leader, no votes, empty sentLength/ackedLength). The state machine is rebuilt by
-   * re-applying the committed prefix log[0..commitLength−1] (there are no snapshots).
+   * no leader, no votes, empty sentLength/ackedLength). The state machine is restored from
+   * the latest snapshot (thesis §5.1) and rebuilt by re-applying the committed entries after
+   * it, log[snapshot.length..commitLength−1].
    */
   start(recovered: Recovered | null): void {
     if (recovered !== null) this.recover(recovered);
@@ -163,30 +204,41 @@ export class RaftNode implements Protocol {
     this.currentTerm = typeof term === 'number' ? term : 0;
     const votedFor = stored.get(KEY_VOTED_FOR);
     this.votedFor = typeof votedFor === 'string' ? votedFor : null;
+    // Thesis §5.1: recovery starts from the snapshot, then reads the entries after it.
+    const snapshot = snapshotSchema.safeParse(stored.get(KEY_SNAPSHOT));
+    if (snapshot.success) this.restoreSnapshot(snapshot.data);
     const storedLength = stored.get(KEY_LOG_LENGTH);
     const length = typeof storedLength === 'number' ? storedLength : 0;
-    for (let i = 0; i < length; i++) {
+    for (let i = this.log.length; i < length; i++) {
       const entry = logEntrySchema.safeParse(stored.get(logKey(i)));
       if (!entry.success) break; // never happens: an entry is written before log.length
-      this.log.push(entry.data);
-      this.chain.push(chainDigest(this.chain[i - 1] ?? '', entry.data));
+      this.log.append(entry.data);
     }
     if (this.log.length !== length) this.ctx.persist(KEY_LOG_LENGTH, this.log.length);
     const commit = stored.get(KEY_COMMIT);
-    this.commitLength = Math.min(typeof commit === 'number' ? commit : 0, this.log.length);
-    for (let i = 0; i < this.commitLength; i++) this.deliver(i, false);
+    const covered = this.log.snapshot.length;
+    this.commitLength = Math.min(
+      Math.max(typeof commit === 'number' ? commit : 0, covered),
+      this.log.length,
+    );
+    for (let i = covered; i < this.commitLength; i++) this.deliver(i, false);
     this.ctx.note('recovered', {
       term: this.currentTerm,
       logLength: this.log.length,
       commitLength: this.commitLength,
+      snapshotLength: covered,
     });
   }
 
   onTimer(name: string): void {
     if (name === ELECTION_TIMER) {
-      if (this.currentRole !== 'leader') this.startElection();
+      if (this.currentRole === 'leader') return;
+      if (this.options.preVote) this.startPreVote();
+      else this.startElection();
     } else if (name === HEARTBEAT_TIMER) {
       this.periodically();
+    } else if (name === CHECK_QUORUM_TIMER) {
+      this.checkQuorum();
     }
   }
 
@@ -202,9 +254,11 @@ export class RaftNode implements Protocol {
    * Our node sends to every other node: its own vote is already in votesReceived.
    */
   private startElection(): void {
+    this.preVotesReceived = null;
     this.setCurrentTerm(this.currentTerm + 1);
     this.setRole('candidate');
     this.setVotedFor(this.nodeId);
+    this.ctx.note('election', { term: this.currentTerm });
     this.votesReceived = new Set([this.nodeId]); // reset on every new election (trap 2)
     this.currentLeader = null;
     const lastTerm = this.lastLogTerm();
@@ -217,6 +271,80 @@ export class RaftNode implements Protocol {
     this.resetElectionTimer();
     // A one-node cluster has its majority already.
     if (this.votesReceived.size >= majority(this.nodes.length)) this.becomeLeader();
+  }
+
+  // ══ Thesis §9.6: Pre-Vote ══════════════════════════════════════════════════════════════
+
+  /**
+   * Thesis §9.6: "In the Pre-Vote algorithm, a candidate only increments its term if it first
+   * learns from a majority of the cluster that they would be willing to grant the candidate
+   * their votes (if the candidate's term were incremented)."
+   *
+   *   on election timeout at node nodeId do                       (preVote on)
+   *     preVotesReceived := {nodeId}; currentLeader := null
+   *     send (PreVoteRequest, nodeId, currentTerm + 1, log.length, lastTerm) to all others
+   *     start election timer
+   *
+   * Nothing here is persisted: a pre-election changes no stable variable, which is the point.
+   * If it fails, the next timeout starts another one at the same term.
+   */
+  private startPreVote(): void {
+    this.preVotesReceived = new Set([this.nodeId]);
+    this.currentLeader = null;
+    this.ctx.note('pre-vote', { term: this.currentTerm + 1 });
+    const msg = this.ctx.sign('PreVoteRequest', {
+      term: this.currentTerm + 1,
+      logLength: this.log.length,
+      lastTerm: this.lastLogTerm(),
+    } satisfies PreVoteRequest);
+    for (const node of this.others()) this.ctx.send(node, msg);
+    this.resetElectionTimer();
+    if (this.preVotesReceived.size >= majority(this.nodes.length)) this.startElection();
+  }
+
+  /**
+   *   on receiving (PreVoteRequest, cId, cTerm, cLogLength, cLogTerm) at node nodeId do
+   *     logOk := as for a VoteRequest (slide 2/9)
+   *     leaderAlive := currentRole = leader ∨
+   *                    (heard from the leader less than the minimum election timeout ago)
+   *     if cTerm > currentTerm ∧ logOk ∧ ¬leaderAlive then
+   *       send (PreVoteResponse, nodeId, cTerm, true) to node cId
+   *     else
+   *       send (PreVoteResponse, nodeId, currentTerm, false) to node cId
+   *
+   * No state changes, not even the term. Besides an up-to-date log, the grant needs the
+   * leader-stickiness rule of thesis §4.2.3 — "if a server receives a RequestVote request
+   * within the minimum election timeout of hearing from a current leader, it does not update
+   * its term or grant its vote" — as in etcd-raft: it keeps a replica that rejoins (or
+   * restarts) with an up-to-date log from deposing a leader that everyone else still hears.
+   */
+  private onPreVoteRequest(cId: NodeId, request: PreVoteRequest): void {
+    const { term: cTerm, logLength: cLogLength, lastTerm: cLogTerm } = request;
+    const lastTerm = this.lastLogTerm();
+    const logOk = cLogTerm > lastTerm || (cLogTerm === lastTerm && cLogLength >= this.log.length);
+    const leaderAlive =
+      this.currentRole === 'leader' ||
+      this.ctx.now() - this.lastHeardFromLeader < this.options.electionTimeoutMs[0];
+    const granted = cTerm > this.currentTerm && logOk && !leaderAlive;
+    const body: PreVoteResponse = { term: granted ? cTerm : this.currentTerm, granted };
+    this.ctx.send(cId, this.ctx.sign('PreVoteResponse', body));
+  }
+
+  /**
+   *   on receiving (PreVoteResponse, voterId, term, granted) at node nodeId do
+   *     if pre-election under way ∧ term = currentTerm + 1 ∧ granted then
+   *       preVotesReceived := preVotesReceived ∪ {voterId}
+   *       if |preVotesReceived| ≥ ⌈(|nodes| + 1)/2⌉ then start the election (slide 1/9)
+   *     else if ¬granted ∧ term > currentTerm then step down to term
+   */
+  private onPreVoteResponse(voterId: NodeId, response: PreVoteResponse): void {
+    const { term, granted } = response;
+    if (this.preVotesReceived !== null && term === this.currentTerm + 1 && granted) {
+      this.preVotesReceived.add(voterId);
+      if (this.preVotesReceived.size >= majority(this.nodes.length)) this.startElection();
+    } else if (!granted && term > this.currentTerm) {
+      this.stepDown(term);
+    }
   }
 
   // ══ Slide 2/9: voting on a new leader ══════════════════════════════════════════════════
@@ -297,6 +425,10 @@ export class RaftNode implements Protocol {
     this.setRole('leader');
     this.currentLeader = this.nodeId;
     this.ctx.cancelTimer(ELECTION_TIMER);
+    if (this.options.checkQuorum) {
+      this.heardFrom.clear();
+      this.ctx.setTimer(CHECK_QUORUM_TIMER, this.options.electionTimeoutMs[1]);
+    }
     this.ctx.note('became-leader', {
       term: this.currentTerm,
       logLength: this.log.length,
@@ -410,6 +542,32 @@ export class RaftNode implements Protocol {
     this.ctx.setTimer(HEARTBEAT_TIMER, this.options.heartbeatMs);
   }
 
+  /**
+   * Thesis §6.2 (CheckQuorum): "a leader steps down if an election timeout elapses without a
+   * successful round of heartbeats to a majority of its cluster; this allows clients to retry
+   * their requests with another server."
+   *
+   *   every election timeout at the leader do
+   *     if |{nodeId} ∪ {f | a LogResponse of currentTerm came from f since the last check}|
+   *         < ⌈(|nodes| + 1)/2⌉ then currentRole := follower; currentLeader := null
+   *
+   * The check runs at the longest election timeout, so a leader that is merely slow to hear
+   * back is not deposed before a follower would have given up on it. It keeps its term and
+   * its vote: stepping down in the same term raises nothing.
+   */
+  private checkQuorum(): void {
+    if (!this.options.checkQuorum || this.currentRole !== 'leader') return;
+    if (this.heardFrom.size + 1 < majority(this.nodes.length)) {
+      this.ctx.note('check-quorum-lost', { term: this.currentTerm, heard: [...this.heardFrom] });
+      this.setRole('follower');
+      this.currentLeader = null;
+      this.resetElectionTimer();
+      return;
+    }
+    this.heardFrom.clear();
+    this.ctx.setTimer(CHECK_QUORUM_TIMER, this.options.electionTimeoutMs[1]);
+  }
+
   // ══ Slide 5/9: replicating from leader to followers ════════════════════════════════════
 
   /**
@@ -426,10 +584,14 @@ export class RaftNode implements Protocol {
    */
   private replicateLog(followerId: NodeId): void {
     const prefixLen = Math.min(this.sentLength.get(followerId) ?? 0, this.log.length);
+    if (prefixLen < this.log.snapshot.length) {
+      this.sendSnapshot(followerId); // the entries it needs next are compacted
+      return;
+    }
     const end = Math.min(this.log.length, prefixLen + this.options.maxSuffix);
     const suffix = this.log.slice(prefixLen, end);
     let prefixTerm = 0;
-    if (prefixLen > 0) prefixTerm = this.entry(prefixLen - 1).term;
+    if (prefixLen > 0) prefixTerm = this.log.termAt(prefixLen - 1);
     this.sentUpTo.set(followerId, end);
     this.inflight.set(followerId, (this.inflight.get(followerId) ?? 0) + 1);
     const body: LogRequest = {
@@ -469,21 +631,24 @@ export class RaftNode implements Protocol {
    * A failed response carries a hint (back-off gap): see backOffHint.
    */
   private onLogRequest(leaderId: NodeId, request: LogRequest): void {
-    const { term, prefixLen, prefixTerm, leaderCommit, suffix } = request;
+    const { term, leaderCommit } = request;
     // A leader of term `term` never holds entries of later terms: drop a malformed request.
-    if (prefixTerm > term || suffix.some((e) => e.term > term)) return;
+    if (request.prefixTerm > term || request.suffix.some((e) => e.term > term)) return;
+    // Entries our snapshot covers are committed, so they are in every later leader's log
+    // (leader completeness): skip the part of the suffix they cover and check from there.
+    const covered = this.log.snapshot.length;
+    const skip = Math.max(0, covered - request.prefixLen);
+    const prefixLen = request.prefixLen + skip;
+    const prefixTerm = skip > 0 ? this.log.snapshot.term : request.prefixTerm;
+    const suffix = request.suffix.slice(skip);
     if (term > this.currentTerm) {
       this.setCurrentTerm(term);
       this.setVotedFor(null);
     }
-    if (term === this.currentTerm) {
-      this.setRole('follower');
-      this.currentLeader = leaderId;
-      this.resetElectionTimer();
-    }
+    if (term === this.currentTerm) this.followLeader(leaderId);
     const logOk =
       this.log.length >= prefixLen &&
-      (prefixLen === 0 || this.entry(prefixLen - 1).term === prefixTerm);
+      (prefixLen === 0 || this.log.termAt(prefixLen - 1) === prefixTerm);
     if (term === this.currentTerm && logOk) {
       this.appendEntries(prefixLen, leaderCommit, suffix);
       const ack = prefixLen + suffix.length;
@@ -513,9 +678,10 @@ export class RaftNode implements Protocol {
   private backOffHint(prefixLen: number): number {
     if (this.log.length < prefixLen) return this.log.length;
     if (prefixLen === 0) return 0;
-    const conflictTerm = this.entry(prefixLen - 1).term;
+    const conflictTerm = this.log.termAt(prefixLen - 1);
     let first = prefixLen - 1;
-    while (first > 0 && this.entry(first - 1).term === conflictTerm) first--;
+    const covered = this.log.snapshot.length; // committed: never in conflict
+    while (first > covered && this.log.termAt(first - 1) === conflictTerm) first--;
     return first;
   }
 
@@ -591,6 +757,7 @@ export class RaftNode implements Protocol {
   private onLogResponse(follower: NodeId, response: LogResponse): void {
     const { term, ack, success, hint } = response;
     if (term === this.currentTerm && this.currentRole === 'leader') {
+      this.heardFrom.add(follower);
       this.inflight.set(follower, Math.max(0, (this.inflight.get(follower) ?? 0) - 1));
       if (ack > this.log.length) return; // cannot acknowledge what was never sent
       const acked = this.ackedLength.get(follower) ?? 0;
@@ -642,7 +809,7 @@ export class RaftNode implements Protocol {
     if (
       maxReady > 0 &&
       maxReady > this.commitLength &&
-      (this.options.unsafeCommitAnyTerm || this.entry(maxReady - 1).term === this.currentTerm)
+      (this.options.unsafeCommitAnyTerm || this.log.termAt(maxReady - 1) === this.currentTerm)
     ) {
       for (let i = this.commitLength; i < maxReady; i++) this.deliver(i, true);
       this.setCommitLength(maxReady);
@@ -664,7 +831,7 @@ export class RaftNode implements Protocol {
         index,
         term: entry.term,
         leaderTerm: this.currentTerm,
-        digest: this.chain[index] ?? '',
+        digest: this.log.digestAt(index),
       });
     }
     const { msg } = entry;
@@ -695,6 +862,110 @@ export class RaftNode implements Protocol {
     this.ctx.send(request.client, this.ctx.sign('Redirect', body));
   }
 
+  // ══ Thesis §5.1: snapshots and log compaction ═══════════════════════════════════════════
+
+  /**
+   * Thesis §5.1: "each server takes snapshots independently, covering just the committed
+   * entries in its log" — the state machine's state after log[0..commitLength − 1] and the
+   * term of its last entry; then "the server deletes all log entries up through the last
+   * included index". The snapshot is persisted before the entries are deleted, in the same
+   * step, so storage always holds one or the other.
+   */
+  private takeSnapshot(): void {
+    const length = this.commitLength;
+    const covered = this.log.snapshot.length;
+    const snapshot: Snapshot = {
+      length,
+      term: this.log.termAt(length - 1),
+      digest: this.log.digestAt(length - 1),
+      runs: this.log.runs().filter(([first]) => first < length),
+      kv: this.kv.snapshot() as Snapshot['kv'],
+      sessions: this.sessions.snapshot() as Snapshot['sessions'],
+    };
+    this.snapshot = snapshot;
+    this.ctx.persist(KEY_SNAPSHOT, snapshot);
+    for (let i = covered; i < length; i++) this.ctx.persist(logKey(i), null);
+    this.log.compact(snapshot);
+    this.ctx.note('snapshot', { length, term: snapshot.term });
+  }
+
+  /** The state machine and the log's base from a snapshot (recovery, InstallSnapshot). */
+  private restoreSnapshot(snapshot: Snapshot): void {
+    this.snapshot = snapshot;
+    this.kv = KvStore.restore(snapshot.kv);
+    this.sessions = SessionTable.restore<KvResult>(snapshot.sessions);
+    if (
+      this.log.length >= snapshot.length &&
+      this.log.termAt(snapshot.length - 1) === snapshot.term
+    ) {
+      this.log.compact(snapshot);
+    } else {
+      this.log.reset(snapshot);
+    }
+  }
+
+  /**
+   * Thesis §5.1: when a follower needs entries the leader has compacted, "the leader must
+   * occasionally send snapshots to followers that lag behind" (InstallSnapshot).
+   */
+  private sendSnapshot(followerId: NodeId): void {
+    if (this.snapshot === null) return; // never: the log is compacted only by a snapshot
+    this.sentUpTo.set(followerId, this.snapshot.length);
+    this.inflight.set(followerId, (this.inflight.get(followerId) ?? 0) + 1);
+    const body: InstallSnapshot = { term: this.currentTerm, snapshot: this.snapshot };
+    this.ctx.send(followerId, this.ctx.sign('InstallSnapshot', body as unknown as Json));
+  }
+
+  /**
+   * Thesis §5.1 (Figure 5.3, InstallSnapshot RPC, receiver):
+   *   1. reply immediately if term < currentTerm
+   *   6. if an existing log entry has the same index and term as the snapshot's last included
+   *      entry, retain log entries following it and reply
+   *   7. discard the entire log
+   *   8. reset the state machine using the snapshot contents
+   * A snapshot that covers no more than this follower has committed changes nothing. The
+   * reply is slide 8/9's LogResponse acknowledging the prefix the snapshot covers, so the
+   * leader goes on with ReplicateLog from there. Order of the writes: the snapshot, the log's
+   * new length, commitLength, then the deletion of what it replaced.
+   */
+  private onInstallSnapshot(leaderId: NodeId, request: InstallSnapshot): void {
+    const { term, snapshot } = request;
+    if (snapshot.term > term) return; // a leader of `term` never holds later terms
+    if (term > this.currentTerm) {
+      this.setCurrentTerm(term);
+      this.setVotedFor(null);
+    }
+    if (term < this.currentTerm) {
+      this.sendLogResponse(leaderId, { term: this.currentTerm, ack: 0, success: false });
+      return;
+    }
+    this.followLeader(leaderId);
+    if (snapshot.length > this.commitLength) {
+      const from = this.log.snapshot.length;
+      const to = this.log.length;
+      this.ctx.persist(KEY_SNAPSHOT, snapshot);
+      this.restoreSnapshot(snapshot);
+      this.ctx.persist(KEY_LOG_LENGTH, this.log.length);
+      this.setCommitLength(snapshot.length);
+      for (let i = from; i < Math.min(to, this.log.snapshot.length); i++) {
+        this.ctx.persist(logKey(i), null);
+      }
+      for (let i = this.log.length; i < to; i++) this.ctx.persist(logKey(i), null);
+      this.ctx.note('install-snapshot', { length: snapshot.length, term: snapshot.term });
+    }
+    this.sendLogResponse(leaderId, { term: this.currentTerm, ack: snapshot.length, success: true });
+    this.flushBuffered();
+  }
+
+  /** Slide 6/9's "currentRole := follower; currentLeader := leaderId" for the current term. */
+  private followLeader(leaderId: NodeId): void {
+    this.setRole('follower');
+    this.currentLeader = leaderId;
+    this.lastHeardFromLeader = this.ctx.now();
+    this.preVotesReceived = null;
+    this.resetElectionTimer();
+  }
+
   // ══ Events ═════════════════════════════════════════════════════════════════════════════
 
   onMessage(from: NodeId, message: Envelope): void {
@@ -707,11 +978,20 @@ export class RaftNode implements Protocol {
       case 'VoteResponse':
         if (fromReplica) this.onVoteResponse(from, body);
         break;
+      case 'PreVoteRequest':
+        if (fromReplica) this.onPreVoteRequest(from, body);
+        break;
+      case 'PreVoteResponse':
+        if (fromReplica) this.onPreVoteResponse(from, body);
+        break;
       case 'LogRequest':
         if (fromReplica) this.onLogRequest(from, body);
         break;
       case 'LogResponse':
         if (fromReplica) this.onLogResponse(from, body);
+        break;
+      case 'InstallSnapshot':
+        if (fromReplica) this.onInstallSnapshot(from, body);
         break;
       case 'ClientRequest': {
         // A client speaks only for its own session.
@@ -744,6 +1024,7 @@ export class RaftNode implements Protocol {
     this.setRole('follower');
     this.setVotedFor(null);
     this.currentLeader = null;
+    this.preVotesReceived = null;
     // "cancel election timer" ends a candidate's election; as a follower the same timer
     // keeps watching for a leader. A follower's own timer is already running.
     if (!wasFollower) this.resetElectionTimer();
@@ -764,11 +1045,15 @@ export class RaftNode implements Protocol {
   private setCommitLength(length: number): void {
     this.commitLength = length;
     this.ctx.persist(KEY_COMMIT, length);
+    if (length - this.log.snapshot.length >= this.options.snapshotInterval) this.takeSnapshot();
   }
 
   private setRole(role: Role): void {
     if (role === this.currentRole) return;
-    if (this.currentRole === 'leader') this.ctx.cancelTimer(HEARTBEAT_TIMER);
+    if (this.currentRole === 'leader') {
+      this.ctx.cancelTimer(HEARTBEAT_TIMER);
+      this.ctx.cancelTimer(CHECK_QUORUM_TIMER);
+    }
     this.currentRole = role;
     this.ctx.note('role', { term: this.currentTerm, role });
   }
@@ -778,8 +1063,7 @@ export class RaftNode implements Protocol {
     if (entries.length === 0) return;
     for (const entry of entries) {
       const index = this.log.length;
-      this.log.push(entry);
-      this.chain.push(chainDigest(this.chain[index - 1] ?? '', entry));
+      this.log.append(entry);
       this.ctx.persist(logKey(index), entry);
     }
     this.ctx.persist(KEY_LOG_LENGTH, this.log.length);
@@ -792,10 +1076,11 @@ export class RaftNode implements Protocol {
       // Impossible unless safety is broken (unsafeCommitAnyTerm): say so in the trace.
       this.ctx.note('truncate-committed', { length, commitLength: this.commitLength });
     }
-    this.ctx.persist(KEY_LOG_LENGTH, length);
-    for (let i = length; i < this.log.length; i++) this.ctx.persist(logKey(i), null);
-    this.log.length = length;
-    this.chain.length = length;
+    // Compacted entries are committed and cannot be cut, even by an unsafe leader.
+    const keep = Math.max(length, this.log.snapshot.length);
+    this.ctx.persist(KEY_LOG_LENGTH, keep);
+    for (let i = keep; i < this.log.length; i++) this.ctx.persist(logKey(i), null);
+    this.log.truncate(keep);
   }
 
   private resetElectionTimer(): void {
@@ -806,13 +1091,11 @@ export class RaftNode implements Protocol {
   // ══ Helpers ════════════════════════════════════════════════════════════════════════════
 
   private entry(index: number): LogEntry {
-    const entry = this.log[index];
-    if (entry === undefined) throw new Error(`log index ${index} out of range`);
-    return entry;
+    return this.log.entry(index);
   }
 
   private lastLogTerm(): number {
-    return this.log.length > 0 ? this.entry(this.log.length - 1).term : 0;
+    return this.log.lastTerm();
   }
 
   private others(): NodeId[] {
@@ -821,18 +1104,16 @@ export class RaftNode implements Protocol {
 
   /** The log as runs of one term: [[first index, term], …] (for the leader-completeness check). */
   private termRuns(): Json {
-    const runs: [number, number][] = [];
-    this.log.forEach((e, i) => {
-      if (runs.length === 0 || runs[runs.length - 1]?.[1] !== e.term) runs.push([i, e.term]);
-    });
-    return runs;
+    return this.log.runs();
   }
 
   /** Read-only view for tests and tools (never used by checkers). */
   inspect(): {
     currentTerm: number;
     votedFor: NodeId | null;
+    /** The entries held, after the snapshot (all of them while nothing is compacted). */
     log: readonly LogEntry[];
+    snapshotLength: number;
     commitLength: number;
     currentRole: Role;
     currentLeader: NodeId | null;
@@ -845,7 +1126,8 @@ export class RaftNode implements Protocol {
     return {
       currentTerm: this.currentTerm,
       votedFor: this.votedFor,
-      log: this.log,
+      log: this.log.held(),
+      snapshotLength: this.log.snapshot.length,
       commitLength: this.commitLength,
       currentRole: this.currentRole,
       currentLeader: this.currentLeader,

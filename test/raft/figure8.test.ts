@@ -35,7 +35,14 @@ function figure8(unsafeCommitAnyTerm: boolean) {
   const h = new Harness(
     S,
     [],
-    () => (ctx) => new RaftNode(ctx, { unsafeCommitAnyTerm, maxSuffix: 1 }),
+    () => (ctx) =>
+      new RaftNode(ctx, {
+        unsafeCommitAnyTerm,
+        maxSuffix: 1,
+        // The paper's Figure 8 is plain Raft: each election is the slides' one.
+        preVote: false,
+        checkQuorum: false,
+      }),
   );
   const node = (id: string) => h.protocol<RaftNode>(id).inspect();
   h.start();

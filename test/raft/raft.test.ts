@@ -7,10 +7,12 @@ import type { Envelope } from '../../src/core/envelope-types.js';
 import type { Json } from '../../src/core/json.js';
 import type { LogEntry, LogRequest } from '../../src/raft/messages.js';
 import {
+  CHECK_QUORUM_TIMER,
   ELECTION_TIMER,
   HEARTBEAT_TIMER,
   KEY_COMMIT,
   KEY_LOG_LENGTH,
+  KEY_SNAPSHOT,
   KEY_TERM,
   KEY_VOTED_FOR,
   logKey,
@@ -67,7 +69,8 @@ function make(
 ) {
   const { n = 3, self = 'n0', recovered, ...raftOptions } = options;
   const ctx = new FakeContext(self, view(n));
-  const raft = new RaftNode(ctx, raftOptions);
+  // The slides' election unless a test turns on the thesis's PreVote / CheckQuorum.
+  const raft = new RaftNode(ctx, { preVote: false, checkQuorum: false, ...raftOptions });
   raft.start(recovered === undefined ? null : stored(recovered));
   const state = () => raft.inspect();
   const msg = (from: string, kind: string, body: unknown) =>
@@ -190,7 +193,9 @@ describe('slide 1/9: initialisation, recovery, election timeout', () => {
     expect(state().votesReceived.size).toBe(0);
     expect(state().sentLength.size).toBe(0);
     expect(state().kv).toEqual([['k', 'a']]); // only the committed entry
-    expect(notes(ctx, 'recovered')).toEqual([{ term: 3, logLength: 2, commitLength: 1 }]);
+    expect(notes(ctx, 'recovered')).toEqual([
+      { term: 3, logLength: 2, commitLength: 1, snapshotLength: 0 },
+    ]);
     expect(notes(ctx, 'apply')).toEqual([]); // a replay is not a new application
     expect(notes(ctx, 'commit')).toEqual([]);
   });
@@ -695,6 +700,259 @@ describe('the replicated state machine', () => {
     expect(sent(t.ctx, 'ClientReply').map((r) => [r.to, r.body.result])).toEqual([
       ['c0', { ok: true, value: 'v' }],
       ['c1', { ok: true, value: 'v' }],
+    ]);
+  });
+});
+
+describe('thesis §9.6: PreVote', () => {
+  const heartbeat = (term: number) => ({
+    term,
+    prefixLen: 0,
+    prefixTerm: 0,
+    leaderCommit: 0,
+    suffix: [],
+  });
+
+  it('an election timeout holds a pre-election: term, vote and storage untouched', () => {
+    const { ctx, raft, state } = make({ preVote: true, recovered: { term: 2, log: [noop(2)] } });
+    ctx.drain();
+    raft.onTimer(ELECTION_TIMER);
+    expect(state()).toMatchObject({ currentTerm: 2, currentRole: 'follower', votedFor: null });
+    expect(persists(ctx)).toEqual([]);
+    expect(sent(ctx, 'VoteRequest')).toEqual([]);
+    expect(sent(ctx, 'PreVoteRequest')).toEqual([
+      { to: 'n1', body: { term: 3, logLength: 1, lastTerm: 2 } },
+      { to: 'n2', body: { term: 3, logLength: 1, lastTerm: 2 } },
+    ]);
+  });
+
+  it('a majority of pre-votes starts the real election in term + 1', () => {
+    const { ctx, raft, state, msg } = make({ n: 5, preVote: true });
+    raft.onTimer(ELECTION_TIMER);
+    msg('n1', 'PreVoteResponse', { term: 1, granted: true });
+    msg('n2', 'PreVoteResponse', { term: 0, granted: false });
+    expect(state().currentTerm).toBe(0);
+    ctx.drain();
+    msg('n3', 'PreVoteResponse', { term: 1, granted: true });
+    expect(state()).toMatchObject({ currentTerm: 1, currentRole: 'candidate', votedFor: 'n0' });
+    expect(sent(ctx, 'VoteRequest')).toHaveLength(4);
+  });
+
+  it('a refusal from a higher term makes the pre-candidate follow that term', () => {
+    const { raft, state, msg } = make({ preVote: true });
+    raft.onTimer(ELECTION_TIMER);
+    msg('n1', 'PreVoteResponse', { term: 4, granted: false });
+    expect(state()).toMatchObject({ currentTerm: 4, currentRole: 'follower' });
+  });
+
+  it('a voter grants a pre-vote without changing its term or vote, and only for an up-to-date log', () => {
+    const { ctx, state, msg } = make({ preVote: true, recovered: { term: 2, log: [noop(2)] } });
+    ctx.drain();
+    msg('n1', 'PreVoteRequest', { term: 3, logLength: 1, lastTerm: 2 });
+    msg('n2', 'PreVoteRequest', { term: 3, logLength: 1, lastTerm: 1 });
+    expect(sent(ctx, 'PreVoteResponse')).toEqual([
+      { to: 'n1', body: { term: 3, granted: true } },
+      { to: 'n2', body: { term: 2, granted: false } },
+    ]);
+    expect(state()).toMatchObject({ currentTerm: 2, votedFor: null });
+    expect(persists(ctx)).toEqual([]);
+  });
+
+  it('a voter that heard its leader within the minimum election timeout refuses (stickiness)', () => {
+    const { ctx, msg } = make({ preVote: true, electionTimeoutMs: [150, 300] });
+    msg('n1', 'LogRequest', heartbeat(1));
+    ctx.drain();
+    ctx.time = 100;
+    msg('n2', 'PreVoteRequest', { term: 2, logLength: 0, lastTerm: 0 });
+    ctx.time = 160;
+    msg('n2', 'PreVoteRequest', { term: 2, logLength: 0, lastTerm: 0 });
+    expect(sent(ctx, 'PreVoteResponse').map((r) => r.body.granted)).toEqual([false, true]);
+  });
+
+  it('a leader refuses pre-votes: it is the leader the pre-candidate gave up on', () => {
+    const t = leader();
+    t.msg('n2', 'PreVoteRequest', { term: 2, logLength: 5, lastTerm: 1 });
+    expect(sent(t.ctx, 'PreVoteResponse')).toEqual([
+      { to: 'n2', body: { term: 1, granted: false } },
+    ]);
+  });
+});
+
+describe('thesis §6.2: CheckQuorum', () => {
+  /** A leader with CheckQuorum whose first check is due (the timer was armed on election). */
+  function checking(n: number) {
+    const t = make({ n, checkQuorum: true });
+    t.raft.onTimer(ELECTION_TIMER);
+    for (let i = 1; i < Math.ceil((n + 1) / 2); i++) {
+      t.msg(`n${i}`, 'VoteResponse', { term: 1, granted: true });
+    }
+    expect(t.ctx.effects).toContainEqual({
+      type: 'setTimer',
+      name: CHECK_QUORUM_TIMER,
+      delayMs: 300,
+    });
+    t.ctx.drain();
+    return t;
+  }
+
+  it('a leader that heard no LogResponse from a majority in an election timeout steps down', () => {
+    const t = checking(5);
+    t.msg('n1', 'LogResponse', { term: 1, ack: 1, success: true });
+    t.raft.onTimer(CHECK_QUORUM_TIMER);
+    expect(t.state()).toMatchObject({ currentRole: 'follower', currentTerm: 1, votedFor: 'n0' });
+    expect(t.state().currentLeader).toBeNull();
+    expect(notes(t.ctx, 'check-quorum-lost')).toEqual([{ term: 1, heard: ['n1'] }]);
+    expect(persists(t.ctx)).toEqual([]);
+  });
+
+  it('a leader that heard a majority stays, and the next period must be heard afresh', () => {
+    const t = checking(5);
+    t.msg('n1', 'LogResponse', { term: 1, ack: 1, success: true });
+    t.msg('n2', 'LogResponse', { term: 1, ack: 0, success: false, hint: 0 });
+    t.raft.onTimer(CHECK_QUORUM_TIMER);
+    expect(t.state().currentRole).toBe('leader');
+    t.raft.onTimer(CHECK_QUORUM_TIMER);
+    expect(t.state().currentRole).toBe('follower');
+  });
+
+  it('off: a leader that hears nobody keeps leading', () => {
+    const t = leader({ n: 5, checkQuorum: false });
+    t.raft.onTimer(CHECK_QUORUM_TIMER);
+    expect(t.state().currentRole).toBe('leader');
+    expect(t.ctx.effects.some((e) => e.type === 'setTimer' && e.name === CHECK_QUORUM_TIMER)).toBe(
+      false,
+    );
+  });
+});
+
+describe('thesis §5.1: snapshots and log compaction', () => {
+  const request = (seq: number, value: string) => ({ client: 'c0', seq, command: put('k', value) });
+
+  /** A 3-node leader with snapshotInterval 2 that committed noop + two puts (log length 3). */
+  function compacted() {
+    const t = leader({ snapshotInterval: 2 });
+    t.msg('c0', 'ClientRequest', request(1, 'a'));
+    t.msg('c0', 'ClientRequest', request(2, 'b'));
+    t.msg('n1', 'LogResponse', { term: 1, ack: 3, success: true });
+    return t;
+  }
+
+  it('every snapshotInterval committed entries the state is persisted and the log before it deleted', () => {
+    const t = compacted();
+    expect(t.state()).toMatchObject({ commitLength: 3, snapshotLength: 3, log: [] });
+    const writes = persists(t.ctx);
+    const snapshotAt = writes.findIndex((w) => w.key === KEY_SNAPSHOT);
+    expect(writes[snapshotAt]?.value).toMatchObject({
+      length: 3,
+      term: 1,
+      runs: [[0, 1]],
+      kv: [['k', 'b']],
+      sessions: [['c0', 2, { ok: true, value: 'b' }]],
+    });
+    // The snapshot is written before the entries it replaces are deleted.
+    const deletes = writes.flatMap((w, i) => (w.value === null ? [[w.key, i] as const] : []));
+    expect(deletes.map(([key]) => key)).toEqual([logKey(0), logKey(1), logKey(2)]);
+    expect(deletes.every(([, i]) => i > snapshotAt)).toBe(true);
+  });
+
+  it('a follower that needs compacted entries gets InstallSnapshot, then LogRequests after it', () => {
+    const t = compacted();
+    t.ctx.drain();
+    t.raft.onTimer(HEARTBEAT_TIMER); // n2 has acknowledged nothing: it needs log[0..]
+    expect(sent(t.ctx, 'LogRequest').map((r) => r.to)).toEqual(['n1']);
+    const [install] = sent(t.ctx, 'InstallSnapshot');
+    expect(install).toMatchObject({ to: 'n2', body: { term: 1, snapshot: { length: 3 } } });
+    t.msg('c0', 'ClientRequest', request(3, 'c'));
+    t.ctx.drain();
+    t.msg('n2', 'LogResponse', { term: 1, ack: 3, success: true });
+    expect(sent(t.ctx, 'LogRequest')).toMatchObject([
+      { to: 'n2', body: { prefixLen: 3, prefixTerm: 1, suffix: [req(1, 'c0', 3, put('k', 'c'))] } },
+    ]);
+  });
+
+  it('InstallSnapshot: the follower discards its log, restores the state machine and acknowledges', () => {
+    const leaderSide = compacted();
+    const snapshot = persists(leaderSide.ctx).find((w) => w.key === KEY_SNAPSHOT)?.value;
+    const f = make({
+      self: 'n2',
+      recovered: { term: 1, log: [noop(1), noop(1)], commitLength: 1 },
+    });
+    f.ctx.drain();
+    f.msg('n0', 'InstallSnapshot', { term: 1, snapshot });
+    expect(f.state()).toMatchObject({
+      commitLength: 3,
+      snapshotLength: 3,
+      log: [],
+      kv: [['k', 'b']],
+      currentLeader: 'n0',
+    });
+    expect(sent(f.ctx, 'LogResponse')).toEqual([
+      { to: 'n0', body: { term: 1, ack: 3, success: true } },
+    ]);
+    const writes = persists(f.ctx);
+    expect(writes[0]?.key).toBe(KEY_SNAPSHOT);
+    expect(writes.filter((w) => w.value === null).map((w) => w.key)).toEqual([
+      logKey(0),
+      logKey(1),
+    ]);
+    // A retried request the snapshot's session table answered is not applied again.
+    f.ctx.drain();
+    f.msg('n0', 'LogRequest', {
+      term: 1,
+      prefixLen: 3,
+      prefixTerm: 1,
+      leaderCommit: 4,
+      suffix: [req(1, 'c0', 2, put('k', 'z'))],
+    });
+    expect(f.state().kv).toEqual([['k', 'b']]);
+    expect(f.state().commitLength).toBe(4);
+  });
+
+  it('a LogRequest reaching into the snapshot is checked from the snapshot on', () => {
+    const leaderSide = compacted();
+    const snapshot = persists(leaderSide.ctx).find((w) => w.key === KEY_SNAPSHOT)?.value;
+    const f = make({ self: 'n2' });
+    f.msg('n0', 'InstallSnapshot', { term: 1, snapshot });
+    f.ctx.drain();
+    // prefixLen 1 lies inside the snapshot; entries 1 and 2 are covered, entry 3 is new.
+    f.msg('n0', 'LogRequest', {
+      term: 1,
+      prefixLen: 1,
+      prefixTerm: 1,
+      leaderCommit: 3,
+      suffix: [req(1, 'c0', 1, put('k', 'a')), req(1, 'c0', 2, put('k', 'b')), noop(1)],
+    });
+    expect(sent(f.ctx, 'LogResponse')).toEqual([
+      { to: 'n0', body: { term: 1, ack: 4, success: true } },
+    ]);
+    expect(f.state()).toMatchObject({ snapshotLength: 3, log: [noop(1)] });
+  });
+
+  it('recovery starts from the snapshot and replays only the committed entries after it', () => {
+    const leaderSide = compacted();
+    const snapshot = persists(leaderSide.ctx).find((w) => w.key === KEY_SNAPSHOT)?.value as Json;
+    const store = new Map<string, Json>([
+      [KEY_TERM, 1],
+      [KEY_SNAPSHOT, snapshot],
+      [logKey(3), req(1, 'c1', 1, put('j', 'x')) as unknown as Json],
+      [logKey(4), req(1, 'c1', 2, put('j', 'y')) as unknown as Json],
+      [KEY_LOG_LENGTH, 5],
+      [KEY_COMMIT, 4],
+    ]);
+    const ctx = new FakeContext('n1', view(3));
+    const raft = new RaftNode(ctx, { preVote: false });
+    raft.start(store);
+    expect(raft.inspect()).toMatchObject({
+      commitLength: 4,
+      snapshotLength: 3,
+      kv: [
+        ['j', 'x'],
+        ['k', 'b'],
+      ],
+    });
+    expect(raft.inspect().log).toHaveLength(2);
+    expect(notes(ctx, 'recovered')).toEqual([
+      { term: 1, logLength: 5, commitLength: 4, snapshotLength: 3 },
     ]);
   });
 });
