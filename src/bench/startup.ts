@@ -39,7 +39,7 @@ function timed(args: string[]): number {
 function spawnNode(bin: string, cluster: string, id: string, data: string): ChildProcess {
   return spawn(process.execPath, [bin, 'node', '--cluster', cluster, '--id', id, '--data', data], {
     cwd: root,
-    stdio: 'ignore',
+    stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, BFTKIT_LOG_LEVEL: 'warn' },
   });
 }
@@ -93,7 +93,7 @@ export async function benchStartup(): Promise<void> {
         const start = performance.now();
         const child = spawnNode(bin, cluster, 'n0', join(dir, `${name}-status-${i}`));
         try {
-          await untilStatus(basePort, Date.now() + 30_000);
+          await untilStatus(basePort, Date.now() + 120_000);
           status.push(performance.now() - start);
         } finally {
           await stop([child]);
@@ -105,7 +105,7 @@ export async function benchStartup(): Promise<void> {
       );
       const put: number[] = [];
       try {
-        for (const n of file.nodes) await untilStatus(n.port, Date.now() + 30_000);
+        for (const n of file.nodes) await untilStatus(n.port, Date.now() + 120_000);
         const client = [bin, 'client', '--cluster', cluster, '--key', join(dir, 'keys/c0.key')];
         timed([...client, 'put', 'warm', 'up']); // the first request of the cluster is not timed
         for (let i = 0; i < RUNS; i++) put.push(timed([...client, 'put', `k${i}`, `v${i}`]));

@@ -3,8 +3,9 @@
  * usage to stderr and exits 2, as does any bad input (with one line naming what is wrong).
  *
  * Start-up time is part of every command (a `client put`, a replica restarting), so this
- * module imports only commander: each action loads what it needs when it runs, and the Twins
- * command (the simulator and every protocol) is registered only for `scenario …`.
+ * module imports only commander and the light command specs: each action loads what it needs
+ * when it runs, and the Twins command (the simulator and every protocol) is registered only
+ * when `scenario` is on the command line (`scenario …`, `help scenario`).
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { EXIT, InputError } from './errors.js';
@@ -297,7 +298,9 @@ export function buildProgram(twins?: typeof twinsCommandSpec): Command {
 
 export async function main(argv: string[]): Promise<number> {
   exitCode = EXIT.ok;
-  const twins = argv[0] === 'scenario' ? (await import('./twins.js')).twinsCommandSpec : undefined;
+  const twins = argv.includes('scenario')
+    ? (await import('./twins.js')).twinsCommandSpec
+    : undefined;
   const program = buildProgram(twins);
   try {
     if (argv.length === 0) {
