@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-// Launcher for the `bftkit` command: runs the TypeScript sources through tsx's loader.
+// The `bftkit` command from the TypeScript sources, through tsx's loader: what the tests and
+// `npm run` scripts run (src/cli/launcher.ts), so that they test the code as edited. The
+// installed command is the compiled dist/cli/bin.js (package.json `bin`).
 import { register } from 'tsx/esm/api';
 
 register();

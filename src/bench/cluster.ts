@@ -33,10 +33,9 @@ import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { keygen } from '../cli/keygen.js';
-import { bftkitProcessArgs } from '../cli/launcher.js';
+import { bftkitProcessArgs, workerScript } from '../cli/launcher.js';
 import type { ClusterFile } from '../core/cluster-file.js';
 import type { Json } from '../core/json.js';
 import { readKeyFile } from '../crypto/keyfile.js';
@@ -121,7 +120,6 @@ export interface ClusterBenchResult {
   dataSamples: DataSample[];
 }
 
-const WORKER_BOOT = fileURLToPath(new URL('../../scripts/worker-boot.mjs', import.meta.url));
 const REQUEST_TIMEOUT_MS = 10_000;
 
 export class BenchAborted extends Error {
@@ -293,9 +291,10 @@ class Driver {
   private waiting: ((r: DriverReport) => void) | null = null;
 
   constructor(init: Omit<DriverInit, 'role' | 'entry'>) {
-    const data: DriverInit = { role: 'bftkit-bench-driver', entry: import.meta.url, ...init };
-    this.worker = new Worker(WORKER_BOOT, {
-      workerData: { ...data, entry: import.meta.url },
+    const { script, entry } = workerScript(import.meta.url, './cluster');
+    const data: DriverInit = { role: 'bftkit-bench-driver', entry, ...init };
+    this.worker = new Worker(script, {
+      workerData: data,
       stdout: false,
       stderr: false,
     });

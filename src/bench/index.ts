@@ -2,11 +2,13 @@
 import { benchCrypto } from './crypto.js';
 import { benchSimulator } from './sim.js';
 import { benchRaftSoak } from './soak.js';
+import { benchStartup } from './startup.js';
 
 export const benchmarks: Record<string, () => Promise<void>> = {
   crypto: benchCrypto,
   sim: benchSimulator,
   'raft-soak': benchRaftSoak,
+  startup: benchStartup,
 };
 
 /** Long runs, only on request (`npm run bench raft-soak`), not in a plain `npm run bench`. */

@@ -75,8 +75,8 @@ export function parseOperation(op: string, args: readonly string[]): KvCommand {
   return parsed.data;
 }
 
-/** A store that remembers nothing, whose counter starts from the clock (no --data). */
-class ClockStore implements Store {
+/** A store that remembers nothing, whose counter starts from the clock (no --data; KvClient). */
+export class ClockStore implements Store {
   readonly starts = 1;
   readonly incarnation: number;
   readonly recovered: Recovered;

@@ -11,7 +11,6 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { loadClusterFile } from '../core/cluster-file.js';
 import { EXIT, InputError } from './errors.js';
 
 export interface VerifyOptions {
@@ -21,6 +20,7 @@ export interface VerifyOptions {
 }
 
 export async function ledgerVerify(o: VerifyOptions): Promise<number> {
+  const { loadClusterFile } = await import('../core/cluster-file.js');
   const file = loadClusterFile(o.cluster);
   const { auditDataDir } = await import('../ledger/store.js');
   const result = auditDataDir(o.data, file, o.cluster);
@@ -47,6 +47,7 @@ export interface ProveOptions {
 export async function ledgerProve(o: ProveOptions): Promise<number> {
   if (!/^[0-9a-f]{64}$/.test(o.tx))
     throw new InputError(`--tx: expected a transaction id (64 lowercase hex), got "${o.tx}"`);
+  const { loadClusterFile } = await import('../core/cluster-file.js');
   const file = o.cluster === undefined ? undefined : loadClusterFile(o.cluster);
   const { LedgerStore } = await import('../ledger/store.js');
   const { proveTx, checkProof } = await import('../ledger/proof.js');
@@ -95,6 +96,7 @@ export interface CheckProofOptions {
 }
 
 export async function ledgerCheckProof(path: string, o: CheckProofOptions): Promise<number> {
+  const { loadClusterFile } = await import('../core/cluster-file.js');
   const file = loadClusterFile(o.cluster);
   let raw: unknown;
   try {

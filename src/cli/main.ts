@@ -1,14 +1,16 @@
 /**
  * The `bftkit` command. Every subcommand has --help; an unknown command or flag prints the
  * usage to stderr and exits 2, as does any bad input (with one line naming what is wrong).
+ *
+ * Start-up time is part of every command (a `client put`, a replica restarting), so this
+ * module imports only commander and the light command specs: each action loads what it needs
+ * when it runs, and the Twins command (the simulator and every protocol) is registered only
+ * when `scenario` is on the command line (`scenario …`, `help scenario`).
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { loadClusterFile } from '../core/cluster-file.js';
 import { EXIT, InputError } from './errors.js';
-import { keygen } from './keygen.js';
 import { ledgerCommandSpec } from './ledger.js';
-import { listScenarios, runScenarioCommand, sweepCommand } from './scenario.js';
-import { twinsCommandSpec } from './twins.js';
+import type { twinsCommandSpec } from './twins.js';
 
 function integer(min: number, max: number) {
   return (value: string): number => {
@@ -32,7 +34,8 @@ function number(min: number, max: number) {
 /** Commands set this; the action's return value is the process exit code. */
 let exitCode: number = EXIT.ok;
 
-export function buildProgram(): Command {
+/** Builds the command tree; `twins` registers `scenario twins` (absent: not registered). */
+export function buildProgram(twins?: typeof twinsCommandSpec): Command {
   const program = new Command('bftkit')
     .description('Byzantine fault-tolerant replication service and laboratory')
     .showHelpAfterError()
@@ -59,7 +62,8 @@ export function buildProgram(): Command {
     .option('--host <host>', 'host every node listens on', '127.0.0.1')
     .option('--cluster-id <id>', 'cluster id (default: random)')
     .requiredOption('--out <dir>', 'directory to write cluster.json and the key files to')
-    .action((o) => {
+    .action(async (o) => {
+      const { keygen } = await import('./keygen.js');
       const file = keygen({
         nodes: o.nodes,
         clients: o.clients,
@@ -80,7 +84,8 @@ export function buildProgram(): Command {
     .command('check')
     .description('validate a cluster file; an error names the field and exits 2')
     .argument('<file>', 'cluster.json')
-    .action((path) => {
+    .action(async (path) => {
+      const { loadClusterFile } = await import('../core/cluster-file.js');
       const file = loadClusterFile(path);
       process.stdout.write(
         `${path}: ok — ${file.protocol} cluster ${file.clusterId}, n=${file.n}, f=${file.f}, ${file.clients.length} clients\n`,
@@ -232,7 +237,8 @@ export function buildProgram(): Command {
     .command('list')
     .description('list the built-in scenarios')
     .option('--json', 'print JSON')
-    .action((o) => {
+    .action(async (o) => {
+      const { listScenarios } = await import('./scenario.js');
       exitCode = listScenarios(o.json === true);
     });
   scenario
@@ -250,7 +256,8 @@ export function buildProgram(): Command {
       'override a scenario field before validation, e.g. --set n=7 --set f=2 (repeatable)',
       (value: string, previous: string[] = []) => [...previous, value],
     )
-    .action((name, o) => {
+    .action(async (name, o) => {
+      const { runScenarioCommand } = await import('./scenario.js');
       exitCode = runScenarioCommand(name, o);
     });
 
@@ -267,10 +274,11 @@ export function buildProgram(): Command {
       (value: string, previous: string[] = []) => [...previous, value],
     )
     .action(async (target, o) => {
+      const { sweepCommand } = await import('./scenario.js');
       exitCode = await sweepCommand(target, o);
     });
 
-  twinsCommandSpec(scenario, integer, (code) => {
+  twins?.(scenario, integer, (code) => {
     exitCode = code;
   });
 
@@ -316,7 +324,10 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<number> {
   exitCode = EXIT.ok;
-  const program = buildProgram();
+  const twins = argv.includes('scenario')
+    ? (await import('./twins.js')).twinsCommandSpec
+    : undefined;
+  const program = buildProgram(twins);
   try {
     if (argv.length === 0) {
       program.outputHelp({ error: true });

@@ -6,6 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { InputError } from '../cli/errors.js';
+import { workerScript } from '../cli/launcher.js';
 import { builtinNames, loadScenario, scenarioRef } from './load.js';
 
 export interface SweepTask {
@@ -61,10 +62,9 @@ export async function sweep(
   await new Promise<void>((resolve, reject) => {
     let next = 0;
     let running = jobs;
-    const boot = new URL('../../scripts/worker-boot.mjs', import.meta.url);
-    const entry = new URL('./sweep-worker.ts', import.meta.url).href;
+    const { script, entry } = workerScript(import.meta.url, './sweep-worker');
     for (let w = 0; w < jobs; w++) {
-      const worker = new Worker(boot, { workerData: { entry } });
+      const worker = new Worker(script, { workerData: { entry } });
       const feed = () => {
         if (next < tasks.length) worker.postMessage(tasks[next++]);
         else {

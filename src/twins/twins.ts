@@ -6,6 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { workerScript } from '../cli/launcher.js';
 import {
   partitionsPerRound,
   sampleIndices,
@@ -104,8 +105,7 @@ function runInWorkers(
     let running = jobs;
     let failed = false;
     const workers: Worker[] = [];
-    const boot = new URL('../../scripts/worker-boot.mjs', import.meta.url);
-    const entry = new URL('./worker.ts', import.meta.url).href;
+    const { script, entry } = workerScript(import.meta.url, './worker');
     const fail = (error: unknown) => {
       if (failed) return;
       failed = true;
@@ -113,7 +113,7 @@ function runInWorkers(
       reject(error);
     };
     for (let w = 0; w < jobs; w++) {
-      const worker = new Worker(boot, { workerData: { entry } });
+      const worker = new Worker(script, { workerData: { entry } });
       workers.push(worker);
       let finished = false;
       const feed = () => {

@@ -32,7 +32,6 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 
 export interface DashboardSource {
   /** Cluster file JSON as parsed (public keys only): {clusterId, n, f, nodes:[{id,host,port,publicKey}], clients:[{id,publicKey}], ...}. */
@@ -70,7 +69,10 @@ export const DASHBOARD_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-const ENTRY = fileURLToPath(new URL('./proof-check-entry.ts', import.meta.url));
+/** The entry beside this module: the `.ts` source, or the compiled `.js` in dist/. */
+const ENTRY = fileURLToPath(
+  new URL(`./proof-check-entry${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url),
+);
 const TX_ID = /^[0-9a-f]{64}$/;
 
 export interface ProofCheckBundle {
@@ -95,6 +97,8 @@ export function proofCheckBundle(): Promise<ProofCheckBundle> {
 }
 
 async function buildBundle(): Promise<ProofCheckBundle> {
+  // esbuild is loaded only when a page first asks for the bundle, not with the demo.
+  const { build } = await import('esbuild');
   const result = await build({
     entryPoints: [ENTRY],
     bundle: true,
