@@ -70,7 +70,9 @@ export class Replica implements Protocol {
   /** BR-12: on [READ, rid] from reader `from`. */
   private onRead(from: NodeId, body: ReadBody): void {
     // TODO BR-12: answer with [VALUE, rid, ts, val, σ] — a ValueBody.
-    throw new Error(`TODO: Replica.onRead (BR-12), READ ${body.rid} from ${from}`);
+    throw new Error(
+      `TODO: Replica.onRead (BR-12) at ${this.ctx.self}, READ ${body.rid} from ${from}, holding ts ${this.stored?.body.ts ?? 0}`,
+    );
   }
 }
 
