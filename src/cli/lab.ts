@@ -2,6 +2,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatGrade, grade } from '../labs/grade.js';
+import type { Solution } from '../labs/lab.js';
 import { findLab, knownLabs } from '../labs/labs.js';
 import { loadSolution } from '../labs/load.js';
 import { startWorkspace } from '../labs/workspace.js';
@@ -52,7 +53,26 @@ export async function gradeLab(
   const seeds = options.seeds === undefined ? undefined : parseSeeds(options.seeds);
   if (seeds !== undefined && seeds.to - seeds.from >= 1000)
     throw new InputError('--seeds: at most 1000 seeds per grade');
-  const solution = lab.validate(await loadSolution(join(dir, lab.file)));
+  let solution: Solution;
+  try {
+    solution = lab.validate(await loadSolution(join(dir, lab.file)));
+  } catch (e) {
+    // An autograder still gets its one JSON line per submission: zero, and why.
+    if (options.json && e instanceof InputError) {
+      const max = lab.tests.reduce((sum, t) => sum + t.points, 0);
+      const line = {
+        format: 'bftkit-grade/1',
+        lab: lab.name,
+        dir,
+        score: 0,
+        max,
+        ok: false,
+        error: e.message,
+      };
+      process.stdout.write(`${JSON.stringify(line)}\n`);
+    }
+    throw e;
+  }
   const report = grade(lab, solution, {
     dir,
     ...(seeds === undefined ? {} : { seeds }),
