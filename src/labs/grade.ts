@@ -58,7 +58,9 @@ export interface GradeOptions {
 const LISTED_FAILURES = 3;
 
 function reproduce(lab: Lab, dir: string, test: string, from: number, to: number): string {
-  return `npx bftkit lab grade ${lab.name} ${dir} --test ${test} --seeds ${from}..${to} --html ${lab.name}-${test}-${from}.html`;
+  const command = `npx bftkit lab grade ${lab.name} ${dir} --test ${test} --seeds ${from}..${to}`;
+  const traced = lab.tests.find((t) => t.name === test)?.traced === true;
+  return traced ? `${command} --html ${lab.name}-${test}-${from}.html` : command;
 }
 
 export function grade(lab: Lab, solution: Solution, options: GradeOptions): GradeReport {

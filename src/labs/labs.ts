@@ -1,9 +1,10 @@
 /** Every lab, in course order (docs/teaching.md follows the same order). */
 import { InputError } from '../cli/errors.js';
 import type { Lab } from './lab.js';
+import { leaderDetectorLab } from './leader-detector.js';
 import { registerAttackLab, registerLab } from './register.js';
 
-const labs: readonly Lab[] = [registerLab, registerAttackLab];
+const labs: readonly Lab[] = [registerLab, registerAttackLab, leaderDetectorLab];
 
 export function knownLabs(): readonly Lab[] {
   return labs;
