@@ -1,7 +1,8 @@
 /**
  * `bftkit lab start LAB DIR`: a student workspace — the handout (README.md), the skeleton,
  * and what makes `import … from 'bftkit'` resolve there for the editor and for `npx tsc`:
- * node_modules/bftkit linking to this package, and a tsconfig.json.
+ * node_modules/bftkit linking to this package, node_modules/.bin/bftkit to its command (so
+ * that `npx bftkit` there runs this package), and a tsconfig.json.
  */
 import {
   copyFileSync,
@@ -33,12 +34,19 @@ function tsconfig(): string {
     strict: true,
     noEmit: true,
     skipLibCheck: true,
-    types: ['node'],
     typeRoots: [join(packageRoot, 'node_modules', '@types')],
   };
   // From a clone (no dist/ until `npm run build`), the sources give the types.
   if (existsSync(source)) options.paths = { bftkit: [source] };
   return `${JSON.stringify({ compilerOptions: options, include: ['*.ts'] }, null, 2)}\n`;
+}
+
+/** The `bftkit` command of this package: its sources through tsx, or the compiled bin. */
+function launcher(): string {
+  const sources = join(packageRoot, 'scripts', 'bftkit.mjs');
+  return existsSync(join(packageRoot, 'src', 'index.ts')) && existsSync(sources)
+    ? sources
+    : join(packageRoot, 'dist', 'cli', 'bin.js');
 }
 
 export function startWorkspace(lab: Lab, dir: string): string[] {
@@ -49,10 +57,20 @@ export function startWorkspace(lab: Lab, dir: string): string[] {
   copyFileSync(join(labDir(lab), 'README.md'), join(target, 'README.md'));
   copyFileSync(join(labDir(lab), lab.file), join(target, lab.file));
   symlinkSync(packageRoot, join(target, 'node_modules', 'bftkit'), 'dir');
+  // `npx bftkit …` in the workspace must run this package, never fetch one from a registry.
+  mkdirSync(join(target, 'node_modules', '.bin'));
+  symlinkSync(launcher(), join(target, 'node_modules', '.bin', 'bftkit'));
   writeFileSync(join(target, 'tsconfig.json'), tsconfig());
   writeFileSync(
     join(target, 'package.json'),
     `${JSON.stringify({ name: `bftkit-lab-${lab.name}`, private: true, type: 'module' }, null, 2)}\n`,
   );
-  return ['README.md', lab.file, 'tsconfig.json', 'package.json', 'node_modules/bftkit'];
+  return [
+    'README.md',
+    lab.file,
+    'tsconfig.json',
+    'package.json',
+    'node_modules/bftkit',
+    'node_modules/.bin/bftkit',
+  ];
 }

@@ -32,6 +32,8 @@ describe('bftkit lab', () => {
     for (const file of ['README.md', 'register.ts', 'tsconfig.json'])
       expect(existsSync(join(dir, file))).toBe(true);
     expect(lstatSync(join(dir, 'node_modules', 'bftkit')).isSymbolicLink()).toBe(true);
+    // `npx bftkit` in the workspace runs this package, never a registry's.
+    expect(lstatSync(join(dir, 'node_modules', '.bin', 'bftkit')).isSymbolicLink()).toBe(true);
 
     const graded = bftkit('lab', 'grade', 'register', dir);
     expect(graded.code).toBe(1);
