@@ -60,6 +60,9 @@ export function startWorkspace(lab: Lab, dir: string): string[] {
   // `npx bftkit …` in the workspace must run this package, never fetch one from a registry.
   mkdirSync(join(target, 'node_modules', '.bin'));
   symlinkSync(launcher(), join(target, 'node_modules', '.bin', 'bftkit'));
+  // The handout's type-check (`npx tsc`) uses bftkit's own TypeScript when it has one.
+  const tsc = join(packageRoot, 'node_modules', 'typescript', 'bin', 'tsc');
+  if (existsSync(tsc)) symlinkSync(tsc, join(target, 'node_modules', '.bin', 'tsc'));
   writeFileSync(join(target, 'tsconfig.json'), tsconfig());
   writeFileSync(
     join(target, 'package.json'),
