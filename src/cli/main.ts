@@ -278,6 +278,42 @@ export function buildProgram(twins?: typeof twinsCommandSpec): Command {
       exitCode = await sweepCommand(target, o);
     });
 
+  const lab = program
+    .command('lab')
+    .description("coursework: start a lab workspace, grade a student's solution");
+  lab
+    .command('list')
+    .description('list the labs in course order')
+    .option('--json', 'print JSON')
+    .action(async (o) => {
+      const { listLabs } = await import('./lab.js');
+      exitCode = listLabs(o.json === true);
+    });
+  lab
+    .command('start')
+    .description('write a workspace: the handout (README.md), a skeleton, a tsconfig')
+    .argument('<lab>', 'lab name (bftkit lab list)')
+    .argument('<dir>', 'a new or empty directory')
+    .action(async (name, dir) => {
+      const { startLab } = await import('./lab.js');
+      exitCode = startLab(name, dir);
+    });
+  lab
+    .command('grade')
+    .description(
+      "run a lab's tests against the file in DIR; exit 0 if every required test passes, 1 if not",
+    )
+    .argument('<lab>', 'lab name')
+    .argument('[dir]', 'the workspace', '.')
+    .option('--seeds <A..B>', "seed range (default: the lab's)")
+    .option('--test <name>', 'run only this test')
+    .option('--html <file>', 'write the trace viewer of the first failing run (else the first)')
+    .option('--json', 'print one JSON object (bftkit-grade/1)')
+    .action(async (name, dir, o) => {
+      const { gradeLab } = await import('./lab.js');
+      exitCode = await gradeLab(name, dir, o);
+    });
+
   twins?.(scenario, integer, (code) => {
     exitCode = code;
   });

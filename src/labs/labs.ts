@@ -1,0 +1,20 @@
+/** Every lab, in course order (docs/teaching.md follows the same order). */
+import { InputError } from '../cli/errors.js';
+import type { Lab } from './lab.js';
+import { leaderDetectorLab } from './leader-detector.js';
+import { registerAttackLab, registerLab } from './register.js';
+
+const labs: readonly Lab[] = [registerLab, registerAttackLab, leaderDetectorLab];
+
+export function knownLabs(): readonly Lab[] {
+  return labs;
+}
+
+export function findLab(name: string): Lab {
+  const lab = labs.find((l) => l.name === name);
+  if (lab === undefined)
+    throw new InputError(
+      `unknown lab "${name}"; known labs: ${labs.map((l) => l.name).join(', ')}`,
+    );
+  return lab;
+}
