@@ -386,7 +386,8 @@ describe('Raft: LogRequests in flight (maxInflight)', () => {
       f: 1,
     });
     const ctx = new FakeContext('n0', view);
-    const raft = new RaftNode(ctx, { maxInflight: 2 });
+    // PreVote off: the test starts an election with one timer, as in the slides.
+    const raft = new RaftNode(ctx, { maxInflight: 2, preVote: false });
     raft.start(null);
     const msg = (from: string, kind: string, body: unknown) =>
       raft.onMessage(from, { kind, from, body: body as Json, sig: `sig:${from}` });
