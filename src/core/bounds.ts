@@ -2,13 +2,16 @@
  * Bounds on what an untrusted frame may contain, checked at admission before anything
  * expensive (DESIGN.md, resources).
  *
- * Counters (terms, views, sequence numbers, timestamps, link sequence numbers) are at most
- * MAX_COUNTER = 2^48. Every protocol here moves a counter by one per election, view change,
- * request or message, and JavaScript numbers are exact up to 2^53: from any admitted value a
- * node would have to count 2^53 − 2^48 ≈ 8.7·10^15 more steps before its arithmetic lost
- * precision (a million per second for 275 years). A value above the bound is refused as
- * malformed, so "term + 1" can never leave the safe integers (a Raft term of 2^53 − 1 used to
- * make the next election unsignable). 2^48 ms is also 8,900 years of wall-clock time.
+ * Counters (terms, views, sequence numbers, timestamps, link sequence numbers and
+ * incarnations) are at most MAX_COUNTER = 2^52. Every protocol here moves a counter by one per
+ * election, view change, request or message, and JavaScript numbers are exact up to 2^53: from
+ * any admitted value a node would have to count 2^53 − 2^52 ≈ 4.5·10^15 more steps before its
+ * arithmetic lost precision (a million per second for 142 years). A value above the bound is
+ * refused as malformed, so "term + 1" can never leave the safe integers (a Raft term of
+ * 2^53 − 1 used to make the next election unsignable). The bound must also admit what honest
+ * nodes send: a client without a data directory numbers its requests and link incarnation from
+ * the wall clock in microseconds (about 1.8·10^15 in 2026; 2^52 µs is the year 2112), so a
+ * bound of 2^48 refused every `bftkit client` request.
  *
  * Nesting is at most MAX_NESTING levels, checked on the frame's text before JSON.parse: the
  * deepest real message (a PBFT NEW-VIEW carrying VIEW-CHANGEs that carry certificates of
@@ -16,7 +19,7 @@
  */
 import { z } from 'zod';
 
-export const MAX_COUNTER = 2 ** 48;
+export const MAX_COUNTER = 2 ** 52;
 export const MAX_NESTING = 64;
 
 /** An integer in [min, MAX_COUNTER]: a term, view, sequence number or timestamp. */

@@ -33,7 +33,7 @@ export type Operator = (typeof OPERATORS)[number];
 const HUGE = [
   2 ** 53 - 1,
   2 ** 53,
-  2 ** 48 + 1,
+  2 ** 52 + 1,
   1e308,
   -1,
   -(2 ** 53),

@@ -155,7 +155,7 @@ describe('counters far beyond any real run', () => {
     expect(delivered.map((m) => m.kind)).toEqual(['VoteRequest']);
   });
 
-  it('PBFT views and link sequence numbers above 2^48 are refused too', () => {
+  it('PBFT views and link sequence numbers above MAX_COUNTER are refused too', () => {
     const corpus = cluster(pbftKit.definition, (id) => pbftKit.replica(id, {}));
     const target = new Target(corpus, 'n0', 1, () => {}, keysOf(corpus));
     const n1 = makeSigner('n1', corpus.seed('n1'), fastBackend);
