@@ -159,8 +159,8 @@ export const mutants: readonly Mutant[] = [
     protocol: 'raft',
     file: RAFT,
     search:
-      '(this.options.unsafeCommitAnyTerm || this.entry(maxReady - 1).term === this.currentTerm)',
-    replace: '(true || this.entry(maxReady - 1).term === this.currentTerm)',
+      '(this.options.unsafeCommitAnyTerm || this.log.termAt(maxReady - 1) === this.currentTerm)',
+    replace: '(true || this.log.termAt(maxReady - 1) === this.currentTerm)',
     breaks:
       'Raft never commits log entries from previous terms by counting replicas; only log entries from the leader’s current term are committed by counting replicas (Figure 8).',
     scenarios: ['raft-figure8'],
@@ -169,9 +169,10 @@ export const mutants: readonly Mutant[] = [
     name: 'raft-vote-ignores-log',
     protocol: 'raft',
     file: RAFT,
+    // The VoteRequest's rule (onVoteRequest), not the PreVoteRequest's, which reads the same.
     search:
-      'const logOk = cLogTerm > lastTerm || (cLogTerm === lastTerm && cLogLength >= this.log.length);',
-    replace: 'const logOk = true;',
+      'const logOk = cLogTerm > lastTerm || (cLogTerm === lastTerm && cLogLength >= this.log.length);\n    if (cTerm === this.currentTerm && logOk',
+    replace: 'const logOk = true;\n    if (cTerm === this.currentTerm && logOk',
     breaks:
       'The voter denies its vote if its own log is more up-to-date than that of the candidate (election restriction, §5.4.1).',
     scenarios: ['raft-leader-crash', 'raft-figure8', 'raft-crash-restart-all'],
@@ -189,7 +190,7 @@ export const mutants: readonly Mutant[] = [
     name: 'raft-no-log-matching-check',
     protocol: 'raft',
     file: RAFT,
-    search: '(prefixLen === 0 || this.entry(prefixLen - 1).term === prefixTerm);',
+    search: '(prefixLen === 0 || this.log.termAt(prefixLen - 1) === prefixTerm);',
     replace: 'true;',
     breaks:
       'If a follower does not find an entry in its log with the same index and term as prevLogIndex/prevLogTerm, then it refuses the new entries (the consistency check, §5.3).',
