@@ -12,9 +12,9 @@
  * armRequestTimer).
  */
 import { z } from 'zod';
-import type { PrePrepareBody, RequestBody } from '../pbft/messages.js';
-import { act, type Out } from './api.js';
-import { define, PBFT, wrapPbft } from './pbft-wrap.js';
+import type { RequestBody } from '../pbft/messages.js';
+import { act } from './api.js';
+import { define, holdPrePrepares, PBFT, wrapPbft } from './pbft-wrap.js';
 
 const MAX_REMEMBERED = 4_096;
 
@@ -32,18 +32,8 @@ export const covertCensor = define({
   create: (honest, params: { client: string; delayMs: number }) =>
     wrapPbft(honest, (spy) => {
       const seen = new Set<string>();
-      const held: { due: number; out: Out }[] = [];
-      const release = () => {
-        const now = spy.ctx.now();
-        while (held.length > 0 && (held[0]?.due ?? Number.POSITIVE_INFINITY) <= now) {
-          const { out } = held.shift() as { due: number; out: Out };
-          if (out.to === null) spy.ctx.broadcast(out.message, { includeSelf: false });
-          else spy.ctx.send(out.to, out.message);
-        }
-        const next = held[0];
-        if (next !== undefined) spy.setTimer('release', next.due - now);
-      };
       return {
+        ...holdPrePrepares(spy, params.delayMs),
         observe(from, message) {
           if (message.kind !== 'REQUEST' || !spy.leading) return true;
           const { timestamp } = message.body as RequestBody;
@@ -57,16 +47,6 @@ export const covertCensor = define({
           seen.add(key);
           act(spy.ctx, 'drop-first-copy', { client: from, timestamp, view: spy.view });
           return false;
-        },
-        *rewrite(to, message) {
-          if (message.kind !== 'PRE-PREPARE' || !spy.leading) return yield { to, message };
-          const { view, seq } = message.body as PrePrepareBody;
-          act(spy.ctx, 'delay', { view, seq, ms: params.delayMs });
-          held.push({ due: spy.ctx.now() + params.delayMs, out: { to, message } });
-          if (held.length === 1) spy.setTimer('release', params.delayMs);
-        },
-        onTimer(name) {
-          if (name === 'release') release();
         },
       };
     }),

@@ -17,8 +17,8 @@ import type { Envelope } from '../core/envelope-types.js';
 import type { Json } from '../core/json.js';
 import type { Context, NodeId, Protocol, ProtocolFactory } from '../core/protocol.js';
 import { digestOf } from '../pbft/digest.js';
-import type { RequestEnvelope } from '../pbft/messages.js';
-import type { AdversaryDefinition, Out } from './api.js';
+import type { PrePrepareBody, RequestEnvelope } from '../pbft/messages.js';
+import { type AdversaryDefinition, act, type Out } from './api.js';
 
 /** The protocols a PBFT adversary applies to. */
 export const PBFT = ['pbft'] as const;
@@ -181,4 +181,37 @@ export function phantomDigest(tag: string, ...parts: Json[]): string {
 export function halves(others: readonly NodeId[]): [NodeId[], NodeId[]] {
   const cut = Math.floor(others.length / 2);
   return [others.slice(0, cut), others.slice(cut)];
+}
+
+/**
+ * The hooks of a primary that holds each PRE-PREPARE back for `delayMs` before sending it
+ * (slow-primary, covert-censor); everything else goes out unchanged.
+ */
+export function holdPrePrepares(
+  spy: PbftSpy,
+  delayMs: number,
+): Required<Pick<PbftHooks, 'rewrite' | 'onTimer'>> {
+  const held: { due: number; out: Out }[] = [];
+  const release = () => {
+    const now = spy.ctx.now();
+    while (held.length > 0 && (held[0]?.due ?? Number.POSITIVE_INFINITY) <= now) {
+      const { out } = held.shift() as { due: number; out: Out };
+      if (out.to === null) spy.ctx.broadcast(out.message, { includeSelf: false });
+      else spy.ctx.send(out.to, out.message);
+    }
+    const next = held[0];
+    if (next !== undefined) spy.setTimer('release', next.due - now);
+  };
+  return {
+    *rewrite(to, message) {
+      if (message.kind !== 'PRE-PREPARE' || !spy.leading) return yield { to, message };
+      const { view, seq } = message.body as PrePrepareBody;
+      act(spy.ctx, 'delay', { view, seq, ms: delayMs });
+      held.push({ due: spy.ctx.now() + delayMs, out: { to, message } });
+      if (held.length === 1) spy.setTimer('release', delayMs);
+    },
+    onTimer(name) {
+      if (name === 'release') release();
+    },
+  };
 }

@@ -56,6 +56,7 @@ import {
   define,
   forge,
   halves,
+  holdPrePrepares,
   PBFT,
   type PbftSpy,
   phantomDigest,
@@ -154,31 +155,7 @@ export const slowPrimary = define({
   protocols: PBFT,
   params: z.object({ delayMs: z.number().int().min(0).max(3_600_000).default(400) }).strict(),
   create: (honest, params: { delayMs: number }) =>
-    wrapPbft(honest, (spy) => {
-      const held: { due: number; out: Out }[] = [];
-      const release = () => {
-        const now = spy.ctx.now();
-        while (held.length > 0 && (held[0]?.due ?? Number.POSITIVE_INFINITY) <= now) {
-          const { out } = held.shift() as { due: number; out: Out };
-          if (out.to === null) spy.ctx.broadcast(out.message, { includeSelf: false });
-          else spy.ctx.send(out.to, out.message);
-        }
-        const next = held[0];
-        if (next !== undefined) spy.setTimer('release', next.due - now);
-      };
-      return {
-        *rewrite(to, message) {
-          if (message.kind !== 'PRE-PREPARE' || !spy.leading) return yield { to, message };
-          const { view, seq } = message.body as PrePrepareBody;
-          act(spy.ctx, 'delay', { view, seq, ms: params.delayMs });
-          held.push({ due: spy.ctx.now() + params.delayMs, out: { to, message } });
-          if (held.length === 1) spy.setTimer('release', params.delayMs);
-        },
-        onTimer(name) {
-          if (name === 'release') release();
-        },
-      };
-    }),
+    wrapPbft(honest, (spy) => holdPrePrepares(spy, params.delayMs)),
 });
 
 // ─── phantom voter ───────────────────────────────────────────────────────────────────────────
