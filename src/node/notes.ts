@@ -2,10 +2,10 @@
  * What a host can say about its core without knowing the protocol: the latest note of each
  * kind the core made through ctx.note, and a few fields read off them by convention —
  *
- *   role           'role' {role, term}  (Raft), or primary/backup from 'view' {view, primary}
+ *   role           'role' {role, term, leader}  (Raft), or primary/backup from 'view' {view, primary}
  *   term           'role' / 'became-leader' {term}
  *   view           'view' {view}
- *   leader         'view' {primary}; a Raft leader names itself
+ *   leader         'view' {primary} or 'role' {leader}; a Raft leader names itself
  *   lastCommitted  'commit' {index} (Raft) or {seq} (PBFT)
  *
  * A protocol that makes none of these notes simply shows nulls.
@@ -46,7 +46,7 @@ export class NoteTracker {
     const primary = this.field('view', 'primary', 'string');
     const commitIndex = this.field('commit', 'index', 'number');
     const commitSeq = this.field('commit', 'seq', 'number');
-    let leader: string | null = primary;
+    let leader: string | null = primary ?? this.field('role', 'leader', 'string');
     if (role === 'leader') leader = this.self;
     return {
       role: role ?? (primary === null ? null : primary === this.self ? 'primary' : 'backup'),

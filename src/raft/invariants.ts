@@ -2,7 +2,7 @@
  * Raft's safety properties, checked over the notes of a finished run (never over live
  * objects). The notes a RaftNode makes:
  *
- *   'role'          {term, role}                 every role change (and the role at start)
+ *   'role'          {term, role, leader}         at start, and on any change of the three
  *   'became-leader' {term, logLength, runs}      runs: the log as [[first index, term], …]
  *   'commit'        {index, term, leaderTerm, digest}
  *                   index is 0-based; term is the entry's; leaderTerm the committing node's

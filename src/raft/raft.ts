@@ -158,6 +158,8 @@ export class RaftNode implements Protocol {
   private preVotesReceived: Set<NodeId> | null = null;
   /** When this replica last accepted a LogRequest from the leader of its term. */
   private lastHeardFromLeader = Number.NEGATIVE_INFINITY;
+  /** What the last 'role' note said (see announce). */
+  private announced: { term: number; role: Role; leader: NodeId | null } | null = null;
   /** CheckQuorum (thesis §6.2), leader only: followers heard from since the last check. */
   private readonly heardFrom = new Set<NodeId>();
 
@@ -195,8 +197,8 @@ export class RaftNode implements Protocol {
    */
   start(recovered: Recovered | null): void {
     if (recovered !== null) this.recover(recovered);
-    this.ctx.note('role', { term: this.currentTerm, role: this.currentRole });
     this.resetElectionTimer();
+    this.announce();
   }
 
   private recover(stored: Recovered): void {
@@ -240,6 +242,7 @@ export class RaftNode implements Protocol {
     } else if (name === CHECK_QUORUM_TIMER) {
       this.checkQuorum();
     }
+    this.announce();
   }
 
   /**
@@ -1007,12 +1010,14 @@ export class RaftNode implements Protocol {
       default:
         break;
     }
+    this.announce();
   }
 
   /** A request handed to this replica by the layer above, as if a client had sent it. */
   onRequest(request: unknown): void {
     const parsed = clientRequestSchema.safeParse(request);
     if (parsed.success) this.onClientRequest(parsed.data, false);
+    this.announce();
   }
 
   // ══ State changes (each persisted where the slides call it stable) ═════════════════════
@@ -1055,7 +1060,19 @@ export class RaftNode implements Protocol {
       this.ctx.cancelTimer(CHECK_QUORUM_TIMER);
     }
     this.currentRole = role;
-    this.ctx.note('role', { term: this.currentTerm, role });
+  }
+
+  /**
+   * The 'role' note {term, role, leader}, once per event in which any of the three changed
+   * (and at start). A follower that adopts a later term or a new leader makes one too, so an
+   * operator's /status and the disruption checks see the term a replica is really in.
+   */
+  private announce(): void {
+    const { currentTerm: term, currentRole: role, currentLeader: leader } = this;
+    const last = this.announced;
+    if (last !== null && last.term === term && last.role === role && last.leader === leader) return;
+    this.announced = { term, role, leader };
+    this.ctx.note('role', { term, role, leader });
   }
 
   /** Append entries, persisting each one and then the new length. */

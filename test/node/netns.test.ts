@@ -32,15 +32,12 @@ if (unavailable !== null)
 
 const N = 3;
 const PORT = 7000;
-// PreVote and CheckQuorum off: with both on (the default since #13), the cut-off leader steps
-// down, stays silent apart from pre-votes, and in this test never caught up within 90 s of the
-// heal (open bug, see the #13 note); with both off it rejoins within seconds as before.
+// PreVote and CheckQuorum are on (the defaults): the cut-off leader steps down, and after the
+// heal it must learn the new term from the majority's answers and heartbeats alone.
 const PARAMS = {
   electionTimeoutMs: [300, 600],
   heartbeatMs: 60,
   clientRetryMs: 500,
-  preVote: false,
-  checkQuorum: false,
 };
 
 interface Node {
@@ -264,6 +261,7 @@ describe.skipIf(unavailable !== null)('raft processes in network namespaces', ()
       expect(checkLinearizability(history)).toEqual([]);
     } catch (e) {
       for (const n of nodes) process.stderr.write(`--- ${n.id}\n${n.output().slice(-3_000)}\n`);
+      for (const s of await statuses()) process.stderr.write(`status: ${JSON.stringify(s)}\n`);
       throw e;
     }
   });

@@ -286,7 +286,7 @@ describe('slide 3/9: collecting votes', () => {
         { key: KEY_VOTED_FOR, value: null },
       ]),
     );
-    expect(notes(ctx, 'role')).toEqual([{ term: 5, role: 'follower' }]);
+    expect(notes(ctx, 'role')).toEqual([{ term: 5, role: 'follower', leader: null }]);
   });
 
   it('refusals and votes of an earlier term are not counted', () => {
@@ -437,6 +437,18 @@ describe('slide 6/9: followers receiving LogRequests', () => {
     expect(sent(ctx, 'LogResponse')).toEqual([
       { to: 'n2', body: { term: 4, ack: 0, success: true } },
     ]);
+  });
+
+  it('a follower that adopts a later term and its leader says so once in a role note', () => {
+    // Its role does not change, yet /status and the disruption checks read the term and the
+    // leader off this note: without it a rejoining replica looked stuck in its old term.
+    const { ctx, msg } = make();
+    expect(notes(ctx, 'role')).toEqual([{ term: 0, role: 'follower', leader: null }]);
+    ctx.drain();
+    const beat = { prefixLen: 0, prefixTerm: 0, leaderCommit: 0, suffix: [] };
+    msg('n2', 'LogRequest', { term: 3, ...beat });
+    msg('n2', 'LogRequest', { term: 3, ...beat });
+    expect(notes(ctx, 'role')).toEqual([{ term: 3, role: 'follower', leader: 'n2' }]);
   });
 
   it('a candidate hearing the leader of its own term becomes a follower', () => {
