@@ -6,8 +6,8 @@
  * random replica with SIGKILL and restarts it 0.3–1.5 s later from its data directory. After
  * `--seconds` it stops the nemesis, reads every key back and reports, from the replicas' logs
  * (every 'role' and 'became-leader' note is logged at info level) and their /status:
- *   the final term; candidacies (a 'role' note with role candidate: a follower that became a
- *   candidate — a candidate that times out and stands again makes no new 'role' note);
+ *   the final term; candidacies (a 'role' note with role candidate: every election this
+ *   replica stood in, since each raises the term and a 'role' note follows any term change);
  *   leaderships ('became-leader'); elections ('election' notes: every term raised to stand)
  *   and pre-elections ('pre-vote' notes), both read off the /status note counts polled twice
  *   a second, so the few made just before a kill may be missed; and whether the history is

@@ -481,10 +481,16 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
     const reports = await step(Promise.all(drivers.map((d) => d.next())));
     await stopAttack();
     const viewsAtEnd = await step(Promise.all(replicas.map((r) => getStatus(r.port))));
-    const viewOf = (s: (typeof viewsAtEnd)[number]) => s?.view ?? s?.term ?? 0;
-    // Views (PBFT) or terms (Raft) the honest majority moved through during the run.
-    const viewChanges =
-      Math.max(0, ...viewsAtEnd.map(viewOf)) - Math.max(0, ...viewsAtStart.map(viewOf));
+    // Views (PBFT) or terms (Raft) the honest replicas moved through during the run: an
+    // adversary cut off from the rest may climb views alone, which changes nobody's primary.
+    const honestView = (ss: readonly (HostStatus | null)[]) =>
+      Math.max(
+        0,
+        ...ss
+          .filter((s) => s !== null && o.adversaries?.[s.id] === undefined)
+          .map((s) => s?.view ?? s?.term ?? 0),
+      );
+    const viewChanges = honestView(viewsAtEnd) - honestView(viewsAtStart);
     const latencies: number[] = [];
     let ops = 0;
     let timeouts = 0;
