@@ -175,7 +175,7 @@ export const mutants: readonly Mutant[] = [
     replace: 'const logOk = true;\n    if (cTerm === this.currentTerm && logOk',
     breaks:
       'The voter denies its vote if its own log is more up-to-date than that of the candidate (election restriction, §5.4.1).',
-    scenarios: ['raft-leader-crash', 'raft-figure8', 'raft-crash-restart-all'],
+    scenarios: ['raft-election-restriction', 'raft-leader-crash', 'raft-figure8'],
   },
   {
     name: 'raft-two-votes-per-term',

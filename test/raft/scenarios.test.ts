@@ -244,6 +244,24 @@ function countAcksTwice(replicas: readonly NodeId[]) {
   };
 }
 
+describe('raft-election-restriction (seeds 1–3)', { timeout: 120_000 }, () => {
+  it('the stale replica stands first after the heal and is refused; a replica with the log wins', () => {
+    runHolding(load('raft-election-restriction'), ({ record }) => {
+      // n4 stood after the heal, in a term above everyone's, and was not elected.
+      const stood = notes(record, 'election', 'n4').filter((n) => n.time >= 2500);
+      expect(stood.length).toBeGreaterThan(0);
+      // The first leader after the crash is one of the replicas that hold the log, in a term
+      // above those n4 stood in while its log was behind (later, caught up, n4 may win).
+      const next = leaders(record).find((l) => l.time >= 2500);
+      expect(['n1', 'n2', 'n3']).toContain(next?.node);
+      const refused = stood.filter((n) => n.time < (next?.time ?? 0));
+      expect(refused.length).toBeGreaterThan(0);
+      for (const n of refused)
+        expect(next!.term).toBeGreaterThan((n.data as { term: number }).term);
+    });
+  });
+});
+
 describe('raft-partition-minority-leader: the checkers see a minority commit', () => {
   it('a leader that miscounts acknowledgements commits alone, and the run is flagged', () => {
     // n0 leads first (shortest timeout), so the minority side is n0 and n4. The miscounting
