@@ -12,8 +12,9 @@
  *                     after a hello (a half-done handshake), reopening what gets closed.
  *
  * The figures are the median over the repeats of each attacked run's throughput over its
- * baseline run's (baseline and attacked alternate, so both see the same machine), and the
- * view changes in each. A benchmark measures; it never asserts.
+ * baseline run's (baseline and attacked alternate, so both see the same machine), the same
+ * ratio of the honest replicas' CPU per operation (which a busy machine hardly moves), and
+ * the view changes in each. A benchmark measures; it never asserts.
  */
 
 import { join } from 'node:path';
@@ -44,10 +45,23 @@ export interface FloodBenchOptions {
   abort?: Promise<unknown>;
 }
 
+interface FloodSide {
+  opsPerSec: number;
+  viewChanges: number;
+  /** CPU milliseconds of replicas n0–n2 (honest in every run) per completed operation. */
+  honestCpuMsPerOp: number;
+}
+
 export interface FloodRun {
-  baseline: { opsPerSec: number; viewChanges: number };
-  attacked: { opsPerSec: number; viewChanges: number };
+  baseline: FloodSide;
+  attacked: FloodSide;
   ratio: number;
+  /**
+   * Baseline over attacked honest CPU per operation: what the attack costs the honest
+   * replicas, nearly independent of what else runs on the machine (throughput on a busy
+   * machine is not). 1 = free; 0.8 = each operation costs them 25% more.
+   */
+  cpuRatio: number;
   /** Frames or connections the attacker managed to send or open. */
   attackerSent: number;
   loadAverage: [number, number, number];
@@ -56,7 +70,10 @@ export interface FloodRun {
 export interface FloodBenchResult {
   concurrency: number;
   durationS: number;
-  attacks: Record<string, { runs: FloodRun[]; medianRatio: number; viewChangesAttacked: number[] }>;
+  attacks: Record<
+    string,
+    { runs: FloodRun[]; medianRatio: number; medianCpuRatio: number; viewChangesAttacked: number[] }
+  >;
   /** Runs that could not be measured (e.g. the cluster did not come up), with why. */
   failures: string[];
 }
@@ -114,24 +131,43 @@ export async function runFloodBench(o: FloodBenchOptions): Promise<FloodBenchRes
         failures.push(`${attack} ${r + 1}: ${(e as Error).message}`);
         continue;
       }
+      const [b, a] = [side(baseline), side(attacked)];
       const run: FloodRun = {
-        baseline: { opsPerSec: baseline.opsPerSec, viewChanges: baseline.viewChanges },
-        attacked: { opsPerSec: attacked.opsPerSec, viewChanges: attacked.viewChanges },
-        ratio: baseline.opsPerSec > 0 ? round(attacked.opsPerSec / baseline.opsPerSec) : 0,
+        baseline: b,
+        attacked: a,
+        ratio: b.opsPerSec > 0 ? round(a.opsPerSec / b.opsPerSec) : 0,
+        cpuRatio: a.honestCpuMsPerOp > 0 ? round(b.honestCpuMsPerOp / a.honestCpuMsPerOp) : 0,
         attackerSent: sent,
         loadAverage: attacked.loadAverage,
       };
       o.log?.(`${attack} ${r + 1}/${o.repeats}: ${JSON.stringify(run)}`);
       runs.push(run);
     }
-    const ratios = runs.map((x) => x.ratio).sort((a, b) => a - b);
     result.attacks[attack] = {
       runs,
-      medianRatio: ratios[Math.floor(ratios.length / 2)] ?? 0,
+      medianRatio: median(runs.map((x) => x.ratio)),
+      medianCpuRatio: median(runs.map((x) => x.cpuRatio)),
       viewChangesAttacked: runs.map((x) => x.attacked.viewChanges),
     };
   }
   return result;
+}
+
+/** Replicas n0–n2: honest in every run (./cluster.ts names replicas n0…; n3 may attack). */
+const HONEST = ['n0', 'n1', 'n2'];
+
+function side(r: ClusterBenchResult): FloodSide {
+  const cpuS = HONEST.reduce((sum, id) => sum + (r.cpuByNode[id] ?? 0), 0) * r.durationS;
+  return {
+    opsPerSec: r.opsPerSec,
+    viewChanges: r.viewChanges,
+    honestCpuMsPerOp: r.ops > 0 ? round((1000 * cpuS) / r.ops) : 0,
+  };
+}
+
+function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 
 function round(x: number): number {
