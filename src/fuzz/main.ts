@@ -45,7 +45,7 @@ else {
     [
       `frames tried       ${report.frames} (seed ${report.seed}, ${(report.wallMs / 1000).toFixed(1)} s)`,
       `exceptions         ${report.exceptions}`,
-      `hangs              ${report.hangs} (slowest frame ${report.slowestFrameMs} ms)`,
+      `hangs              ${report.hangs} (costliest frame ${report.slowestFrameMs} ms of CPU)`,
       `wrongly accepted   ${report.wronglyAccepted}`,
       `reached a core     ${report.reachedCore} (${report.resigned} re-signed by their sender)`,
       `operators          ${ops}`,
