@@ -298,6 +298,7 @@ export class Transport {
     state.bannedUntil = Date.now() + ms;
     const conn = state.conn;
     if (conn !== null) {
+      conn.ws.pause(); // read nothing more of what it may have queued up
       conn.ws.close(CLOSE_REFUSED, 'banned');
       setTimeout(() => conn.ws.terminate(), 1_000).unref();
     }
@@ -691,6 +692,11 @@ export class Transport {
     }
     peer.framesIn++;
     this.framesIn++;
+    // Banned, its connection closing: what it sent meanwhile would cost us, and is its own loss.
+    if (peer.bannedUntil > Date.now()) {
+      this.countRejection('banned', { peer: peer.spec.id, detail: 'frame from a banned peer' });
+      return;
+    }
     if (!this.withinBudget(peer)) {
       this.events.throttled?.(peer.spec.id);
       return;
