@@ -21,6 +21,7 @@
  * the perfect links above retransmit, so the transport never has to queue.
  */
 import type { IncomingMessage, Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import type { Signer } from '../core/envelope.js';
@@ -108,7 +109,29 @@ export interface TransportEvents {
 }
 
 export type Direction = 'in' | 'out';
-export type TransportRejection = RefusalReason | 'frame-too-large' | 'binary-frame' | 'over-budget';
+export type TransportRejection =
+  | RefusalReason
+  | 'frame-too-large'
+  | 'binary-frame'
+  | 'over-budget'
+  | 'address-backoff';
+
+/**
+ * An address refused more than this many times in a second (503s for want of a handshake
+ * slot, failed handshakes) that has also failed a handshake lately (timed out, malformed,
+ * unknown, bad proof) has its new TCP connections closed on arrival, before any HTTP is
+ * parsed, for a back-off that doubles with each offence (ADDRESS_BACKOFF_MS at first, at
+ * most MAX_ADDRESS_BACKOFF_MS). Each refusal cost a parse and a 503; this bounds how many.
+ * Honest clients starting together behind one address are refused for a moment too, but
+ * fail no handshake, so they are never backed off.
+ */
+export const REFUSALS_PER_SECOND = 32;
+/** How long a failed handshake makes its address's refusals count toward a back-off. */
+const FAILURE_MEMORY_MS = 10_000;
+export const ADDRESS_BACKOFF_MS = 1_000;
+const MAX_ADDRESS_BACKOFF_MS = 60_000;
+/** Addresses remembered at once (the oldest is forgotten first). */
+const MAX_ADDRESSES = 4_096;
 
 /** How long a peer far over its frame budget is refused. */
 export const BAN_MS = 10_000;
@@ -191,6 +214,10 @@ export class Transport {
   private lastBeat = Date.now();
   private pendingHandshakes = 0;
   private readonly pendingByAddress = new Map<string, number>();
+  private readonly refusedByAddress = new Map<
+    string,
+    { second: number; count: number; until: number; offences: number; failedAt: number }
+  >();
   private readonly framesPerSecond: { client: number; replica: number };
   private readonly unauthenticated = new Set<WebSocket>();
   private readonly corked = new Set<Duplex>();
@@ -241,8 +268,43 @@ export class Transport {
   /** Accept WebSocket upgrades on `server` (replicas only; clients never listen). */
   attach(server: Server): void {
     if (this.options.rank === null) throw new Error('a client transport does not listen');
+    server.on('connection', (socket: Socket) => {
+      const address = socket.remoteAddress ?? '?';
+      if ((this.refusedByAddress.get(address)?.until ?? 0) > Date.now()) {
+        this.countRejection('address-backoff', { remote: address, detail: 'refused too often' });
+        socket.destroy();
+      }
+    });
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
       this.upgrade(req, socket, head),
+    );
+  }
+
+  /** One more refusal of `address` (`failed`: a handshake it started failed). */
+  private refused(address: string, failed: boolean): void {
+    const now = Date.now();
+    const second = Math.floor(now / 1000);
+    let state = this.refusedByAddress.get(address);
+    if (state === undefined) {
+      if (this.refusedByAddress.size >= MAX_ADDRESSES) {
+        const oldest = this.refusedByAddress.keys().next().value;
+        if (oldest !== undefined) this.refusedByAddress.delete(oldest);
+      }
+      state = { second, count: 0, until: 0, offences: 0, failedAt: Number.NEGATIVE_INFINITY };
+      this.refusedByAddress.set(address, state);
+    }
+    if (failed) state.failedAt = now;
+    if (state.second !== second) {
+      state.second = second;
+      state.count = 0;
+    }
+    if (++state.count <= REFUSALS_PER_SECOND || now - state.failedAt > FAILURE_MEMORY_MS) return;
+    state.count = 0;
+    state.until = now + Math.min(MAX_ADDRESS_BACKOFF_MS, ADDRESS_BACKOFF_MS * 2 ** state.offences);
+    state.offences++;
+    this.log.warn(
+      { remote: address, backoffMs: state.until - now, offences: state.offences },
+      'address refused too often; closing its connections on arrival',
     );
   }
 
@@ -504,6 +566,7 @@ export class Transport {
         side: 'acceptor',
         detail: `${this.pendingHandshakes} handshakes pending`,
       });
+      this.refused(req.socket.remoteAddress ?? '?', false);
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
       return;
     }
@@ -515,6 +578,7 @@ export class Transport {
         side: 'acceptor',
         detail: `${fromAddress} handshakes pending from ${address}`,
       });
+      this.refused(address, false);
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
       return;
     }
@@ -542,6 +606,8 @@ export class Transport {
       if (stage === 'refused') return;
       stage = 'refused';
       finish();
+      // Refusing a banned peer or a replica that must wait for our dial is no sign of abuse.
+      this.refused(address, reason !== 'banned' && reason !== 'wrong-direction');
       this.countRejection(reason, {
         remote,
         side: 'acceptor',
@@ -729,6 +795,15 @@ export class Transport {
 
   private beat(): void {
     const now = Date.now();
+    for (const [address, state] of this.refusedByAddress) {
+      // Forgiven once it has behaved for as long as the longest back-off.
+      if (
+        state.until + MAX_ADDRESS_BACKOFF_MS < now &&
+        state.failedAt + FAILURE_MEMORY_MS < now &&
+        state.second * 1000 + 1000 < now
+      )
+        this.refusedByAddress.delete(address);
+    }
     // Late by half a period or more: our event loop was stalled, and the answers to the last
     // pings may be unread in the socket buffers (timers run before I/O). Judge nobody now.
     const onTime = now - this.lastBeat < this.heartbeatMs * 1.5;

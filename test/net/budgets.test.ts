@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { WS_PATH } from '../../src/net/transport.js';
+import { REFUSALS_PER_SECOND, WS_PATH } from '../../src/net/transport.js';
 import { ClientHost } from '../../src/node/client-host.js';
 import { FAILURE_BUDGET, ProcessHost } from '../../src/node/host.js';
 import { SqliteStore } from '../../src/node/storage.js';
@@ -68,11 +68,42 @@ describe('handshake slots', () => {
         // The old code had 64 slots in all, every one held by the attacker for 60 s here.
         await c0.waitConnected(1, 10_000);
         expect(c0.connected()).toContain('n1');
+        // Refused often, but it failed no handshake: its address is not backed off.
+        expect(transportRejections()['address-backoff'] ?? 0).toBe(0);
       } finally {
         await c0.close();
       }
     } finally {
       for (const ws of silent) ws.terminate();
+    }
+  });
+
+  it('an address that fails a handshake and keeps coming back is closed on arrival', async () => {
+    const from = { localAddress: '127.0.0.3', perMessageDeflate: false };
+    const open = () =>
+      new WebSocket(`ws://127.0.0.1:${port}${WS_PATH}`, from).on('error', () => {});
+    const sockets: WebSocket[] = [];
+    try {
+      // One failed handshake: a hello that is not one.
+      const bad = open();
+      sockets.push(bad);
+      bad.on('open', () => bad.send('not a hello'));
+      await waitFor(() => (transportRejections().malformed ?? 0) >= 1, 10_000, 'malformed');
+      // Then more connections than its slots, again and again.
+      for (let k = 0; k < REFUSALS_PER_SECOND + 40; k++) sockets.push(open());
+      await waitFor(
+        () => (transportRejections()['address-backoff'] ?? 0) >= 1,
+        10_000,
+        'connections closed on arrival',
+      );
+      const c3 = client('c2');
+      try {
+        await c3.waitConnected(1, 10_000); // another address is served as before
+      } finally {
+        await c3.close();
+      }
+    } finally {
+      for (const ws of sockets) ws.terminate();
     }
   });
 });
