@@ -70,6 +70,8 @@ export interface ClusterBenchOptions {
   attack?: (cluster: BenchCluster) => Promise<() => Promise<void>>;
   /** Measure each replica's data directory every this many seconds of the window. */
   dataSampleS?: number;
+  /** Pin replicas to these cores (a `taskset -c` list): id → list, '*' for the rest. */
+  cores?: Readonly<Record<string, string>>;
 }
 
 /** The bytes in each replica's data directory at one moment. */
@@ -387,7 +389,11 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
       const adversary = o.adversaries?.[node.id];
       if (adversary !== undefined) args.push('--adversary', adversary);
       args.push('--data', join(dir, 'data', node.id), '--params', JSON.stringify(params));
-      const child = spawn(process.execPath, bftkitProcessArgs(args), {
+      const cores = o.cores?.[node.id] ?? o.cores?.['*'];
+      const argv = [process.execPath, ...bftkitProcessArgs(args)];
+      // taskset execs the command, so the child's pid is the replica's (its CPU is read by pid).
+      const [command, ...rest] = cores === undefined ? argv : ['taskset', '-c', cores, ...argv];
+      const child = spawn(command as string, rest, {
         stdio: ['ignore', fd, fd, 'ipc'],
         env: { ...process.env, BFTKIT_LOG_LEVEL: process.env.BFTKIT_LOG_LEVEL ?? 'warn' },
       });

@@ -11,27 +11,29 @@
  *                     connections open to every replica, half of them silent and half stopped
  *                     after a hello (a half-done handshake), reopening what gets closed.
  *
+ * The attacker is a process of its own (./flood-attacker.ts; n3 for junk-replica). On a small
+ * machine it takes CPU the cluster would have had, which is no cost of the protocol: with
+ * `isolate`, the attacker (and n3, in both runs) is pinned to the last core and the replicas
+ * and client drivers to the others, in the baseline and attacked runs alike — as if the
+ * attacker had a machine of its own.
+ *
  * The figures are the median over the repeats of each attacked run's throughput over its
  * baseline run's (baseline and attacked alternate, so both see the same machine), the same
  * ratio of the honest replicas' CPU per operation (which a busy machine hardly moves), and
  * the view changes in each. A benchmark measures; it never asserts.
  */
 
-import { join } from 'node:path';
-import { WebSocket } from 'ws';
-import { makeSigner, signEnvelope } from '../core/envelope.js';
-import { fastBackend } from '../crypto/backends.js';
-import { readKeyFile } from '../crypto/keyfile.js';
-import { freshNonce, HANDSHAKE_VERSION } from '../net/handshake.js';
-import { WS_PATH } from '../net/transport.js';
-import { ClientHost } from '../node/client-host.js';
-import { kitForCluster } from '../node/host.js';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { InputError } from '../cli/errors.js';
+import { bftkitProcessArgs } from '../cli/launcher.js';
 import {
   BenchAborted,
   type BenchCluster,
   type ClusterBenchResult,
   runClusterBench,
 } from './cluster.js';
+import type { AttackerReport, ProcessAttack } from './flood-attacker.js';
 
 export const ATTACKS = ['bad-signatures', 'junk-replica', 'unauthenticated'] as const;
 export type Attack = (typeof ATTACKS)[number];
@@ -43,6 +45,8 @@ export interface FloodBenchOptions {
   durationS: number;
   log?: (line: string) => void;
   abort?: Promise<unknown>;
+  /** The attacker on a core of its own, the cluster on the others (see above). */
+  isolate?: boolean;
 }
 
 interface FloodSide {
@@ -86,71 +90,145 @@ export async function runFloodBench(o: FloodBenchOptions): Promise<FloodBenchRes
     failures: [],
   };
   const failures = result.failures;
-  for (const attack of o.attacks) {
-    const runs: FloodRun[] = [];
-    for (let r = 0; r < o.repeats; r++) {
-      const bench = (extra: Partial<Parameters<typeof runClusterBench>[0]>) =>
-        runClusterBench({
-          protocol: 'pbft',
-          nodes: 4,
-          concurrency: o.concurrency,
-          durationS: o.durationS,
-          warmupS: 2,
-          spareClients: 1,
-          ...(o.abort === undefined ? {} : { abort: o.abort }),
-          ...extra,
-        });
-      o.log?.(`${attack} ${r + 1}/${o.repeats}: baseline`);
-      let sent = 0;
-      let baseline: ClusterBenchResult;
-      let attacked: ClusterBenchResult;
-      try {
-        baseline = await bench({});
-        o.log?.(`${attack} ${r + 1}/${o.repeats}: attacked`);
-        attacked = await bench(
-          attack === 'junk-replica'
-            ? { adversaries: { n3: 'flooding-replica' } }
-            : {
-                attack: async (cluster) => {
-                  const stop =
-                    attack === 'bad-signatures'
-                      ? await badSignatures(cluster, (n) => {
-                          sent += n;
-                        })
-                      : unauthenticated(cluster, (n) => {
-                          sent += n;
-                        });
-                  return stop;
-                },
-              },
-        );
-      } catch (e) {
-        if (e instanceof BenchAborted) throw e;
-        // A run that could not start (a busy machine) is reported, not fatal to the others.
-        o.log?.(`${attack} ${r + 1}/${o.repeats}: failed: ${(e as Error).message}`);
-        failures.push(`${attack} ${r + 1}: ${(e as Error).message}`);
-        continue;
-      }
-      const [b, a] = [side(baseline), side(attacked)];
-      const run: FloodRun = {
-        baseline: b,
-        attacked: a,
-        ratio: b.opsPerSec > 0 ? round(a.opsPerSec / b.opsPerSec) : 0,
-        cpuRatio: a.honestCpuMsPerOp > 0 ? round(b.honestCpuMsPerOp / a.honestCpuMsPerOp) : 0,
-        attackerSent: sent,
-        loadAverage: attacked.loadAverage,
-      };
-      o.log?.(`${attack} ${r + 1}/${o.repeats}: ${JSON.stringify(run)}`);
-      runs.push(run);
-    }
-    result.attacks[attack] = {
-      runs,
-      medianRatio: median(runs.map((x) => x.ratio)),
-      medianCpuRatio: median(runs.map((x) => x.cpuRatio)),
-      viewChangesAttacked: runs.map((x) => x.attacked.viewChanges),
-    };
+  const cores = o.isolate === true ? pinCores() : undefined;
+  try {
+    for (const attack of o.attacks)
+      result.attacks[attack] = await floodRuns(attack, o, failures, cores);
+  } finally {
+    if (cores !== undefined) pin(process.pid, cores.all);
   }
   return result;
+}
+
+interface Cores {
+  cluster: string;
+  attacker: string;
+  all: string;
+}
+
+/** Pin this process (its client drivers are threads started later) away from the attacker's core. */
+function pinCores(): Cores {
+  const n = availableParallelism();
+  if (process.platform !== 'linux' || n < 2 || spawnSync('taskset', ['-V']).status !== 0)
+    throw new InputError('--isolate: needs Linux, taskset and at least 2 cores');
+  const cores = {
+    cluster: n === 2 ? '0' : `0-${n - 2}`,
+    attacker: String(n - 1),
+    all: `0-${n - 1}`,
+  };
+  pin(process.pid, cores.cluster);
+  return cores;
+}
+
+function pin(pid: number, list: string): void {
+  spawnSync('taskset', ['-a', '-p', '-c', list, String(pid)], { stdio: 'ignore' });
+}
+
+async function floodRuns(
+  attack: Attack,
+  o: FloodBenchOptions,
+  failures: string[],
+  cores: Cores | undefined,
+): Promise<FloodBenchResult['attacks'][string]> {
+  const runs: FloodRun[] = [];
+  for (let r = 0; r < o.repeats; r++) {
+    const bench = (extra: Partial<Parameters<typeof runClusterBench>[0]>) =>
+      runClusterBench({
+        protocol: 'pbft',
+        nodes: 4,
+        concurrency: o.concurrency,
+        durationS: o.durationS,
+        warmupS: 2,
+        spareClients: 1,
+        ...(o.abort === undefined ? {} : { abort: o.abort }),
+        ...(cores === undefined
+          ? {}
+          : {
+              cores:
+                attack === 'junk-replica'
+                  ? { n3: cores.attacker, '*': cores.cluster }
+                  : { '*': cores.cluster },
+            }),
+        ...extra,
+      });
+    o.log?.(`${attack} ${r + 1}/${o.repeats}: baseline`);
+    let sent = 0;
+    let baseline: ClusterBenchResult;
+    let attacked: ClusterBenchResult;
+    try {
+      baseline = await bench({});
+      o.log?.(`${attack} ${r + 1}/${o.repeats}: attacked`);
+      attacked = await bench(
+        attack === 'junk-replica'
+          ? { adversaries: { n3: 'flooding-replica' } }
+          : {
+              attack: (cluster) =>
+                startAttacker(attack, cluster, cores?.attacker, (n) => {
+                  sent = n;
+                }),
+            },
+      );
+    } catch (e) {
+      if (e instanceof BenchAborted) throw e;
+      // A run that could not start (a busy machine) is reported, not fatal to the others.
+      o.log?.(`${attack} ${r + 1}/${o.repeats}: failed: ${(e as Error).message}`);
+      failures.push(`${attack} ${r + 1}: ${(e as Error).message}`);
+      continue;
+    }
+    const [b, a] = [side(baseline), side(attacked)];
+    const run: FloodRun = {
+      baseline: b,
+      attacked: a,
+      ratio: b.opsPerSec > 0 ? round(a.opsPerSec / b.opsPerSec) : 0,
+      cpuRatio: a.honestCpuMsPerOp > 0 ? round(b.honestCpuMsPerOp / a.honestCpuMsPerOp) : 0,
+      attackerSent: sent,
+      loadAverage: attacked.loadAverage,
+    };
+    o.log?.(`${attack} ${r + 1}/${o.repeats}: ${JSON.stringify(run)}`);
+    runs.push(run);
+  }
+  return {
+    runs,
+    medianRatio: median(runs.map((x) => x.ratio)),
+    medianCpuRatio: median(runs.map((x) => x.cpuRatio)),
+    viewChangesAttacked: runs.map((x) => x.attacked.viewChanges),
+  };
+}
+
+/**
+ * Start the attacker process (pinned to `core` if given); resolves once it attacks, to a
+ * function that stops it. `sent` hears its running count.
+ */
+async function startAttacker(
+  attack: ProcessAttack,
+  cluster: BenchCluster,
+  core: string | undefined,
+  sent: (n: number) => void,
+): Promise<() => Promise<void>> {
+  const args = [
+    ...bftkitProcessArgs(['bench', 'flood-attacker', attack, '--keys', cluster.keysDir]),
+    '--client',
+    cluster.spareClients[0] as string,
+  ];
+  const argv = [process.execPath, ...args];
+  const [command, ...rest] = core === undefined ? argv : ['taskset', '-c', core, ...argv];
+  const child: ChildProcess = spawn(command as string, rest, {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    child.on('message', (m: AttackerReport) => {
+      sent(m.sent);
+      if (m.ready) resolve();
+    });
+    exited.then(() => reject(new Error(`the ${attack} attacker exited before it attacked`)));
+  });
+  return async () => {
+    if (child.connected) child.send('stop');
+    const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(killer);
+  };
 }
 
 /** Replicas n0–n2: honest in every run (./cluster.ts names replicas n0…; n3 may attack). */
@@ -172,82 +250,4 @@ function median(xs: readonly number[]): number {
 
 function round(x: number): number {
   return Math.round(x * 1000) / 1000;
-}
-
-/** A client of the cluster sending REQUESTs with bad signatures to every replica, flat out. */
-async function badSignatures(cluster: BenchCluster, count: (n: number) => void) {
-  const id = cluster.spareClients[0] as string;
-  const key = readKeyFile(join(cluster.keysDir, `${id}.key`));
-  const host = new ClientHost({ file: cluster.file, id, key, kit: kitForCluster(cluster.file) });
-  await host.waitConnected(1, 10_000).catch(() => {});
-  const signer = makeSigner(id, key.seed, fastBackend);
-  const domain = { cluster: cluster.file.clusterId, protocol: 'pbft' };
-  // One well-formed REQUEST with a broken signature, sent under fresh link sequence numbers:
-  // the replicas pay for each check, the attacker only for a string (it shares this machine).
-  const request = signEnvelope(domain, signer, 'REQUEST', {
-    client: id,
-    timestamp: 1,
-    command: { op: 'put', key: 'k', value: 'v' },
-  });
-  const bad = JSON.stringify({ ...request, sig: `${request.sig.slice(0, 126)}00` });
-  let seq = 0;
-  let running = true;
-  const burst = () => {
-    if (!running) return;
-    let sent = 0;
-    for (let k = 0; k < 64; k++) {
-      seq++;
-      const frame = `{"t":"d","i":${2 ** 40},"s":${seq},"b":${seq},"m":${bad}}`;
-      for (const node of cluster.file.nodes) if (host.host.transport.send(node.id, frame)) sent++;
-    }
-    count(sent);
-    // Refused everywhere (banned): wait a little instead of spinning.
-    if (sent === 0) setTimeout(burst, 10);
-    else setImmediate(burst);
-  };
-  burst();
-  return async () => {
-    running = false;
-    await host.close();
-  };
-}
-
-/** No key: silent connections and half-done handshakes from two other loopback addresses. */
-function unauthenticated(cluster: BenchCluster, count: (n: number) => void) {
-  const sockets = new Set<WebSocket>();
-  let running = true;
-  const client = cluster.file.clients[0];
-  const open = (node: (typeof cluster.file.nodes)[number], index: number) => {
-    if (!running) return;
-    const ws = new WebSocket(`ws://${node.host}:${node.port}${WS_PATH}`, {
-      localAddress: index % 2 === 0 ? '127.0.0.2' : '127.0.0.3',
-      perMessageDeflate: false,
-    });
-    count(1);
-    sockets.add(ws);
-    ws.on('open', () => {
-      if (index % 4 >= 2 && client !== undefined)
-        ws.send(
-          JSON.stringify({
-            t: 'hello',
-            v: HANDSHAKE_VERSION,
-            cluster: cluster.file.clusterId,
-            from: client.id,
-            to: node.id,
-            key: client.publicKey,
-            nonce: freshNonce(),
-          }),
-        );
-    });
-    ws.on('error', () => {});
-    ws.on('close', () => {
-      sockets.delete(ws);
-      if (running) setTimeout(() => open(node, index), 500).unref();
-    });
-  };
-  for (const node of cluster.file.nodes) for (let i = 0; i < 200; i++) open(node, i);
-  return async () => {
-    running = false;
-    for (const ws of sockets) ws.terminate();
-  };
 }

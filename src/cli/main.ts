@@ -179,6 +179,10 @@ export function buildProgram(twins?: typeof twinsCommandSpec): Command {
     .option('--repeat <k>', 'baseline and attacked runs per attack', integer(1, 100), 3)
     .option('--concurrency <c>', 'outstanding requests (one client each)', integer(1, 1024), 16)
     .option('--duration <s>', 'measured seconds per run (after a warm-up)', integer(1, 3600), 10)
+    .option(
+      '--isolate',
+      'the attacker on the last core, the cluster on the others, in both runs (Linux, taskset)',
+    )
     .action(async (o) => {
       const { ATTACKS, runFloodBench } = await import('../bench/flood.js');
       const attacks = o.attack === 'all' ? ATTACKS : [o.attack];
@@ -190,9 +194,25 @@ export function buildProgram(twins?: typeof twinsCommandSpec): Command {
         repeats: o.repeat,
         concurrency: o.concurrency,
         durationS: o.duration,
+        isolate: o.isolate === true,
         log: (line) => process.stderr.write(`bench: ${line}\n`),
       });
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    });
+  bench
+    .command('flood-attacker <attack>', { hidden: true })
+    .description('the attacker process of `bench flood` (started by it, with an IPC channel)')
+    .requiredOption('--keys <dir>', 'the bench cluster keys directory (cluster.json, *.key)')
+    .requiredOption('--client <id>', 'the client identity to attack with')
+    .action(async (attack: string, o) => {
+      const { PROCESS_ATTACKS, runAttackerProcess } = await import('../bench/flood-attacker.js');
+      const known = PROCESS_ATTACKS.find((a) => a === attack);
+      if (known === undefined)
+        throw new InputError(`attack: expected ${PROCESS_ATTACKS.join(' or ')}, got "${attack}"`);
+      const { loadClusterFile } = await import('../core/cluster-file.js');
+      const { join } = await import('node:path');
+      const file = loadClusterFile(join(o.keys, 'cluster.json'));
+      await runAttackerProcess(known, { file, keysDir: o.keys, client: o.client });
     });
   bench
     .command('cluster')

@@ -131,6 +131,24 @@ describe('cluster file validation names the field', () => {
 });
 
 describe('bad paths are one line on stderr and exit 2', () => {
+  it('bench flood-attacker with an unknown attack, or started by hand without the bench', () => {
+    const unknown = bftkit('bench', 'flood-attacker', 'nope', '--keys', 'keys', '--client', 'c0');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr.trim().split('\n')).toHaveLength(1);
+    expect(unknown.stderr).toMatch(/attack: expected bad-signatures or unauthenticated/);
+    const byHand = bftkit(
+      'bench',
+      'flood-attacker',
+      'unauthenticated',
+      '--keys',
+      'keys',
+      '--client',
+      'c0',
+    );
+    expect(byHand.code).toBe(2);
+    expect(byHand.stderr).toMatch(/without an IPC channel/);
+  });
+
   it('demo --data <a regular file>', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bftkit-paths-'));
     writeFileSync(join(dir, 'file'), 'x');
