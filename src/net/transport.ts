@@ -268,12 +268,18 @@ export class Transport {
   /** Accept WebSocket upgrades on `server` (replicas only; clients never listen). */
   attach(server: Server): void {
     if (this.options.rank === null) throw new Error('a client transport does not listen');
+    // A backed-off address is closed before the HTTP server sees its socket: it costs an
+    // accept and a close, not a parser, timers and listeners besides.
+    const http = server.listeners('connection') as ((socket: Socket) => void)[];
+    server.removeAllListeners('connection');
     server.on('connection', (socket: Socket) => {
       const address = socket.remoteAddress ?? '?';
       if ((this.refusedByAddress.get(address)?.until ?? 0) > Date.now()) {
         this.countRejection('address-backoff', { remote: address, detail: 'refused too often' });
         socket.destroy();
+        return;
       }
+      for (const listener of http) listener.call(server, socket);
     });
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
       this.upgrade(req, socket, head),
