@@ -18,7 +18,7 @@ parentPort!.on('message', (task: SweepTask) => {
   try {
     const { report } = runScenario(scenario, {
       seed: task.seed,
-      source: task.source,
+      source: ref, // with its --set overrides, so the reproduce command runs the same scenario
       trace: 'notes',
     });
     result = {
