@@ -119,9 +119,9 @@ export type TransportRejection =
 /**
  * An address refused more than this many times in a second (503s for want of a handshake
  * slot, failed handshakes) that has also failed a handshake lately (timed out, malformed,
- * unknown, bad proof) has its new TCP connections closed on arrival, before any HTTP is
- * parsed, for a back-off that doubles with each offence (ADDRESS_BACKOFF_MS at first, at
- * most MAX_ADDRESS_BACKOFF_MS). Each refusal cost a parse and a 503; this bounds how many.
+ * unknown, bad proof) has its new TCP connections held unread on arrival (MAX_HELD),
+ * before any HTTP is parsed, for a back-off that doubles with each offence
+ * (ADDRESS_BACKOFF_MS at first, at most MAX_ADDRESS_BACKOFF_MS). Each refusal cost a parse and a 503; this bounds how many.
  * Honest clients starting together behind one address are refused for a moment too, but
  * fail no handshake, so they are never backed off.
  */
@@ -132,6 +132,27 @@ export const ADDRESS_BACKOFF_MS = 1_000;
 const MAX_ADDRESS_BACKOFF_MS = 60_000;
 /** Addresses remembered at once (the oldest is forgotten first). */
 const MAX_ADDRESSES = 4_096;
+/**
+ * Connections of backed-off addresses held open unread until their back-off ends, at most
+ * this many in all. Closing one on arrival invites the next (an attacker reopens what is
+ * closed, and each accept and close costs far more than a paused socket); beyond the cap
+ * they are closed.
+ */
+const MAX_HELD = 1_024;
+
+/** What the transport remembers of an address it refused (see REFUSALS_PER_SECOND). */
+interface AddressRecord {
+  /** The current second, and the refusals in it. */
+  second: number;
+  count: number;
+  /** Backed off until then; the back-off doubles with each offence. */
+  until: number;
+  offences: number;
+  /** When a handshake from it last failed. */
+  failedAt: number;
+  /** Its connections held unread during the back-off. */
+  held: Set<Socket>;
+}
 
 /** How long a peer far over its frame budget is refused. */
 export const BAN_MS = 10_000;
@@ -214,10 +235,8 @@ export class Transport {
   private lastBeat = Date.now();
   private pendingHandshakes = 0;
   private readonly pendingByAddress = new Map<string, number>();
-  private readonly refusedByAddress = new Map<
-    string,
-    { second: number; count: number; until: number; offences: number; failedAt: number }
-  >();
+  private readonly refusedByAddress = new Map<string, AddressRecord>();
+  private held = 0;
   private readonly framesPerSecond: { client: number; replica: number };
   private readonly unauthenticated = new Set<WebSocket>();
   private readonly corked = new Set<Duplex>();
@@ -274,9 +293,10 @@ export class Transport {
     server.removeAllListeners('connection');
     server.on('connection', (socket: Socket) => {
       const address = socket.remoteAddress ?? '?';
-      if ((this.refusedByAddress.get(address)?.until ?? 0) > Date.now()) {
+      const record = this.refusedByAddress.get(address);
+      if (record !== undefined && record.until > Date.now()) {
         this.countRejection('address-backoff', { remote: address, detail: 'refused too often' });
-        socket.destroy();
+        this.hold(record, socket);
         return;
       }
       for (const listener of http) listener.call(server, socket);
@@ -286,6 +306,25 @@ export class Transport {
     );
   }
 
+  /** Keep a backed-off address's socket open and unread until its back-off ends. */
+  private hold(record: AddressRecord, socket: Socket): void {
+    if (this.held >= MAX_HELD || this.closed) {
+      socket.destroy();
+      return;
+    }
+    socket.pause();
+    socket.on('error', () => {});
+    record.held.add(socket);
+    this.held++;
+    socket.once('close', () => {
+      if (record.held.delete(socket)) this.held--;
+    });
+  }
+
+  private release(record: AddressRecord): void {
+    for (const socket of record.held) socket.destroy();
+  }
+
   /** One more refusal of `address` (`failed`: a handshake it started failed). */
   private refused(address: string, failed: boolean): void {
     const now = Date.now();
@@ -293,10 +332,20 @@ export class Transport {
     let state = this.refusedByAddress.get(address);
     if (state === undefined) {
       if (this.refusedByAddress.size >= MAX_ADDRESSES) {
-        const oldest = this.refusedByAddress.keys().next().value;
-        if (oldest !== undefined) this.refusedByAddress.delete(oldest);
+        const [oldest, record] = this.refusedByAddress.entries().next().value ?? [];
+        if (oldest !== undefined && record !== undefined) {
+          this.release(record);
+          this.refusedByAddress.delete(oldest);
+        }
       }
-      state = { second, count: 0, until: 0, offences: 0, failedAt: Number.NEGATIVE_INFINITY };
+      state = {
+        second,
+        count: 0,
+        until: 0,
+        offences: 0,
+        failedAt: Number.NEGATIVE_INFINITY,
+        held: new Set(),
+      };
       this.refusedByAddress.set(address, state);
     }
     if (failed) state.failedAt = now;
@@ -405,6 +454,7 @@ export class Transport {
     }
     for (const ws of this.unauthenticated) ws.terminate();
     this.unauthenticated.clear();
+    for (const record of this.refusedByAddress.values()) this.release(record);
     this.wss.close();
   }
 
@@ -802,6 +852,7 @@ export class Transport {
   private beat(): void {
     const now = Date.now();
     for (const [address, state] of this.refusedByAddress) {
+      if (state.until <= now) this.release(state);
       // Forgiven once it has behaved for as long as the longest back-off.
       if (
         state.until + MAX_ADDRESS_BACKOFF_MS < now &&

@@ -78,7 +78,7 @@ describe('handshake slots', () => {
     }
   });
 
-  it('an address that fails a handshake and keeps coming back is closed on arrival', async () => {
+  it('an address that fails a handshake and keeps coming back is held unread on arrival', async () => {
     const from = { localAddress: '127.0.0.3', perMessageDeflate: false };
     const open = () =>
       new WebSocket(`ws://127.0.0.1:${port}${WS_PATH}`, from).on('error', () => {});
@@ -94,7 +94,7 @@ describe('handshake slots', () => {
       await waitFor(
         () => (transportRejections()['address-backoff'] ?? 0) >= 1,
         10_000,
-        'connections closed on arrival',
+        'connections held on arrival',
       );
       const c3 = client('c2');
       try {
