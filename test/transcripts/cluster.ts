@@ -14,8 +14,7 @@
  * Everything is fixed: keys from the simulator's public seeds, each node's randomness from a
  * seeded stream, time from `advance`.
  */
-import type { ClusterView } from '../../src/core/cluster-view.js';
-import { makeClusterView } from '../../src/core/cluster-view.js';
+import { type ClusterView, makeClusterView } from '../../src/core/cluster-view.js';
 import { KeyRing, makeSigner } from '../../src/core/envelope.js';
 import type { Envelope } from '../../src/core/envelope-types.js';
 import type { Json } from '../../src/core/json.js';

@@ -61,6 +61,8 @@ export function firstDifference(expected: string, actual: string): string | null
 
 const LONG_HEX = /^[0-9a-f]{32,}$/;
 const BARE = /^[\w./:@+-]+$/;
+/** Strings that, bare, would read as a number, a boolean or null. */
+const LOOKS_LIKE_JSON = /^(?:-?\d[\d.e+-]*|true|false|null)$/;
 
 /**
  * A value in one line, for people: keys sorted, strings bare where that is unambiguous,
@@ -72,7 +74,7 @@ export function show(value: unknown): string {
   if (value === null || value === undefined) return 'null';
   if (typeof value === 'string') {
     if (LONG_HEX.test(value)) return `${value.slice(0, 8)}…`;
-    return BARE.test(value) ? value : JSON.stringify(value);
+    return BARE.test(value) && !LOOKS_LIKE_JSON.test(value) ? value : JSON.stringify(value);
   }
   if (typeof value !== 'object') return String(value);
   if (Array.isArray(value)) return `[${value.map(show).join(' ')}]`;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Context } from '../../src/core/protocol.js';
 import { TranscriptCluster, type Wrap } from './cluster.js';
-import { firstDifference, parseTranscript, printTranscript } from './format.js';
+import { firstDifference, parseTranscript, printTranscript, show } from './format.js';
 
 const dir = import.meta.dirname;
 const files = readdirSync(dir)
@@ -75,5 +75,13 @@ describe('a transcript catches a changed core', () => {
     expect(printTranscript(parseTranscript(text, 'x.txt'))).toBe(text);
     expect(firstDifference('a\nb\nc\n', 'a\nB\nc\n')).toBe('line 2:\n- expected: b\n+ actual:   B');
     expect(() => parseTranscript('start\nno separator\n', 'x.txt')).toThrow(/x.txt:2/);
+  });
+
+  it('shows a value unambiguously: a string that reads as JSON is quoted, long hex is cut', () => {
+    const envelope = { kind: 'PING', from: 'n1', body: { n: 1 }, sig: 'ab'.repeat(64) };
+    expect(show({ b: '1', a: 1, c: 'two words', d: 'null', e: 'k0', f: 'ab'.repeat(16) })).toBe(
+      '{a:1 b:"1" c:"two words" d:"null" e:k0 f:abababab…}',
+    );
+    expect(show([envelope, null])).toBe('[⟨PING n1 {n:1}⟩ null]');
   });
 });
