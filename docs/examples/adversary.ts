@@ -42,5 +42,5 @@ console.log(
   `${report.scenario}: ${report.ok ? 'OK' : 'UNEXPECTED'}, n2 withheld ${withheld} messages`,
 );
 console.log(
-  `safety ${report.safety.ok ? 'held' : 'violated'}, ${report.liveness.completed} operations`,
+  `safety ${report.safety.held ? 'held' : 'violated'}, ${report.liveness.completed} operations`,
 );

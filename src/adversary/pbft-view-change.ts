@@ -30,6 +30,7 @@ import type {
   StateBody,
   ViewChangeBody,
 } from '../pbft/messages.js';
+import { SLOTTED_KINDS } from '../pbft/messages.js';
 import { act } from './api.js';
 import { alternativeBatch, define, forge, PBFT, type PbftSpy, wrapPbft } from './pbft-wrap.js';
 
@@ -233,15 +234,6 @@ export const badNewView = define({
 
 // ─── replay of older views ───────────────────────────────────────────────────────────────────
 
-const REPLAYED_KINDS = new Set([
-  'PRE-PREPARE',
-  'PREPARE',
-  'COMMIT',
-  'CHECKPOINT',
-  'VIEW-CHANGE',
-  'NEW-VIEW',
-]);
-
 /** The view a message speaks for (VIEW-CHANGE: the view it asks for). */
 function viewOf(message: Envelope, current: number): number {
   const body = message.body as { view?: unknown; newView?: unknown };
@@ -281,13 +273,13 @@ export const oldViewReplayer = define({
       };
       return {
         observe(from, message) {
-          if (from !== ctx.self && REPLAYED_KINDS.has(message.kind))
+          if (from !== ctx.self && SLOTTED_KINDS.has(message.kind))
             remember(theirs, { view: viewOf(message, spy.view), message }, 64);
           return true;
         },
         *rewrite(to, message) {
           yield { to, message };
-          if (!REPLAYED_KINDS.has(message.kind)) return;
+          if (!SLOTTED_KINDS.has(message.kind)) return;
           remember(mine, { view: viewOf(message, spy.view), message }, 256);
           if (message.kind === 'COMMIT' && ctx.random() < params.rate) {
             const old = older(mine);

@@ -61,7 +61,7 @@ export function formatReport(report: ScenarioReport): string {
   lines.push(`${report.scenario} seed ${report.seed}: ${verdict}`);
   const s = report.safety;
   lines.push(
-    `  safety: ${s.violations.length === 0 ? 'held' : `${s.violations.length} violation(s)`} (expected to ${s.expected === 'hold' ? 'hold' : 'be violated'})`,
+    `  safety: ${s.held ? 'held' : `${s.violations.length} violation(s)`} (expected to ${s.expected === 'hold' ? 'hold' : 'be violated'})`,
   );
   for (const v of s.violations.slice(0, 5)) {
     lines.push(`    [${v.checker}] ${v.message}`);

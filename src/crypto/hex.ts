@@ -12,7 +12,3 @@ export function fromHex(hex: string): Uint8Array {
   if (!HEX.test(hex)) throw new Error('not lowercase hex of whole bytes');
   return hexToBytes(hex);
 }
-
-export function isHex(value: string, bytes: number): boolean {
-  return value.length === bytes * 2 && HEX.test(value);
-}

@@ -49,12 +49,6 @@ const SCHEMA =
   'CREATE TRIGGER IF NOT EXISTS ledger_blocks_no_delete BEFORE DELETE ON ledger_blocks' +
   "  BEGIN SELECT RAISE(ABORT, 'ledger blocks are append-only'); END;";
 
-export interface OpenOptions {
-  /** Open an existing database for reading only (an auditor's copy); never creates anything. */
-  readonly?: boolean;
-  crypto?: LedgerCrypto;
-}
-
 export class LedgerStore {
   readonly clusterId: string;
   readonly #db: Database.Database;

@@ -46,13 +46,8 @@ export const transferEnvelopeSchema = z.strictObject({
   sig: z.string().regex(/^[0-9a-f]{128}$/),
 });
 
-export const txIdSchema = z.string().regex(/^[0-9a-f]{64}$/);
-
 export type TransferBody = z.infer<typeof transferBodySchema>;
 export type TransferEnvelope = Envelope<typeof TRANSFER, TransferBody>;
-
-/** Largest canonical transfer envelope, in bytes (ids ≤ 32, integers ≤ 16 digits): ~300. */
-export const MAX_TRANSFER_BYTES = 512;
 
 export class TransferError extends Error {
   override name = 'TransferError';

@@ -173,7 +173,3 @@ export class PbftClient implements Protocol<unknown> {
     this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1);
   }
 }
-
-export function pbftClient(options: Partial<PbftClientOptions> = {}) {
-  return (ctx: Context<ClientReply>) => new PbftClient(ctx, options);
-}

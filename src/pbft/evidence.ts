@@ -8,7 +8,7 @@ import type { Envelope } from '../core/envelope-types.js';
 import type { Json } from '../core/json.js';
 import type { NodeId } from '../core/protocol.js';
 import { canonicalJson } from './digest.js';
-import { pbftMessages } from './messages.js';
+import { pbftMessages, SLOTTED_KINDS } from './messages.js';
 
 export interface EquivocationEvidence {
   readonly kind: 'equivocation';
@@ -18,16 +18,6 @@ export interface EquivocationEvidence {
 }
 
 export type Evidence = EquivocationEvidence;
-
-/** Message kinds for which two different signed messages for one slot are a contradiction. */
-const SLOTTED = new Set([
-  'PRE-PREPARE',
-  'PREPARE',
-  'COMMIT',
-  'CHECKPOINT',
-  'VIEW-CHANGE',
-  'NEW-VIEW',
-]);
 
 function field(body: Json, name: string): Json | undefined {
   return body !== null && typeof body === 'object' && !Array.isArray(body) ? body[name] : undefined;
@@ -57,7 +47,7 @@ function slotOf(message: Envelope): string | null {
  * signatures are not checked here — see checkEvidence).
  */
 export function conflicting(a: Envelope, b: Envelope): boolean {
-  if (a.kind !== b.kind || a.from !== b.from || !SLOTTED.has(a.kind)) return false;
+  if (a.kind !== b.kind || a.from !== b.from || !SLOTTED_KINDS.has(a.kind)) return false;
   const slot = slotOf(a);
   if (slot === null || slot !== slotOf(b)) return false;
   switch (a.kind) {

@@ -203,6 +203,20 @@ export const pbftMessages = kvSchemas.messages;
 
 export type PbftKind = keyof Schemas['messages'];
 
+/**
+ * The kinds a replica signs for one slot — a view and sequence number, a checkpoint's sequence
+ * number, a view: two different ones from one replica for one slot contradict each other
+ * (evidence.ts), and one for a view already left is a replay.
+ */
+export const SLOTTED_KINDS: ReadonlySet<string> = new Set<PbftKind>([
+  'PRE-PREPARE',
+  'PREPARE',
+  'COMMIT',
+  'CHECKPOINT',
+  'VIEW-CHANGE',
+  'NEW-VIEW',
+]);
+
 const definitions = new WeakMap<AppDefinition, ProtocolDefinition>();
 
 /** PBFT's messages for an application, and the application's own (e.g. the ledger's BLOCK). */

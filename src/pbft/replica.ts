@@ -1346,8 +1346,3 @@ export class PbftReplica implements Protocol<unknown> {
     }
   }
 }
-
-/** The replica factory for a host or the scenario runner. */
-export function pbftReplica(options: Partial<PbftOptions> = {}) {
-  return (ctx: Context) => new PbftReplica(ctx, options);
-}

@@ -30,7 +30,6 @@ export const entryMsgSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('noop') }).strict(),
   z.object({ type: z.literal('request'), client: nodeId, seq, command: kvCommandSchema }).strict(),
 ]);
-export type EntryMsg = z.infer<typeof entryMsgSchema>;
 
 /** Slide 4/9: "append the record (msg : msg, term : currentTerm) to log". */
 export const logEntrySchema = z.object({ msg: entryMsgSchema, term }).strict();

@@ -13,11 +13,6 @@ const adversaries: readonly AdversaryDefinition<any>[] = [
 ];
 
 // biome-ignore lint/suspicious/noExplicitAny: see above
-export function knownAdversaries(): readonly AdversaryDefinition<any>[] {
-  return adversaries;
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: see above
 export function findAdversary(name: string, protocol: string): AdversaryDefinition<any> {
   const usable = adversaries.filter((a) => a.protocols.includes(protocol));
   const adversary = usable.find((a) => a.name === name);

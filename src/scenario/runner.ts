@@ -17,7 +17,16 @@ export interface ScenarioReport {
   seed: number;
   /** The scenario's expectations held (for a negative control: the violation was found). */
   ok: boolean;
-  safety: { ok: boolean; expected: 'hold' | 'violated'; violations: Violation[] };
+  /**
+   * `held`: the checkers found no violation; `asExpected`: that is what the scenario expects
+   * (a negative control expects a violation, and `held: false` is its success).
+   */
+  safety: {
+    held: boolean;
+    expected: 'hold' | 'violated';
+    asExpected: boolean;
+    violations: Violation[];
+  };
   liveness: {
     ok: boolean;
     completed: number;
@@ -141,14 +150,15 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}) {
   };
   const violations = kit.check(record, scenario.params);
   const expected = scenario.expect.safety;
-  const safetyOk = expected === 'hold' ? violations.length === 0 : violations.length > 0;
+  const held = violations.length === 0;
+  const asExpected = held === (expected === 'hold');
   const liveness = judgeLiveness(scenario, history, byzantine, deadline);
   const source = options.source ?? scenario.name;
   const report: ScenarioReport = {
     scenario: scenario.name,
     seed,
-    ok: safetyOk && liveness.ok,
-    safety: { ok: safetyOk, expected, violations },
+    ok: asExpected && liveness.ok,
+    safety: { held, expected, asExpected, violations },
     liveness,
     stats: {
       ...sim.stats,
@@ -330,12 +340,12 @@ function judgeLiveness(
 /** One line: what went unexpectedly in a run ('as expected' when nothing did). */
 export function summarize(report: ScenarioReport): string {
   const parts: string[] = [];
-  if (!report.safety.ok) {
+  if (!report.safety.asExpected) {
     const first = report.safety.violations[0];
     parts.push(
-      report.safety.expected === 'hold'
-        ? `safety violated: [${first?.checker}] ${first?.message}`
-        : 'expected a safety violation, none found',
+      report.safety.held
+        ? 'expected a safety violation, none found'
+        : `safety violated: [${first?.checker}] ${first?.message}`,
     );
   }
   const l = report.liveness;

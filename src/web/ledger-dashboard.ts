@@ -32,6 +32,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { pageScript } from './page-script.js';
 
 export interface DashboardSource {
   /** Cluster file JSON as parsed (public keys only): {clusterId, n, f, nodes:[{id,host,port,publicKey}], clients:[{id,publicKey}], ...}. */
@@ -164,7 +165,7 @@ type Route = (
 
 const ROUTES: Record<string, Route> = {
   '/': async (_source, _query, req, res) => {
-    send(req, res, 200, PAGE, {
+    send(req, res, 200, dashboardPage(), {
       'Content-Type': 'text/html; charset=utf-8',
       'Content-Security-Policy': DASHBOARD_CSP,
       'Cache-Control': 'no-store',
@@ -294,9 +295,8 @@ function message(error: unknown): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The page. Plain browser JavaScript without a framework, kept as strings here (no build step
-// for the page itself; only the checker is bundled). No backquotes in SCRIPT: it lives in a
-// template literal.
+// The page: markup and style here, its script in src/web/page/dashboard.ts (bundled by
+// src/web/page-script.ts); the proof checker is a bundle of its own, served separately.
 
 const STYLE = `
 :root {
@@ -452,312 +452,27 @@ const BODY = `
 </main>
 `;
 
-const SCRIPT = `
-'use strict';
-const POLL_MS = 1000;
-const BLOCK_LIMIT = 20;
+let page: string | undefined;
 
-const $ = (id) => document.getElementById(id);
-
-/** An element: attrs are set with setAttribute (className as 'class'), children appended as text or nodes. */
-function h(tag, attrs, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs || {})) {
-    if (value !== undefined && value !== null && value !== false) node.setAttribute(key, String(value));
-  }
-  for (const child of children) {
-    if (child === null || child === undefined) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
+/** The page, built on first request (its script is bundled then: src/web/page-script.ts). */
+function dashboardPage(): string {
+  page ??= [
+    '<!DOCTYPE html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    '<title>bftkit ledger</title>',
+    // An empty icon, so that the browser does not ask for /favicon.ico.
+    '<link rel="icon" href="data:,">',
+    `<style>${STYLE}</style>`,
+    '</head>',
+    '<body>',
+    BODY,
+    `<script type="module">${pageScript('dashboard')}</script>`,
+    '</body>',
+    '</html>',
+    '',
+  ].join('\n');
+  return page;
 }
-
-const isNum = (x) => typeof x === 'number' && Number.isFinite(x);
-const num = (x) => (isNum(x) ? x.toLocaleString('en-US') : '—');
-const short = (hex) => (typeof hex === 'string' && hex.length > 14 ? hex.slice(0, 12) + '…' : String(hex));
-const list = (x) => (Array.isArray(x) ? x : []);
-
-function duration(seconds) {
-  if (!isNum(seconds)) return '—';
-  const s = Math.max(0, Math.floor(seconds));
-  const m = Math.floor(s / 60);
-  return m > 0 ? m + 'm ' + String(s % 60).padStart(2, '0') + 's' : seconds.toFixed(1) + ' s';
-}
-
-function outcomeText(outcome) {
-  if (!outcome || typeof outcome !== 'object') return '?';
-  return outcome.status === 'rejected' ? 'rejected (' + outcome.reason + ')' : String(outcome.status);
-}
-
-async function getJson(path) {
-  const response = await fetch(path, { cache: 'no-store' });
-  const body = await response.json().catch(() => null);
-  if (!response.ok) {
-    throw new Error((body && typeof body.error === 'string' ? body.error : 'HTTP ' + response.status));
-  }
-  return body;
-}
-
-// ---- state ----
-let lib = null; // the bundle: { checkProof, txId, blockHash }
-let libError = 'still loading';
-let servedCluster = null;
-let servedClusterText = '';
-let blocksKey = '';
-const blocksByHeight = new Map();
-let selectedHeight = null;
-let checks = 0;
-
-function clusterId() {
-  return servedCluster && typeof servedCluster.clusterId === 'string' ? servedCluster.clusterId : null;
-}
-
-function hashOf(block) {
-  // Computed here from the header (what the certificate signs); the votes' own claim otherwise.
-  if (lib && clusterId()) {
-    try { return lib.blockHash(clusterId(), block.header); } catch { /* a malformed header */ }
-  }
-  const vote = list(block.certificate)[0];
-  return vote && vote.body ? vote.body.hash : '?';
-}
-
-function idOf(tx) {
-  if (!lib) return null;
-  try { return lib.txId(tx); } catch { return null; }
-}
-
-// ---- summary ----
-function renderSummary(s) {
-  s = s && typeof s === 'object' ? s : {};
-  $('stat-protocol').textContent = typeof s.protocol === 'string' ? s.protocol : '—';
-  $('stat-elapsed').textContent = duration(s.elapsedSeconds);
-  $('stat-blocks').textContent = num(s.blocks);
-  $('stat-transactions').textContent = num(s.transactions);
-  $('stat-tps').textContent = isNum(s.txPerSecond) ? s.txPerSecond.toFixed(1) : '—';
-  $('stat-view-changes').textContent = num(s.viewChanges);
-  const state = $('run-state');
-  if (typeof s.running === 'boolean') {
-    state.textContent = s.running ? 'running' : 'stopped';
-    state.className = 'pill ' + (s.running ? 'running' : 'stopped');
-  }
-
-  const rows = list(s.nodes).map((n) => {
-    n = n && typeof n === 'object' ? n : {};
-    const byz = n.byzantine !== null && n.byzantine !== undefined;
-    const up = n.up === true;
-    // Slow: it answered recently but not the latest poll (a busy replica, not a dead one).
-    const health = up ? (n.slow === true ? 'slow' : 'up') : 'down';
-    return h('tr', { 'data-node': n.id, class: [byz ? 'byzantine' : '', up ? '' : 'down'].join(' ').trim() },
-      h('td', {}, h('span', { class: 'mono' }, n.id), byz ? ' ' : null,
-        byz ? h('span', { class: 'badge byz', title: 'Byzantine: runs the adversary ' + n.byzantine }, 'Byzantine') : null,
-        byz ? h('span', { class: 'adversary' }, ' ' + n.byzantine) : null),
-      h('td', {}, h('span', { class: 'badge ' + health }, health)),
-      h('td', { class: 'num' }, num(n.view)),
-      h('td', { class: 'num' }, num(n.lastCommitted)),
-      h('td', { class: 'num' }, num(n.height)),
-      h('td', { class: 'num' }, num(n.rejections)));
-  });
-  $('nodes').tBodies[0].replaceChildren(...rows);
-
-  const evidence = list(s.evidence).map((e) => {
-    e = e && typeof e === 'object' ? e : {};
-    return h('li', { 'data-culprit': e.culprit, 'data-kind': e.kind },
-      h('span', { class: 'culprit' }, e.culprit),
-      h('span', { class: 'kind' }, e.kind),
-      h('span', { class: 'by' }, 'reported by ' + e.node),
-      h('span', { class: 'detail' }, e.detail));
-  });
-  $('evidence').replaceChildren(...evidence);
-  $('evidence-empty').hidden = evidence.length > 0;
-  $('summary-json').textContent = JSON.stringify(s, null, 2);
-}
-
-// ---- blocks ----
-function renderBlocks(blocks) {
-  blocks = list(blocks).filter((b) => b && typeof b === 'object' && b.header && isNum(b.header.height));
-  const key = JSON.stringify(blocks.map((b) => [b.header, list(b.certificate).map((v) => v && v.from)]));
-  $('blocks-empty').hidden = blocks.length > 0;
-  if (key === blocksKey) return;
-  blocksKey = key;
-  const keep = selectedHeight === null ? undefined : blocksByHeight.get(selectedHeight);
-  blocksByHeight.clear();
-  for (const b of blocks) blocksByHeight.set(b.header.height, b);
-  if (keep && !blocksByHeight.has(selectedHeight)) blocksByHeight.set(selectedHeight, keep);
-
-  const rows = blocks.map((b) => {
-    const hd = b.header;
-    const txs = list(b.txs);
-    const applied = txs.filter((e) => e && e.outcome && e.outcome.status === 'applied').length;
-    const hash = hashOf(b);
-    const row = h('tr', { 'data-height': hd.height, class: hd.height === selectedHeight ? 'selected' : null },
-      h('td', { class: 'num' }, hd.height),
-      h('td', { class: 'mono', title: hash }, short(hash)),
-      h('td', { class: 'num', title: applied + ' applied, ' + (txs.length - applied) + ' rejected' },
-        num(hd.txCount) + (txs.length > applied ? ' (' + (txs.length - applied) + ' rejected)' : '')),
-      h('td', { class: 'num' }, num(hd.seq)),
-      h('td', { class: 'mono' }, list(b.certificate).map((v) => v && v.from).join(' ')));
-    row.addEventListener('click', () => selectBlock(hd.height));
-    return row;
-  });
-  $('blocks').tBodies[0].replaceChildren(...rows);
-  if (selectedHeight === null && blocks.length > 0) selectBlock(blocks[0].header.height);
-}
-
-function selectBlock(height) {
-  selectedHeight = height;
-  for (const row of $('blocks').tBodies[0].rows) {
-    row.classList.toggle('selected', Number(row.dataset.height) === height);
-  }
-  const block = blocksByHeight.get(height);
-  const title = $('txs-title');
-  const body = $('txs').tBodies[0];
-  if (!block) {
-    title.replaceChildren('Transactions ', h('span', { class: 'hint' }, 'select a block'));
-    body.replaceChildren();
-    return;
-  }
-  const txs = list(block.txs);
-  title.replaceChildren('Transactions of block ' + height + ' ',
-    h('span', { class: 'hint' }, txs.length + (txs.length === 1 ? ' transaction' : ' transactions') +
-      '; tx ids computed in this browser'));
-  if (txs.length === 0) {
-    body.replaceChildren(h('tr', {}, h('td', { colspan: 8, class: 'hint' }, 'an empty block')));
-    return;
-  }
-  body.replaceChildren(...txs.map((entry, i) => {
-    const tx = entry && entry.tx && typeof entry.tx === 'object' ? entry.tx : {};
-    const b = tx.body && typeof tx.body === 'object' ? tx.body : {};
-    const id = idOf(tx);
-    const outcome = entry ? entry.outcome : null;
-    const status = outcome && outcome.status === 'applied' ? 'applied' : 'rejected';
-    const prove = h('button', { type: 'button', class: 'prove', 'data-tx': id, disabled: id === null }, 'prove');
-    prove.addEventListener('click', (event) => { event.stopPropagation(); if (id) fetchProof(id); });
-    return h('tr', { 'data-tx': id, 'data-index': i },
-      h('td', { class: 'num' }, i),
-      h('td', { class: 'mono', title: id || libError }, id ? short(id) : '?'),
-      h('td', { class: 'mono' }, b.from),
-      h('td', { class: 'mono' }, b.to),
-      h('td', { class: 'num' }, num(b.amount)),
-      h('td', { class: 'num' }, num(b.nonce)),
-      h('td', {}, h('span', { class: 'badge ' + status }, outcomeText(outcome))),
-      h('td', {}, prove));
-  }));
-}
-
-// ---- proofs ----
-function setVerdict(text, ok) {
-  const verdict = $('proof-verdict');
-  verdict.textContent = text;
-  if (ok === undefined) verdict.removeAttribute('data-ok');
-  else verdict.dataset.ok = String(ok);
-}
-
-async function fetchProof(id) {
-  const text = $('proof-text');
-  $('proof-status').textContent = 'fetching the proof of ' + short(id) + '…';
-  try {
-    const proof = await getJson('/api/proof?tx=' + encodeURIComponent(id));
-    text.value = JSON.stringify(proof, null, 2);
-    text.scrollTop = 0;
-    text.dataset.tx = id;
-    $('proof-status').textContent = 'tx ' + short(id) + ', as served: check it';
-    setVerdict('not checked yet', undefined);
-  } catch (error) {
-    $('proof-status').textContent = 'no proof: ' + error.message;
-  }
-}
-
-function checkInBrowser() {
-  let result;
-  try {
-    if (!lib) throw new Error('the checker did not load (' + libError + ')');
-    let proof;
-    let cluster;
-    try { proof = JSON.parse($('proof-text').value); } catch (e) { throw new Error('the proof is not JSON: ' + e.message); }
-    try { cluster = JSON.parse($('cluster-text').value); } catch (e) { throw new Error('the cluster file is not JSON: ' + e.message); }
-    result = lib.checkProof(proof, cluster);
-  } catch (error) {
-    result = { ok: false, reason: error && error.message ? error.message : String(error) };
-  }
-  checks += 1;
-  $('proof-verdict').dataset.checks = String(checks);
-  if (result.ok) {
-    setVerdict('valid: committed at height ' + result.height + ' with outcome ' + outcomeText(result.outcome) +
-      ' (tx ' + short(result.txId) + ', block ' + short(result.blockHash) + ')', true);
-  } else {
-    setVerdict('invalid: ' + result.reason, false);
-  }
-}
-
-function clusterStatus() {
-  const edited = servedCluster !== null && $('cluster-text').value !== servedClusterText;
-  $('cluster-status').textContent = edited ? 'edited: not the served copy' : servedCluster ? 'as served' : '';
-}
-
-// ---- startup and polling ----
-async function poll() {
-  try {
-    const [summary, blocks] = await Promise.all([
-      getJson('/api/summary'),
-      getJson('/api/blocks?limit=' + BLOCK_LIMIT),
-    ]);
-    renderSummary(summary);
-    renderBlocks(blocks);
-    $('conn').textContent = 'updated ' + new Date().toLocaleTimeString();
-    $('conn').className = '';
-  } catch (error) {
-    $('conn').textContent = 'offline: ' + error.message;
-    $('conn').className = 'offline';
-  }
-}
-
-async function loop() {
-  await poll();
-  setTimeout(loop, POLL_MS);
-}
-
-async function start() {
-  $('proof-check').addEventListener('click', checkInBrowser);
-  $('cluster-reset').addEventListener('click', () => { $('cluster-text').value = servedClusterText; clusterStatus(); });
-  $('cluster-text').addEventListener('input', clusterStatus);
-  $('proof-text').addEventListener('input', () => { $('proof-text').removeAttribute('data-tx'); });
-  const [bundle, cluster] = await Promise.allSettled([import('/proof-check.js'), getJson('/api/cluster')]);
-  if (bundle.status === 'fulfilled') { lib = bundle.value; libError = null; }
-  else { libError = bundle.reason && bundle.reason.message ? bundle.reason.message : String(bundle.reason); setVerdict('the checker did not load: ' + libError, false); }
-  if (cluster.status === 'fulfilled') {
-    servedCluster = cluster.value;
-    servedClusterText = JSON.stringify(servedCluster, null, 2);
-    $('cluster-text').value = servedClusterText;
-    const id = clusterId();
-    if (id) {
-      $('cluster-name').textContent = id + (isNum(servedCluster.n) ? '  n=' + servedCluster.n + ' f=' + servedCluster.f : '');
-      document.title = id + ' — bftkit ledger';
-    }
-  }
-  clusterStatus();
-  await poll();
-  document.body.dataset.ready = 'true';
-  setTimeout(loop, POLL_MS);
-}
-
-start();
-`;
-
-const PAGE = [
-  '<!DOCTYPE html>',
-  '<html lang="en">',
-  '<head>',
-  '<meta charset="utf-8">',
-  '<meta name="viewport" content="width=device-width, initial-scale=1">',
-  '<title>bftkit ledger</title>',
-  // An empty icon, so that the browser does not ask for /favicon.ico.
-  '<link rel="icon" href="data:,">',
-  `<style>${STYLE}</style>`,
-  '</head>',
-  '<body>',
-  BODY,
-  `<script type="module">${SCRIPT}</script>`,
-  '</body>',
-  '</html>',
-  '',
-].join('\n');

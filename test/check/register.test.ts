@@ -69,17 +69,34 @@ describe('checkRegularity / checkAtomicity', () => {
 
   it('catch a value never written', () => {
     const h = [write('a', 0, 10), read('r1', 'zzz', 1, 2)];
-    for (const v of [checkRegularity(h), checkAtomicity(h)]) {
+    for (const [checker, v] of [
+      ['regularity', checkRegularity(h)],
+      ['atomicity', checkAtomicity(h)],
+    ] as const) {
       expect(v).toHaveLength(1);
-      expect(v[0]?.message).toContain('never written');
+      // No write returned: the value read comes from nowhere.
+      expect(v[0]).toMatchObject({
+        checker,
+        evidence: { read: { value: 'zzz' }, returnedWrite: null },
+      });
     }
   });
 
   it('catch a read of ⊥ after a completed write', () => {
     const h = [write('a', 0, 1), read('r1', null, 2, 3)];
-    for (const v of [checkRegularity(h), checkAtomicity(h)]) {
+    for (const [checker, v] of [
+      ['regularity', checkRegularity(h)],
+      ['atomicity', checkAtomicity(h)],
+    ] as const) {
       expect(v).toHaveLength(1);
-      expect(v[0]?.message).toContain('⊥');
+      expect(v[0]).toMatchObject({
+        checker,
+        evidence: {
+          read: { value: null },
+          returnedWrite: null,
+          lastPrecedingWrite: { value: 'a' },
+        },
+      });
     }
   });
 
@@ -98,7 +115,7 @@ describe('checkRegularity / checkAtomicity', () => {
     expect(checkRegularity(h)).toEqual([]);
     const v = checkAtomicity(h);
     expect(v).toHaveLength(1);
-    expect(v[0]?.message).toContain('inversion');
+    expect(v[0]?.checker).toBe('atomicity');
     const ev = v[0]?.evidence as Record<string, Record<string, Json>>;
     expect(ev['earlierRead']?.['value']).toBe('b');
     expect(ev['laterRead']?.['value']).toBe('a');
@@ -114,7 +131,13 @@ describe('checkRegularity / checkAtomicity', () => {
 
   it('report duplicate written values and malformed entries', () => {
     const dup = [write('a', 0, 1), write('a', 2, 3)];
-    expect(checkRegularity(dup)[0]?.message).toContain('not unique');
+    expect(checkRegularity(dup)[0]).toMatchObject({
+      checker: 'regularity',
+      evidence: [
+        { value: 'a', invokedAt: 0 },
+        { value: 'a', invokedAt: 2 },
+      ],
+    });
     const bad: HistoryEntry = {
       client: 'x',
       index: 0,
@@ -123,7 +146,9 @@ describe('checkRegularity / checkAtomicity', () => {
       result: null,
       respondedAt: null,
     };
-    expect(checkAtomicity([bad])[0]?.message).toContain('malformed');
+    expect(checkAtomicity([bad])).toEqual([
+      { checker: 'atomicity', message: expect.any(String), evidence: { op: 'cas' } },
+    ]);
   });
 
   it('cap the number of listed violations', () => {

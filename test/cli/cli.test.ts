@@ -244,8 +244,19 @@ describe('scenario files from the command line', () => {
       scenario: 'register-honest',
       seed: 2,
       ok: true,
-      safety: { ok: true },
+      safety: { held: true, expected: 'hold', asExpected: true, violations: [] },
     });
+  });
+
+  it('a negative control says safety did not hold, and that this was expected', () => {
+    const r = bftkit('scenario', 'run', 'register-too-many-byzantine', '--seed', '1', '--json');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report).toMatchObject({
+      ok: true,
+      safety: { held: false, expected: 'violated', asExpected: true },
+    });
+    expect(report.safety.violations.length).toBeGreaterThan(0);
   });
 
   it('an expectation that does not hold exits 1 and prints the reproduce command', () => {

@@ -222,6 +222,7 @@ describe('auditLedger', () => {
     expect(audit(client)).toMatchObject({
       ok: false,
       height: 1,
+      problem: 'certificate',
       reason: expect.stringMatching(/not a replica/),
     });
     const reused = stored();
@@ -231,6 +232,7 @@ describe('auditLedger', () => {
     expect(audit(reused)).toMatchObject({
       ok: false,
       height: 2,
+      problem: 'certificate',
       reason: expect.stringMatching(/signed height 1/),
     });
   });
@@ -284,6 +286,7 @@ describe('auditLedger', () => {
     );
     expect(auditLedger([...std.blocks, forged], fx.file, crypto)).toMatchObject({
       height: 6,
+      problem: 'tx-outcome',
       reason: expect.stringMatching(/bad-signature/),
     });
   });

@@ -98,6 +98,21 @@ describe('npm pack → npm install into an empty directory', () => {
     });
   }
 
+  it('renderTraceHtml bundles the trace viewer page from the compiled dist/web/page/', () => {
+    const script = [
+      "import { loadScenario, renderTraceHtml, runScenario } from 'bftkit';",
+      "const { sim } = runScenario(loadScenario('register-honest'), { seed: 1, trace: 'full' });",
+      'const html = renderTraceHtml(sim.traceJsonl());',
+      // The bundle keeps its functions' names (it is not minified).
+      "console.log(html.includes('function parseTrace('));",
+      "console.log(html.includes('<script src=') ? 'external' : 'self-contained');",
+    ].join('\n');
+    writeFileSync(join(app, 'viewer.mjs'), script);
+    const r = run(process.execPath, ['viewer.mjs'], app, 120_000);
+    ok(r, 'renderTraceHtml from the installed package');
+    expect(r.stdout.split('\n').slice(0, 2)).toEqual(['true', 'self-contained']);
+  });
+
   it('`npx bftkit demo --duration 10 --json` ends ok', () => {
     const r = run('npx', ['bftkit', 'demo', '--duration', '10', '--json'], app, 180_000);
     ok(r, 'npx bftkit demo --duration 10 --json');

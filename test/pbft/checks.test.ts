@@ -117,7 +117,10 @@ describe('total order checker', () => {
 
   it('fails on a gap', () => {
     const [v] = checkTotalOrder(run([exec('r0', 1), exec('r0', 3)]));
-    expect(v?.message).toContain('executed seq 3 when 2 was next');
+    expect(v).toMatchObject({
+      checker: 'pbft.total-order',
+      evidence: [{ node: 'r0', event: 'execute', data: { seq: 3 } }],
+    });
   });
 
   it('fails on going back', () => {
@@ -144,8 +147,12 @@ describe('validity checker', () => {
 
   it('fails when a replica executes a request its client never signed', () => {
     const r = run([note('c0', 'request', { timestamp: 1 }), exec('r0', 1, [['c0', 2]])]);
-    const [v] = checkValidity(r);
-    expect(v?.message).toContain('never signed');
+    const v = checkValidity(r);
+    expect(v).toHaveLength(1);
+    expect(v[0]).toMatchObject({
+      checker: 'pbft.validity',
+      evidence: [{ node: 'r0', data: { requests: [['c0', 2]] } }],
+    });
   });
 
   it('fails when a replica executes one request twice', () => {
@@ -154,8 +161,13 @@ describe('validity checker', () => {
       exec('r0', 1, [['c0', 1]]),
       exec('r0', 2, [['c0', 1]]),
     ]);
-    const [v] = checkValidity(r);
-    expect(v?.message).toContain('twice');
+    const v = checkValidity(r);
+    // Signed, so the only fault is the second execution: the one the evidence shows.
+    expect(v).toHaveLength(1);
+    expect(v[0]).toMatchObject({
+      checker: 'pbft.validity',
+      evidence: [{ node: 'r0', data: { seq: 2 } }],
+    });
   });
 
   it('a Byzantine client may sign anything', () => {
