@@ -128,6 +128,12 @@ export { checkAtomicity, checkRegularity } from './check/register.js';
 export { checkAgreement, checkPbft, checkTotalOrder, checkValidity } from './pbft/checks.js';
 /** Raft's invariants: election safety, state-machine safety, leader completeness, … */
 export { checkRaftInvariants } from './raft/invariants.js';
+/**
+ * Raft's log rules as a RaftNode takes them (lab `raft-commit`): `logOk` (slide 6/9),
+ * `truncateTo` (slide 7/9) and `commitLogEntries` (slide 9/9), reading the log through a
+ * `LogView` and the leader through a `LeaderView`.
+ */
+export type { LeaderView, LogView, RaftRules } from './raft/rules.js';
 
 // --- Adversaries ---------------------------------------------------------------------------
 

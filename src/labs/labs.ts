@@ -2,9 +2,11 @@
 import { InputError } from '../cli/errors.js';
 import type { Lab } from './lab.js';
 import { leaderDetectorLab } from './leader-detector.js';
+import { raftCommitLab } from './raft-commit.js';
 import { registerAttackLab, registerLab } from './register.js';
 
-const labs: readonly Lab[] = [registerLab, registerAttackLab, leaderDetectorLab];
+/** Crash-tolerant consensus (Raft) before Byzantine consensus (PBFT). */
+const labs: readonly Lab[] = [registerLab, registerAttackLab, raftCommitLab, leaderDetectorLab];
 
 export function knownLabs(): readonly Lab[] {
   return labs;
