@@ -124,8 +124,25 @@ export { renderTraceHtml } from './web/trace-viewer.js';
 export { checkLinearizability, type LinearizabilityOptions } from './check/linearizability.js';
 /** Register histories: regular (Lamport) and atomic (linearizable) register semantics. */
 export { checkAtomicity, checkRegularity } from './check/register.js';
+/**
+ * PBFT's view change as a replica takes it (lab `pbft-view-change`): `ViewChangeRules` —
+ * `checkViewChange(v, vc)` and `computeNewView(view, V)` → `NewViewPlan` — over a `Verifier`
+ * (the cluster, `verify`, the watermark window) and the VIEW-CHANGE and certificate types; the
+ * checks they build on: `checkPrePrepare` (signed by its view's primary, digest and requests
+ * valid), `primaryOf(cluster, view)`, and `NULL_DIGEST` (the null request's digest).
+ */
+export { checkPrePrepare, NULL_DIGEST, primaryOf, type Verifier } from './pbft/certificates.js';
 /** PBFT's safety over a run's notes: agreement, total order, validity (all three: checkPbft). */
 export { checkAgreement, checkPbft, checkTotalOrder, checkValidity } from './pbft/checks.js';
+export type {
+  CheckpointEnvelope,
+  PrePrepareEnvelope,
+  PreparedCertificate,
+  PrepareEnvelope,
+  ViewChangeBody,
+  ViewChangeEnvelope,
+} from './pbft/messages.js';
+export type { NewViewEntry, NewViewPlan, ViewChangeRules } from './pbft/view-change.js';
 /** Raft's invariants: election safety, state-machine safety, leader completeness, … */
 export { checkRaftInvariants } from './raft/invariants.js';
 /**

@@ -2,11 +2,18 @@
 import { InputError } from '../cli/errors.js';
 import type { Lab } from './lab.js';
 import { leaderDetectorLab } from './leader-detector.js';
+import { pbftViewChangeLab } from './pbft-view-change.js';
 import { raftCommitLab } from './raft-commit.js';
 import { registerAttackLab, registerLab } from './register.js';
 
 /** Crash-tolerant consensus (Raft) before Byzantine consensus (PBFT). */
-const labs: readonly Lab[] = [registerLab, registerAttackLab, raftCommitLab, leaderDetectorLab];
+const labs: readonly Lab[] = [
+  registerLab,
+  registerAttackLab,
+  raftCommitLab,
+  leaderDetectorLab,
+  pbftViewChangeLab,
+];
 
 export function knownLabs(): readonly Lab[] {
   return labs;

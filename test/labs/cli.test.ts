@@ -22,7 +22,13 @@ describe('bftkit lab', () => {
     const { code, stdout } = bftkit('lab', 'list', '--json');
     expect(code).toBe(0);
     const names = (JSON.parse(stdout) as { name: string }[]).map((l) => l.name);
-    expect(names).toEqual(['register', 'register-attack', 'raft-commit', 'leader-detector']);
+    expect(names).toEqual([
+      'register',
+      'register-attack',
+      'raft-commit',
+      'leader-detector',
+      'pbft-view-change',
+    ]);
   });
 
   it('starts the register lab and grades the untouched skeleton with zero points', () => {
