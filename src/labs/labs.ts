@@ -2,6 +2,7 @@
 import { InputError } from '../cli/errors.js';
 import type { Lab } from './lab.js';
 import { leaderDetectorLab } from './leader-detector.js';
+import { pbftAttackLab } from './pbft-attack.js';
 import { pbftViewChangeLab } from './pbft-view-change.js';
 import { raftCommitLab } from './raft-commit.js';
 import { registerAttackLab, registerLab } from './register.js';
@@ -13,6 +14,7 @@ const labs: readonly Lab[] = [
   raftCommitLab,
   leaderDetectorLab,
   pbftViewChangeLab,
+  pbftAttackLab,
 ];
 
 export function knownLabs(): readonly Lab[] {

@@ -28,6 +28,7 @@ describe('bftkit lab', () => {
       'raft-commit',
       'leader-detector',
       'pbft-view-change',
+      'pbft-attack',
     ]);
   });
 
