@@ -4,6 +4,7 @@ import type { Lab } from './lab.js';
 import { leaderDetectorLab } from './leader-detector.js';
 import { pbftAttackLab } from './pbft-attack.js';
 import { pbftViewChangeLab } from './pbft-view-change.js';
+import { raftAttackLab } from './raft-attack.js';
 import { raftCommitLab } from './raft-commit.js';
 import { registerAttackLab, registerLab } from './register.js';
 
@@ -12,6 +13,7 @@ const labs: readonly Lab[] = [
   registerLab,
   registerAttackLab,
   raftCommitLab,
+  raftAttackLab,
   leaderDetectorLab,
   pbftViewChangeLab,
   pbftAttackLab,

@@ -26,6 +26,7 @@ describe('bftkit lab', () => {
       'register',
       'register-attack',
       'raft-commit',
+      'raft-attack',
       'leader-detector',
       'pbft-view-change',
       'pbft-attack',
