@@ -7,6 +7,7 @@ import { pbftViewChangeLab } from './pbft-view-change.js';
 import { raftAttackLab } from './raft-attack.js';
 import { raftCommitLab } from './raft-commit.js';
 import { registerAttackLab, registerLab } from './register.js';
+import { signaturesLab } from './signatures.js';
 
 /** Crash-tolerant consensus (Raft) before Byzantine consensus (PBFT). */
 const labs: readonly Lab[] = [
@@ -17,6 +18,7 @@ const labs: readonly Lab[] = [
   leaderDetectorLab,
   pbftViewChangeLab,
   pbftAttackLab,
+  signaturesLab,
 ];
 
 export function knownLabs(): readonly Lab[] {
