@@ -198,6 +198,16 @@ export const mutants: readonly Mutant[] = [
     scenarios: ['raft-figure8', 'raft-leader-crash'],
   },
   {
+    name: 'raft-keeps-conflicting-entries',
+    protocol: 'raft',
+    file: RAFT_RULES,
+    search: 'if (log.termAt(i) !== suffix[i - prefixLen]?.term) return i;',
+    replace: 'continue;',
+    breaks:
+      'If an existing entry conflicts with a new one (same index but different terms), delete the existing entry and all that follow it (AppendEntries, Figure 2).',
+    scenarios: ['raft-partition-minority-leader', 'raft-leader-crash'],
+  },
+  {
     name: 'raft-commit-without-majority',
     protocol: 'raft',
     file: RAFT_RULES,
