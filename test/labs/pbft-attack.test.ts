@@ -48,6 +48,7 @@ describe('lab pbft-attack', { timeout: 300_000 }, () => {
       ['contained', true, 2],
     ]);
     expect(report.tests[0]?.failures).toEqual([]);
+    expect(report.tests[0]?.found?.detail).toMatch(/^broke it: pbft\./);
     expect(report.score).toBe(report.max);
   });
 });

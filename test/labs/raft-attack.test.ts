@@ -52,6 +52,7 @@ describe('lab raft-attack', { timeout: 300_000 }, () => {
       ['contained', true, 2],
     ]);
     expect(report.score).toBe(report.max);
+    expect(report.tests[0]?.found?.detail).toMatch(/^broke it: raft-/);
   });
 
   it('refuses a schedule that names an unknown node, in one line', async () => {
