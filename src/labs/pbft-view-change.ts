@@ -18,7 +18,7 @@ import { makeClusterView } from '../core/cluster-view.js';
 import type { Envelope } from '../core/envelope-types.js';
 import type { Json } from '../core/json.js';
 import type { NodeId } from '../core/protocol.js';
-import { primaryOf, type Verifier } from '../pbft/certificates.js';
+import { NULL_DIGEST, primaryOf, type Verifier } from '../pbft/certificates.js';
 import { digestOf } from '../pbft/digest.js';
 import { parsePbftParams, replicaOptions } from '../pbft/kit.js';
 import type {
@@ -81,7 +81,7 @@ interface History {
   v: Verifier;
   /** The view the VIEW-CHANGEs ask for. */
   newView: number;
-  /** Stable checkpoints: every multiple of K up to the highest. */
+  /** The latest stable checkpoint (a multiple of K; 0: none yet). */
   stable: number;
   /** Per sequence number, the prepared certificates of distinct views that exist. */
   certificates: Map<number, PreparedCertificate[]>;
@@ -123,9 +123,7 @@ function history(rng: Rng): History {
     const views = [...new Set([rng.int(0, newView - 1), rng.int(0, newView - 1)])];
     certificates.set(
       seq,
-      views.map((view) =>
-        certificate(v, view, seq, [request(rng, rng.pick(v.cluster.clients as NodeId[]))]),
-      ),
+      views.map((view) => certificate(v, view, seq, [request(rng, rng.pick(v.cluster.clients))])),
     );
   }
   return { v, newView, stable, certificates };
@@ -160,15 +158,14 @@ function honestViewChange(rng: Rng, h: History, from: NodeId): ViewChangeEnvelop
 
 // ── Byzantine defects: each turns an honest VIEW-CHANGE into a crafted one ──────────────────
 
-type Body = ViewChangeBody;
 type Defect = { name: string; apply(rng: Rng, h: History, vc: ViewChangeEnvelope): Envelope };
 
 /** Re-sign a changed body as its sender (a Byzantine replica signs what it likes). */
-function resign(vc: ViewChangeEnvelope, body: Body): ViewChangeEnvelope {
+function resign(vc: ViewChangeEnvelope, body: ViewChangeBody): ViewChangeEnvelope {
   return signed<ViewChangeEnvelope>('VIEW-CHANGE', vc.from, body);
 }
 
-/** Change one certificate of the body (the first, or a new one when P is empty). */
+/** Change one certificate of P (one the seed picks, or a new one when P is empty). */
 function withCertificate(
   rng: Rng,
   h: History,
@@ -185,8 +182,10 @@ function withCertificate(
   return resign(vc, { ...vc.body, prepared });
 }
 
-function prepareAs(from: NodeId, body: { view: number; seq: number; digest: string }): Envelope {
-  return signed<Envelope>('PREPARE', from, body);
+/** A PREPARE for the slot (view, seq, digest) of `slot`, signed by `from`. */
+function prepareAs(from: NodeId, slot: { view: number; seq: number; digest: string }): Envelope {
+  const { view, seq, digest } = slot;
+  return signed<Envelope>('PREPARE', from, { view, seq, digest });
 }
 
 const defects: readonly Defect[] = [
@@ -209,11 +208,7 @@ const defects: readonly Defect[] = [
       withCertificate(rng, h, vc, (c) => ({
         ...c,
         prepares: [
-          prepareAs(c.prePrepare.from, {
-            view: c.prePrepare.body.view,
-            seq: c.prePrepare.body.seq,
-            digest: c.prePrepare.body.digest,
-          }),
+          prepareAs(c.prePrepare.from, c.prePrepare.body),
           ...c.prepares.slice(1),
         ] as PreparedCertificate['prepares'],
       })),
@@ -231,12 +226,8 @@ const defects: readonly Defect[] = [
     apply: (rng, h, vc) =>
       withCertificate(rng, h, vc, (c) => {
         const [first, ...rest] = c.prepares;
-        const body = { ...c.prePrepare.body, seq: c.prePrepare.body.seq + 1 };
-        const moved = prepareAs(first?.from ?? 'n1', {
-          view: body.view,
-          seq: body.seq,
-          digest: body.digest,
-        });
+        const { view, seq, digest } = c.prePrepare.body;
+        const moved = prepareAs(first?.from ?? 'n1', { view, seq: seq + 1, digest });
         return { ...c, prepares: [moved, ...rest] as PreparedCertificate['prepares'] };
       }),
   },
@@ -289,13 +280,9 @@ const defects: readonly Defect[] = [
   {
     name: 'a prepared certificate at or below the stable checkpoint',
     apply: (rng, h, vc) =>
-      vc.body.stableSeq === 0
-        ? withCertificate(rng, h, vc, (c) =>
-            certificate(h.v, c.prePrepare.body.view, 0, c.prePrepare.body.batch),
-          )
-        : withCertificate(rng, h, vc, (c) =>
-            certificate(h.v, c.prePrepare.body.view, vc.body.stableSeq, c.prePrepare.body.batch),
-          ),
+      withCertificate(rng, h, vc, (c) =>
+        certificate(h.v, c.prePrepare.body.view, vc.body.stableSeq, c.prePrepare.body.batch),
+      ),
   },
   {
     name: 'a prepared certificate above the high watermark',
@@ -372,7 +359,7 @@ function checkViewChanges(solution: Solution, seed: number): RunOutcome {
     const rules = asRules(solution);
     for (let i = 0; i < CASES; i++) {
       const h = history(rng);
-      const from = rng.pick(h.v.cluster.replicas as NodeId[]);
+      const from = rng.pick(h.v.cluster.replicas);
       const honest = honestViewChange(rng, h, from);
       const defect = i % 4 === 0 ? null : rng.pick(defects);
       const vc = (defect === null ? honest : defect.apply(rng, h, honest)) as ViewChangeEnvelope;
@@ -395,7 +382,7 @@ function checkViewChanges(solution: Solution, seed: number): RunOutcome {
 
 function describePlan(plan: NewViewPlan): string {
   const entries = plan.entries
-    .map((e) => `${e.seq}:${e.digest === digestOf([]) ? 'null' : e.digest.slice(0, 6)}`)
+    .map((e) => `${e.seq}:${e.digest === NULL_DIGEST ? 'null' : e.digest.slice(0, 6)}`)
     .join(' ');
   return `min-s ${plan.minS}, max-s ${plan.maxS}, O [${entries}]`;
 }
@@ -451,7 +438,7 @@ function computeNewViews(solution: Solution, seed: number): RunOutcome {
 function studentRules(scenario: Scenario, solution: Solution): Wrap {
   const byzantine = byzantineNodes(scenario);
   const replicas = new Set(replicaIds(scenario.n));
-  const options = { ...replicaOptions(parsePbftParams(scenario.params)) };
+  const options = replicaOptions(parsePbftParams(scenario.params));
   const rules = asRules(solution);
   return (id, factory) =>
     replicas.has(id) && !byzantine.has(id)
