@@ -3,6 +3,7 @@ import { InputError } from '../cli/errors.js';
 import type { Lab } from './lab.js';
 import { leaderDetectorLab } from './leader-detector.js';
 import { pbftAttackLab } from './pbft-attack.js';
+import { pbftQuorumAttackLab } from './pbft-quorum-attack.js';
 import { pbftViewChangeLab } from './pbft-view-change.js';
 import { raftAttackLab } from './raft-attack.js';
 import { raftCommitLab } from './raft-commit.js';
@@ -18,6 +19,7 @@ const labs: readonly Lab[] = [
   leaderDetectorLab,
   pbftViewChangeLab,
   pbftAttackLab,
+  pbftQuorumAttackLab,
   signaturesLab,
 ];
 

@@ -30,6 +30,7 @@ describe('bftkit lab', () => {
       'leader-detector',
       'pbft-view-change',
       'pbft-attack',
+      'pbft-quorum-attack',
       'signatures',
     ]);
   });
