@@ -124,10 +124,33 @@ export { renderTraceHtml } from './web/trace-viewer.js';
 export { checkLinearizability, type LinearizabilityOptions } from './check/linearizability.js';
 /** Register histories: regular (Lamport) and atomic (linearizable) register semantics. */
 export { checkAtomicity, checkRegularity } from './check/register.js';
+/**
+ * PBFT's view change as a replica takes it (lab `pbft-view-change`): `ViewChangeRules` —
+ * `checkViewChange(v, vc)` and `computeNewView(view, V)` → `NewViewPlan` — over a `Verifier`
+ * (the cluster, `verify`, the watermark window) and the VIEW-CHANGE and certificate types; the
+ * checks they build on: `checkPrePrepare` (signed by its view's primary, digest and requests
+ * valid), `primaryOf(cluster, view)`, and `NULL_DIGEST` (the null request's digest).
+ */
+export { checkPrePrepare, NULL_DIGEST, primaryOf, type Verifier } from './pbft/certificates.js';
 /** PBFT's safety over a run's notes: agreement, total order, validity (all three: checkPbft). */
 export { checkAgreement, checkPbft, checkTotalOrder, checkValidity } from './pbft/checks.js';
+export type {
+  CheckpointEnvelope,
+  PrePrepareEnvelope,
+  PreparedCertificate,
+  PrepareEnvelope,
+  ViewChangeBody,
+  ViewChangeEnvelope,
+} from './pbft/messages.js';
+export type { NewViewEntry, NewViewPlan, ViewChangeRules } from './pbft/view-change.js';
 /** Raft's invariants: election safety, state-machine safety, leader completeness, … */
 export { checkRaftInvariants } from './raft/invariants.js';
+/**
+ * Raft's log rules as a RaftNode takes them (lab `raft-commit`): `logOk` (slide 6/9),
+ * `truncateTo` (slide 7/9) and `commitLogEntries` (slide 9/9), reading the log through a
+ * `LogView` and the leader through a `LeaderView`.
+ */
+export type { LeaderView, LogView, RaftRules } from './raft/rules.js';
 
 // --- Adversaries ---------------------------------------------------------------------------
 

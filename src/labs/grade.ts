@@ -29,6 +29,8 @@ export interface TestResult {
   ok: boolean;
   points: number;
   max: number;
+  /** A test that needs one seed (an attack): the run that passed, and what it found. */
+  found?: { seed: number; detail: string };
   failures: Failure[];
 }
 
@@ -83,6 +85,7 @@ export function grade(lab: Lab, solution: Solution, options: GradeOptions): Grad
       if (test.mode === 'any' && outcome.ok) break;
     }
     const passed = outcomes.filter((o) => o.outcome.ok).length;
+    const hit = test.mode === 'any' ? outcomes.find((o) => o.outcome.ok) : undefined;
     const ok = test.mode === 'all' ? passed === outcomes.length : passed > 0;
     const failures: Failure[] =
       test.mode === 'all'
@@ -113,6 +116,7 @@ export function grade(lab: Lab, solution: Solution, options: GradeOptions): Grad
       ok,
       points: 0,
       max: test.points,
+      ...(hit === undefined ? {} : { found: { seed: hit.seed, detail: hit.outcome.detail } }),
       failures,
     });
   }
@@ -164,6 +168,8 @@ export function formatGrade(report: GradeReport): string {
       .trimEnd();
   const out = [`lab ${report.lab} — ${report.dir}`, line(header), ...rows.map(line)];
   out.push(`score: ${report.score}/${report.max} (${(report.wallMs / 1000).toFixed(1)} s)`);
+  for (const r of report.tests)
+    if (r.found !== undefined) out.push(`\n${r.test} seed ${r.found.seed}: ${r.found.detail}`);
   for (const r of report.tests)
     for (const f of r.failures) {
       out.push(`\n${r.test}${f.seed === null ? '' : ` seed ${f.seed}`}: ${f.detail}`);

@@ -2,9 +2,26 @@
 import { InputError } from '../cli/errors.js';
 import type { Lab } from './lab.js';
 import { leaderDetectorLab } from './leader-detector.js';
+import { pbftAttackLab } from './pbft-attack.js';
+import { pbftQuorumAttackLab } from './pbft-quorum-attack.js';
+import { pbftViewChangeLab } from './pbft-view-change.js';
+import { raftAttackLab } from './raft-attack.js';
+import { raftCommitLab } from './raft-commit.js';
 import { registerAttackLab, registerLab } from './register.js';
+import { signaturesLab } from './signatures.js';
 
-const labs: readonly Lab[] = [registerLab, registerAttackLab, leaderDetectorLab];
+/** Crash-tolerant consensus (Raft) before Byzantine consensus (PBFT). */
+const labs: readonly Lab[] = [
+  registerLab,
+  registerAttackLab,
+  raftCommitLab,
+  raftAttackLab,
+  leaderDetectorLab,
+  pbftViewChangeLab,
+  pbftAttackLab,
+  pbftQuorumAttackLab,
+  signaturesLab,
+];
 
 export function knownLabs(): readonly Lab[] {
   return labs;

@@ -7,10 +7,16 @@
 
 import { InputError } from '../cli/errors.js';
 import type { ProtocolFactory } from '../core/protocol.js';
-import { findKit } from '../scenario/kits.js';
 import type { Scenario } from '../scenario/schema.js';
 import type { Lab, LabTest, Solution } from './lab.js';
-import { byzantineNodes, runAttack, runProtocol, scenarioOf, type Wrap } from './scenario-test.js';
+import {
+  attackTest,
+  byzantineNodes,
+  runProtocol,
+  scenarioOf,
+  validateAdversary,
+  type Wrap,
+} from './scenario-test.js';
 
 function factory(module: Solution, name: string, file: string): ProtocolFactory {
   const value = module[name];
@@ -139,37 +145,6 @@ const safeAgainstTwo = {
   expect: { safety: 'hold' },
 };
 
-/** The attacker's replicas run the student's adversary over the honest replica. */
-function attackerCores(scenario: Scenario, solution: Solution): Wrap {
-  const byzantine = byzantineNodes(scenario);
-  const honest = findKit(scenario.protocol).replica('n0', scenario.params);
-  const adversary = solution.adversary as (honest: ProtocolFactory) => ProtocolFactory;
-  return (id, factory) => (byzantine.has(id) ? adversary(honest) : factory);
-}
-
-function attackTest(
-  name: string,
-  source: string | Record<string, unknown>,
-  want: 'breaks' | 'contained',
-  points: number,
-  description: string,
-): LabTest {
-  let scenario: Scenario | undefined;
-  return {
-    name,
-    description,
-    points,
-    required: true,
-    mode: want === 'breaks' ? 'any' : 'all',
-    ...(want === 'contained' ? { needs: ['breaks'] } : {}),
-    traced: true,
-    run: (solution, seed, trace) => {
-      scenario ??= scenarioOf(source);
-      return runAttack(scenario, attackerCores(scenario, solution), seed, trace, want);
-    },
-  };
-}
-
 export const registerAttackLab: Lab = {
   name: 'register-attack',
   kind: 'attack',
@@ -178,13 +153,7 @@ export const registerAttackLab: Lab = {
   hours: 2,
   file: 'attack.ts',
   seeds: { from: 1, to: 5 },
-  validate(module) {
-    if (typeof module.adversary !== 'function')
-      throw new InputError(
-        'attack.ts: expected an exported function "adversary" (honest replica → Byzantine replica)',
-      );
-    return module;
-  },
+  validate: validateAdversary,
   tests: [
     attackTest(
       'breaks',

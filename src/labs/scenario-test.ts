@@ -2,11 +2,13 @@
  * Lab tests that run a scenario in the simulator with the student's code plugged in through
  * the runner's `wrap` option: the same runtime, adversaries and checkers as `scenario run`.
  */
+import { InputError } from '../cli/errors.js';
 import type { NodeId, ProtocolFactory } from '../core/protocol.js';
+import { findKit } from '../scenario/kits.js';
 import { loadScenario, validateScenario } from '../scenario/load.js';
 import { runScenario } from '../scenario/runner.js';
 import type { Scenario } from '../scenario/schema.js';
-import type { RunOutcome } from './lab.js';
+import type { LabTest, RunOutcome, Solution } from './lab.js';
 
 /** A built-in scenario by name, or a scenario object (validated, defaults filled in). */
 export function scenarioOf(source: string | Record<string, unknown>): Scenario {
@@ -83,4 +85,49 @@ export function runAttack(
   } catch (e) {
     return { ok: false, detail: `your code threw ${message(e)}` };
   }
+}
+
+/** An attack lab's module: `adversary(honest)` → the Byzantine replica (attack.ts). */
+export function validateAdversary(module: Solution): Solution {
+  if (typeof module.adversary !== 'function')
+    throw new InputError(
+      'attack.ts: expected an exported function "adversary" (honest replica → Byzantine replica)',
+    );
+  return module;
+}
+
+/** The attacker's replicas run the student's adversary over their honest replica. */
+function attackerCores(scenario: Scenario, solution: Solution): Wrap {
+  const byzantine = byzantineNodes(scenario);
+  const kit = findKit(scenario.protocol);
+  const adversary = solution.adversary as (honest: ProtocolFactory) => ProtocolFactory;
+  return (id, factory) =>
+    byzantine.has(id) ? adversary(kit.replica(id, scenario.params)) : factory;
+}
+
+/**
+ * An attack lab's test of `adversary`: `breaks` on the unsafe variant (one seed suffices),
+ * `contained` on the safe protocol (every seed, and points only once `breaks` passed).
+ */
+export function attackTest(
+  name: string,
+  source: string | Record<string, unknown>,
+  want: 'breaks' | 'contained',
+  points: number,
+  description: string,
+): LabTest {
+  let scenario: Scenario | undefined;
+  return {
+    name,
+    description,
+    points,
+    required: true,
+    mode: want === 'breaks' ? 'any' : 'all',
+    ...(want === 'contained' ? { needs: ['breaks'] } : {}),
+    traced: true,
+    run: (solution, seed, trace) => {
+      scenario ??= scenarioOf(source);
+      return runAttack(scenario, attackerCores(scenario, solution), seed, trace, want);
+    },
+  };
 }

@@ -26,6 +26,7 @@ export interface Mutant {
 const REPLICA = 'src/pbft/replica.ts';
 const CERTS = 'src/pbft/certificates.ts';
 const RAFT = 'src/raft/raft.ts';
+const RAFT_RULES = 'src/raft/rules.ts';
 const BYZ_REGISTER = 'src/register/byzantine.ts';
 const MAJ_REGISTER = 'src/register/majority.ts';
 
@@ -157,10 +158,10 @@ export const mutants: readonly Mutant[] = [
   {
     name: 'raft-commit-earlier-term-by-count',
     protocol: 'raft',
-    file: RAFT,
+    file: RAFT_RULES,
     search:
-      '(this.options.unsafeCommitAnyTerm || this.log.termAt(maxReady - 1) === this.currentTerm)',
-    replace: '(true || this.log.termAt(maxReady - 1) === this.currentTerm)',
+      'maxReady > leader.commitLength && leader.log.termAt(maxReady - 1) === leader.currentTerm',
+    replace: 'maxReady > leader.commitLength',
     breaks:
       'Raft never commits log entries from previous terms by counting replicas; only log entries from the leader’s current term are committed by counting replicas (Figure 8).',
     scenarios: ['raft-figure8'],
@@ -189,19 +190,29 @@ export const mutants: readonly Mutant[] = [
   {
     name: 'raft-no-log-matching-check',
     protocol: 'raft',
-    file: RAFT,
-    search: '(prefixLen === 0 || this.log.termAt(prefixLen - 1) === prefixTerm);',
+    file: RAFT_RULES,
+    search: '(prefixLen === 0 || log.termAt(prefixLen - 1) === prefixTerm);',
     replace: 'true;',
     breaks:
       'If a follower does not find an entry in its log with the same index and term as prevLogIndex/prevLogTerm, then it refuses the new entries (the consistency check, §5.3).',
     scenarios: ['raft-figure8', 'raft-leader-crash'],
   },
   {
+    name: 'raft-keeps-conflicting-entries',
+    protocol: 'raft',
+    file: RAFT_RULES,
+    search: 'if (log.termAt(i) !== suffix[i - prefixLen]?.term) return i;',
+    replace: 'continue;',
+    breaks:
+      'If an existing entry conflicts with a new one (same index but different terms), delete the existing entry and all that follow it (AppendEntries, Figure 2).',
+    scenarios: ['raft-partition-minority-leader', 'raft-leader-crash'],
+  },
+  {
     name: 'raft-commit-without-majority',
     protocol: 'raft',
-    file: RAFT,
-    search: 'const maxReady = acked[minAcks - 1] ?? 0;',
-    replace: 'const maxReady = acked[0] ?? 0;',
+    file: RAFT_RULES,
+    search: 'return acked[minAcks - 1] ?? 0;',
+    replace: 'return acked[0] ?? 0;',
     breaks:
       'A log entry is committed once the leader that created the entry has replicated it on a majority of the servers (§5.3).',
     scenarios: ['raft-partition-minority-leader'],

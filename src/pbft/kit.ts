@@ -72,6 +72,7 @@ export function replicaOptions(p: PbftParams): PbftOptions {
     watermarkWindow: p.watermarkWindow,
     viewChangeTimeoutMs: p.viewChangeTimeoutMs,
     unsafeSkipNewViewCheck: p.unsafeSkipNewViewCheck,
+    viewChangeRules: DEFAULT_PBFT_OPTIONS.viewChangeRules,
     unsafeVolatileState: p.unsafeVolatileState,
     app: kvApp,
   };

@@ -65,10 +65,10 @@ import {
 } from './state-transfer.js';
 import {
   checkNewView,
-  checkViewChange,
-  computeNewView,
   type NewViewPlan,
   selectViewChanges,
+  type ViewChangeRules,
+  viewChangeRules,
 } from './view-change.js';
 
 export interface PbftOptions {
@@ -92,6 +92,11 @@ export interface PbftOptions {
   /** Deliberately unsafe: accept a NEW-VIEW's O without recomputing it from V. */
   readonly unsafeSkipNewViewCheck: boolean;
   /**
+   * Which VIEW-CHANGEs to accept and how O follows from V (src/pbft/view-change.ts): the
+   * project's own unless the lab `pbft-view-change` plugs in a student's.
+   */
+  readonly viewChangeRules: ViewChangeRules;
+  /**
    * Deliberately unsafe (a negative control): keep the state in memory only — no snapshot and
    * no committed batch on disk — and after a restart take the initial state for the state at
    * the stable checkpoint, as a replica that never made its state durable would.
@@ -109,6 +114,7 @@ export const DEFAULT_PBFT_OPTIONS: PbftOptions = {
   watermarkWindow: 64,
   viewChangeTimeoutMs: 500,
   unsafeSkipNewViewCheck: false,
+  viewChangeRules,
   unsafeVolatileState: false,
   app: kvApp,
 };
@@ -1002,7 +1008,7 @@ export class PbftReplica implements Protocol<unknown> {
       return;
     }
     if (newView - 1 < this.detector.round) return; // about a round we already left
-    const reason = checkViewChange(this.verifier, vc);
+    const reason = this.options.viewChangeRules.checkViewChange(this.verifier, vc);
     if (reason !== null) {
       this.reject('VIEW-CHANGE', from, reason);
       return;
@@ -1026,7 +1032,7 @@ export class PbftReplica implements Protocol<unknown> {
     if (nv === undefined) {
       const viewChanges = selectViewChanges(this.verifier, this.detector.complaintsFor(view - 1));
       if (viewChanges.length < this.cluster.quorum) return;
-      const plan = computeNewView(
+      const plan = this.options.viewChangeRules.computeNewView(
         view,
         viewChanges.map((vc) => vc.body),
       );
@@ -1051,7 +1057,7 @@ export class PbftReplica implements Protocol<unknown> {
     }
     if (nv === undefined) return;
     this.broadcast(nv);
-    const plan = computeNewView(
+    const plan = this.options.viewChangeRules.computeNewView(
       view,
       nv.body.viewChanges.map((vc) => vc.body),
     );
@@ -1071,6 +1077,7 @@ export class PbftReplica implements Protocol<unknown> {
     if (view <= this.view || view < this.detector.round) return;
     const verdict = checkNewView(this.verifier, nv, {
       unsafeSkipCheck: this.options.unsafeSkipNewViewCheck,
+      rules: this.options.viewChangeRules,
     });
     if (!verdict.ok) {
       this.reject('NEW-VIEW', nv.from, verdict.reason);

@@ -124,6 +124,18 @@ export function computeNewView(view: number, viewChanges: readonly ViewChangeBod
   return { view, minS, maxS, checkpoint, entries };
 }
 
+/**
+ * The two rules of a view change a replica applies: which VIEW-CHANGEs it accepts, and the O
+ * it computes from V (as new primary, and as backup to check a NEW-VIEW). The project's own
+ * unless the lab `pbft-view-change` plugs in a student's (PbftOptions.viewChangeRules).
+ */
+export interface ViewChangeRules {
+  checkViewChange(v: Verifier, vc: ViewChangeEnvelope): string | null;
+  computeNewView(view: number, viewChanges: readonly ViewChangeBody[]): NewViewPlan;
+}
+
+export const viewChangeRules: ViewChangeRules = { checkViewChange, computeNewView };
+
 /** The q VIEW-CHANGEs a new primary puts in V: those of the lowest-ranked senders. */
 export function selectViewChanges(
   v: Verifier,
@@ -161,8 +173,9 @@ export type NewViewVerdict =
 export function checkNewView(
   v: Verifier,
   nv: NewViewEnvelope,
-  options: { unsafeSkipCheck?: boolean } = {},
+  options: { unsafeSkipCheck?: boolean; rules?: ViewChangeRules } = {},
 ): NewViewVerdict {
+  const rules = options.rules ?? viewChangeRules;
   const fail = (reason: string): NewViewVerdict => ({ ok: false, reason });
   if (nv.kind !== 'NEW-VIEW') return fail('not a new-view');
   const { view, viewChanges, prePrepares } = nv.body;
@@ -182,7 +195,7 @@ export function checkNewView(
   for (const vc of viewChanges) {
     if (vc.body.newView !== view) return fail('V holds a view-change for another view');
     if (senders.has(vc.from)) return fail(`V holds two view-changes from ${vc.from}`);
-    const reason = unsafe ? checkSigned(v, vc) : checkViewChange(v, vc);
+    const reason = unsafe ? checkSigned(v, vc) : rules.checkViewChange(v, vc);
     if (reason !== null) return fail(`V: ${reason}`);
     senders.add(vc.from);
   }
@@ -200,7 +213,7 @@ export function checkNewView(
     return { ok: true, plan: { view, minS, maxS, checkpoint: null, entries } };
   }
 
-  const plan = computeNewView(
+  const plan = rules.computeNewView(
     view,
     viewChanges.map((vc) => vc.body),
   );

@@ -22,7 +22,17 @@ describe('bftkit lab', () => {
     const { code, stdout } = bftkit('lab', 'list', '--json');
     expect(code).toBe(0);
     const names = (JSON.parse(stdout) as { name: string }[]).map((l) => l.name);
-    expect(names).toEqual(['register', 'register-attack', 'leader-detector']);
+    expect(names).toEqual([
+      'register',
+      'register-attack',
+      'raft-commit',
+      'raft-attack',
+      'leader-detector',
+      'pbft-view-change',
+      'pbft-attack',
+      'pbft-quorum-attack',
+      'signatures',
+    ]);
   });
 
   it('starts the register lab and grades the untouched skeleton with zero points', () => {

@@ -1,0 +1,64 @@
+/**
+ * The Raft attack lab: the untouched skeleton (no faults) breaks nothing and scores zero; the
+ * reference schedule (raft-figure8's) breaks Raft without slide 9/9's term condition and is
+ * contained by Raft with it; a schedule naming an unknown node is refused as bad input.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { grade } from '../../src/labs/grade.js';
+import { findLab } from '../../src/labs/labs.js';
+import { loadSolution } from '../../src/labs/load.js';
+import { startWorkspace } from '../../src/labs/workspace.js';
+
+const lab = findLab('raft-attack');
+const reference = readFileSync(join(import.meta.dirname, 'solutions', 'raft-attack.ts'), 'utf8');
+const roots: string[] = [];
+
+async function load(source?: string) {
+  const root = mkdtempSync(join(tmpdir(), 'bftkit-lab-test-'));
+  roots.push(root);
+  const dir = join(root, 'ws');
+  startWorkspace(lab, dir);
+  if (source !== undefined) writeFileSync(join(dir, lab.file), source);
+  return { dir, module: await loadSolution(join(dir, lab.file)) };
+}
+
+async function gradeSource(source?: string) {
+  const { dir, module } = await load(source);
+  return grade(lab, lab.validate(module), { dir });
+}
+
+afterAll(() => {
+  for (const root of roots) rmSync(root, { recursive: true, force: true });
+});
+
+describe('lab raft-attack', { timeout: 300_000 }, () => {
+  it('gives the untouched skeleton zero: no faults break nothing', async () => {
+    const report = await gradeSource();
+    expect(report.score).toBe(0);
+    const [breaks, contained] = report.tests;
+    expect(breaks?.ok).toBe(false);
+    expect(breaks?.failures[0]?.detail).toMatch(/found no violation/);
+    expect(contained?.ok).toBe(true);
+    expect(contained?.points).toBe(0);
+  });
+
+  it('gives the reference schedule (Figure 8) full marks', async () => {
+    const report = await gradeSource(reference);
+    expect(report.tests.map((t) => [t.test, t.ok, t.points])).toEqual([
+      ['breaks', true, 3],
+      ['contained', true, 2],
+    ]);
+    expect(report.score).toBe(report.max);
+    expect(report.tests[0]?.found?.detail).toMatch(/^broke it: raft-/);
+  });
+
+  it('refuses a schedule that names an unknown node, in one line', async () => {
+    const { module } = await load(
+      "export const electionTimeoutMsByNode = {};\nexport const faults = [{ at: 10, action: 'crash', node: 'n9' }];\n",
+    );
+    expect(() => lab.validate(module)).toThrow(/^schedule\.ts: .*n9/);
+  });
+});
