@@ -128,6 +128,15 @@ export class BenchAborted extends Error {
   override name = 'BenchAborted';
 }
 
+/**
+ * The command and arguments that run `argv` on `cores` (a `taskset -c` list), or anywhere.
+ * taskset execs the command, so the child's pid is the program's (its CPU is read by pid).
+ */
+export function pinned(argv: readonly string[], cores: string | undefined): [string, string[]] {
+  const [command, ...rest] = cores === undefined ? argv : ['taskset', '-c', cores, ...argv];
+  return [command as string, rest];
+}
+
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
@@ -390,10 +399,8 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
       if (adversary !== undefined) args.push('--adversary', adversary);
       args.push('--data', join(dir, 'data', node.id), '--params', JSON.stringify(params));
       const cores = o.cores?.[node.id] ?? o.cores?.['*'];
-      const argv = [process.execPath, ...bftkitProcessArgs(args)];
-      // taskset execs the command, so the child's pid is the replica's (its CPU is read by pid).
-      const [command, ...rest] = cores === undefined ? argv : ['taskset', '-c', cores, ...argv];
-      const child = spawn(command as string, rest, {
+      const [command, rest] = pinned([process.execPath, ...bftkitProcessArgs(args)], cores);
+      const child = spawn(command, rest, {
         stdio: ['ignore', fd, fd, 'ipc'],
         env: { ...process.env, BFTKIT_LOG_LEVEL: process.env.BFTKIT_LOG_LEVEL ?? 'warn' },
       });

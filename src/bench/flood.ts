@@ -31,6 +31,7 @@ import {
   BenchAborted,
   type BenchCluster,
   type ClusterBenchResult,
+  pinned,
   runClusterBench,
 } from './cluster.js';
 import type { AttackerReport, ProcessAttack } from './flood-attacker.js';
@@ -210,9 +211,8 @@ async function startAttacker(
     '--client',
     cluster.spareClients[0] as string,
   ];
-  const argv = [process.execPath, ...args];
-  const [command, ...rest] = core === undefined ? argv : ['taskset', '-c', core, ...argv];
-  const child: ChildProcess = spawn(command as string, rest, {
+  const [command, rest] = pinned([process.execPath, ...args], core);
+  const child: ChildProcess = spawn(command, rest, {
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
