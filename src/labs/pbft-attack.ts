@@ -6,36 +6,19 @@
  * contain the same adversary. The schedule is pbft-bad-new-view's: the primary of view 0 is
  * cut off from 1 s to 2 s, so the others move to view 1, whose primary is the student's.
  */
+import { loadScenario } from '../scenario/load.js';
 import type { Lab } from './lab.js';
 import { attackTest, validateAdversary } from './scenario-test.js';
 
-/** pbft-bad-new-view's cluster, schedule and workload; n1 is the student's. */
+/** pbft-bad-new-view with n1 the student's, and the backups' NEW-VIEW check on or off. */
 function newViewScenario(name: string, unsafeSkipNewViewCheck: boolean) {
+  const base = loadScenario('pbft-bad-new-view');
   return {
+    ...base,
     name,
     description: `n = 4, f = 1; the primary of view 0 is cut off 1–2 s and n1, the primary of view 1, is yours; backups ${unsafeSkipNewViewCheck ? 'take O as sent (unsafe)' : 'recompute O from V'}`,
-    protocol: 'pbft',
-    n: 4,
-    f: 1,
-    clients: 3,
-    duration: 4000,
-    params: {
-      batchSize: 4,
-      batchTimeoutMs: 2,
-      checkpointInterval: 8,
-      watermarkWindow: 32,
-      viewChangeTimeoutMs: 300,
-      requestTimeoutMs: 300,
-      unsafeSkipNewViewCheck,
-    },
-    network: { latency: { min: 1, max: 20 } },
-    faults: [
-      { at: 1000, action: 'partition', blocks: [['primary']] },
-      { at: 2000, action: 'heal' },
-    ],
-    // Marks n1 Byzantine; the grader runs the student's adversary there instead.
-    adversaries: [{ node: 'n1', name: 'bad-new-view' }],
-    workload: { operations: 45, start: 100, interval: 20 },
+    params: { ...base.params, unsafeSkipNewViewCheck },
+    // Liveness is not judged in an attack lab (see runAttack).
     expect: { safety: 'hold' },
   };
 }

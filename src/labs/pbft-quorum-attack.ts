@@ -7,35 +7,26 @@
  * colluders; the same adversary on n0 and n1 of a cluster built for f = 2 (n = 7, quorums
  * of 5) must be contained.
  */
+import { loadScenario } from '../scenario/load.js';
 import type { Lab } from './lab.js';
 import { attackTest, validateAdversary } from './scenario-test.js';
 
-/** n = 7 > 3·2: the attacker holds n0 (the primary of view 0) and n1, within f. */
-const safeAgainstTwo = {
-  name: 'lab-pbft-quorum-attack-contained',
-  description: 'n = 7, f = 2: the attacker controls n0 and n1, within f',
-  protocol: 'pbft',
-  n: 7,
-  f: 2,
-  clients: 3,
-  duration: 2000,
-  params: {
-    batchSize: 4,
-    batchTimeoutMs: 2,
-    checkpointInterval: 8,
-    watermarkWindow: 32,
-    viewChangeTimeoutMs: 300,
-    requestTimeoutMs: 300,
-  },
-  network: { latency: { min: 1, max: 20 } },
-  // Marks n0 and n1 Byzantine; the grader runs the student's adversary there instead.
-  adversaries: [
-    { node: 'n0', name: 'quorum-splitter' },
-    { node: 'n1', name: 'quorum-splitter' },
-  ],
-  workload: { operations: 15, start: 100, interval: 10 },
-  expect: { safety: 'hold' },
-};
+/**
+ * pbft-too-many-byzantine grown to n = 7 > 3·2: the attacker holds n0 (the primary of view 0)
+ * and n1, within f. The grader runs the student's adversary on them instead of the splitter.
+ */
+function safeAgainstTwo() {
+  const base = loadScenario('pbft-too-many-byzantine');
+  return {
+    ...base,
+    name: 'lab-pbft-quorum-attack-contained',
+    description: 'n = 7, f = 2: the attacker controls n0 and n1, within f',
+    n: 7,
+    f: 2,
+    unsafe: false,
+    expect: { safety: 'hold' },
+  };
+}
 
 export const pbftQuorumAttackLab: Lab = {
   name: 'pbft-quorum-attack',
@@ -56,7 +47,7 @@ export const pbftQuorumAttackLab: Lab = {
     ),
     attackTest(
       'contained',
-      safeAgainstTwo,
+      safeAgainstTwo(),
       'contained',
       2,
       'n=7, f=2, the same adversary on n0 and n1: agreement must hold',

@@ -38,8 +38,8 @@ import {
 import { replicaIds } from '../scenario/runner.js';
 import type { Scenario } from '../scenario/schema.js';
 import { Rng } from '../sim/rng.js';
-import type { Lab, LabTest, RunOutcome, Solution } from './lab.js';
-import { byzantineNodes, runProtocol, scenarioOf, type Wrap } from './scenario-test.js';
+import type { Lab, RunOutcome, Solution } from './lab.js';
+import { buildTests, byzantineNodes, type Wrap } from './scenario-test.js';
 
 const FILE = 'view-change.ts';
 /** Watermark window L and checkpoint interval K of the crafted histories. */
@@ -446,21 +446,7 @@ function studentRules(scenario: Scenario, solution: Solution): Wrap {
       : factory;
 }
 
-function scenarioTest(name: string, source: string, points: number, description: string): LabTest {
-  let scenario: Scenario | undefined;
-  return {
-    name,
-    description,
-    points,
-    required: true,
-    mode: 'all',
-    traced: true,
-    run: (solution, seed, trace) => {
-      scenario ??= scenarioOf(source);
-      return runProtocol(scenario, studentRules(scenario, solution), seed, trace);
-    },
-  };
-}
+const scenarioTest = buildTests(studentRules);
 
 export const pbftViewChangeLab: Lab = {
   name: 'pbft-view-change',

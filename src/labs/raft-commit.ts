@@ -12,8 +12,8 @@ import { RaftNode } from '../raft/raft.js';
 import type { RaftRules } from '../raft/rules.js';
 import { replicaIds } from '../scenario/runner.js';
 import type { Scenario } from '../scenario/schema.js';
-import type { Lab, LabTest, Solution } from './lab.js';
-import { runProtocol, scenarioOf, type Wrap } from './scenario-test.js';
+import type { Lab, Solution } from './lab.js';
+import { buildTests, type Wrap } from './scenario-test.js';
 
 const FILE = 'rules.ts';
 const RULES = ['logOk', 'truncateTo', 'commitLogEntries'] as const;
@@ -28,21 +28,7 @@ function studentRules(scenario: Scenario, solution: Solution): Wrap {
       : factory;
 }
 
-function buildTest(name: string, source: string, points: number, description: string): LabTest {
-  let scenario: Scenario | undefined;
-  return {
-    name,
-    description,
-    points,
-    required: true,
-    mode: 'all',
-    traced: true,
-    run: (solution, seed, trace) => {
-      scenario ??= scenarioOf(source);
-      return runProtocol(scenario, studentRules(scenario, solution), seed, trace);
-    },
-  };
-}
+const scenarioTest = buildTests(studentRules);
 
 export const raftCommitLab: Lab = {
   name: 'raft-commit',
@@ -59,15 +45,15 @@ export const raftCommitLab: Lab = {
     return module;
   },
   tests: [
-    buildTest('honest', 'raft-honest', 2, 'n=5, no fault: entries commit, logs agree'),
-    buildTest('lossy', 'raft-lossy-network', 1, 'loss and duplicates: stale LogRequests'),
-    buildTest('leader-crash', 'raft-leader-crash', 2, 'the leader crashes and restarts'),
-    buildTest(
+    scenarioTest('honest', 'raft-honest', 2, 'n=5, no fault: entries commit, logs agree'),
+    scenarioTest('lossy', 'raft-lossy-network', 1, 'loss and duplicates: stale LogRequests'),
+    scenarioTest('leader-crash', 'raft-leader-crash', 2, 'the leader crashes and restarts'),
+    scenarioTest(
       'stale-leader',
       'raft-partition-minority-leader',
       2,
       "a partitioned leader's uncommitted entries are overwritten",
     ),
-    buildTest('figure8', 'raft-figure8', 3, "the Raft paper's Figure 8, scripted"),
+    scenarioTest('figure8', 'raft-figure8', 3, "the Raft paper's Figure 8, scripted"),
   ],
 };

@@ -8,12 +8,11 @@
 import { InputError } from '../cli/errors.js';
 import type { ProtocolFactory } from '../core/protocol.js';
 import type { Scenario } from '../scenario/schema.js';
-import type { Lab, LabTest, Solution } from './lab.js';
+import type { Lab, Solution } from './lab.js';
 import {
   attackTest,
+  buildTests,
   byzantineNodes,
-  runProtocol,
-  scenarioOf,
   validateAdversary,
   type Wrap,
 } from './scenario-test.js';
@@ -64,30 +63,7 @@ const quorumIntersection = {
   expect: { safety: 'hold', liveness: { minOps: 60 } },
 };
 
-function buildTest(
-  name: string,
-  source: string | Record<string, unknown>,
-  points: number,
-  description: string,
-): LabTest {
-  let scenario: Scenario | undefined;
-  const load = () => {
-    scenario ??= scenarioOf(source);
-    return scenario;
-  };
-  return {
-    name,
-    description,
-    points,
-    required: true,
-    mode: 'all',
-    traced: true,
-    run: (solution, seed, trace) => {
-      const s = load();
-      return runProtocol(s, studentCores(s, solution), seed, trace);
-    },
-  };
-}
+const scenarioTest = buildTests(studentCores);
 
 export const registerLab: Lab = {
   name: 'register',
@@ -103,13 +79,18 @@ export const registerLab: Lab = {
     return module;
   },
   tests: [
-    buildTest('honest', 'register-honest', 2, 'every replica correct; lossy, duplicating network'),
-    buildTest('stale', 'register-stale-replica', 1, 'a replica answers with its first value'),
-    buildTest('forging', 'register-forging-replica', 2, 'a replica forges WRITEs: check σ'),
-    buildTest('equivocating', 'register-equivocating-replica', 1, 'two answers to one read'),
-    buildTest('replaying', 'register-replaying-replica', 1, 'answers to old reads, old ACKs'),
-    buildTest('silent', 'register-silent-replicas', 1, 'n=7, f=2 silent: n−f must suffice'),
-    buildTest(
+    scenarioTest(
+      'honest',
+      'register-honest',
+      2,
+      'every replica correct; lossy, duplicating network',
+    ),
+    scenarioTest('stale', 'register-stale-replica', 1, 'a replica answers with its first value'),
+    scenarioTest('forging', 'register-forging-replica', 2, 'a replica forges WRITEs: check σ'),
+    scenarioTest('equivocating', 'register-equivocating-replica', 1, 'two answers to one read'),
+    scenarioTest('replaying', 'register-replaying-replica', 1, 'answers to old reads, old ACKs'),
+    scenarioTest('silent', 'register-silent-replicas', 1, 'n=7, f=2 silent: n−f must suffice'),
+    scenarioTest(
       'quorum-intersection',
       quorumIntersection,
       2,

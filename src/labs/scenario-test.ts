@@ -57,6 +57,36 @@ export function runProtocol(scenario: Scenario, wrap: Wrap, seed: number, trace:
   }
 }
 
+/** How a build lab plugs the student's module into a scenario's cores. */
+export type StudentWrap = (scenario: Scenario, solution: Solution) => Wrap;
+
+/**
+ * A build lab's scenario tests, the student's code wired in by `wrapOf`: each passes when
+ * every seed runs with no violation and enough operations completed.
+ */
+export function buildTests(wrapOf: StudentWrap) {
+  return (
+    name: string,
+    source: string | Record<string, unknown>,
+    points: number,
+    description: string,
+  ): LabTest => {
+    let scenario: Scenario | undefined;
+    return {
+      name,
+      description,
+      points,
+      required: true,
+      mode: 'all',
+      traced: true,
+      run: (solution, seed, trace) => {
+        scenario ??= scenarioOf(source);
+        return runProtocol(scenario, wrapOf(scenario, solution), seed, trace);
+      },
+    };
+  };
+}
+
 /**
  * An attack test's verdict: `breaks` wants the checkers to find a violation; `contained` wants
  * none (liveness is not judged: a safe protocol may stall under an attack, never err).
