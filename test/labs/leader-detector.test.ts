@@ -4,34 +4,13 @@
  * threshold loses the property it guards: amplifying at f complaints lets f Byzantine
  * processes depose a leader (BLD2), never amplifying leaves f+1 correct complainers alone (BLD1).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { grade } from '../../src/labs/grade.js';
-import { findLab } from '../../src/labs/labs.js';
-import { loadSolution } from '../../src/labs/load.js';
-import { startWorkspace } from '../../src/labs/workspace.js';
+import { describe, expect, it } from 'vitest';
+import { labUnderTest } from './grading.js';
 
-const lab = findLab('leader-detector');
-const reference = readFileSync(join(import.meta.dirname, 'solutions', 'detector.ts'), 'utf8');
-const roots: string[] = [];
-
-async function gradeSource(source?: string) {
-  const root = mkdtempSync(join(tmpdir(), 'bftkit-lab-test-'));
-  roots.push(root);
-  const dir = join(root, 'ws');
-  startWorkspace(lab, dir);
-  if (source !== undefined) writeFileSync(join(dir, lab.file), source);
-  return grade(lab, lab.validate(await loadSolution(join(dir, lab.file))), { dir });
-}
+const { reference, gradeSource } = labUnderTest('leader-detector', 'detector.ts');
 
 const verdicts = (report: Awaited<ReturnType<typeof gradeSource>>) =>
   Object.fromEntries(report.tests.map((t) => [t.test, t.ok]));
-
-afterAll(() => {
-  for (const root of roots) rmSync(root, { recursive: true, force: true });
-});
 
 describe('lab leader-detector', () => {
   it('gives the untouched skeleton zero points', async () => {

@@ -3,34 +3,10 @@
  * scores zero; the reference adversary (the project's quorum-splitter, written against the
  * public API) breaks PBFT built for f = 1 with two colluders, and is contained at n = 7.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { grade } from '../../src/labs/grade.js';
-import { findLab } from '../../src/labs/labs.js';
-import { loadSolution } from '../../src/labs/load.js';
-import { startWorkspace } from '../../src/labs/workspace.js';
+import { describe, expect, it } from 'vitest';
+import { labUnderTest } from './grading.js';
 
-const lab = findLab('pbft-quorum-attack');
-const reference = readFileSync(
-  join(import.meta.dirname, 'solutions', 'pbft-quorum-attack.ts'),
-  'utf8',
-);
-const roots: string[] = [];
-
-async function gradeSource(source?: string) {
-  const root = mkdtempSync(join(tmpdir(), 'bftkit-lab-test-'));
-  roots.push(root);
-  const dir = join(root, 'ws');
-  startWorkspace(lab, dir);
-  if (source !== undefined) writeFileSync(join(dir, lab.file), source);
-  return grade(lab, lab.validate(await loadSolution(join(dir, lab.file))), { dir });
-}
-
-afterAll(() => {
-  for (const root of roots) rmSync(root, { recursive: true, force: true });
-});
+const { reference, gradeSource } = labUnderTest('pbft-quorum-attack', 'pbft-quorum-attack.ts');
 
 describe('lab pbft-quorum-attack', { timeout: 300_000 }, () => {
   it('gives the untouched skeleton zero: it breaks nothing, and containment alone earns nothing', async () => {

@@ -5,43 +5,13 @@
  * primary's, fails check-view-change; O taken from the first certificate rather than the
  * highest view fails compute-new-view.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { grade } from '../../src/labs/grade.js';
-import { findLab } from '../../src/labs/labs.js';
-import { loadSolution } from '../../src/labs/load.js';
-import { startWorkspace } from '../../src/labs/workspace.js';
+import { describe, expect, it } from 'vitest';
+import { labUnderTest } from './grading.js';
 
-const lab = findLab('pbft-view-change');
-const reference = readFileSync(
-  join(import.meta.dirname, 'solutions', 'pbft-view-change.ts'),
-  'utf8',
+const { lab, reference, load, mutant, gradeSource } = labUnderTest(
+  'pbft-view-change',
+  'pbft-view-change.ts',
 );
-const roots: string[] = [];
-
-async function gradeSource(
-  source?: string,
-  options: { test?: string; seeds?: { from: number; to: number } } = {},
-) {
-  const root = mkdtempSync(join(tmpdir(), 'bftkit-lab-test-'));
-  roots.push(root);
-  const dir = join(root, 'ws');
-  startWorkspace(lab, dir);
-  if (source !== undefined) writeFileSync(join(dir, lab.file), source);
-  return grade(lab, lab.validate(await loadSolution(join(dir, lab.file))), { dir, ...options });
-}
-
-function mutant(search: string, replace: string): string {
-  const mutated = reference.replace(search, replace);
-  expect(mutated).not.toBe(reference);
-  return mutated;
-}
-
-afterAll(() => {
-  for (const root of roots) rmSync(root, { recursive: true, force: true });
-});
 
 describe('lab pbft-view-change', () => {
   it('gives the untouched skeleton zero points', async () => {
@@ -88,10 +58,7 @@ describe('lab pbft-view-change', () => {
   });
 
   it('refuses a module without both functions', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'bftkit-lab-test-'));
-    roots.push(root);
-    writeFileSync(join(root, 'view-change.ts'), 'export const checkViewChange = () => null;\n');
-    const module = await loadSolution(join(root, 'view-change.ts'));
+    const { module } = await load('export const checkViewChange = () => null;\n');
     expect(() => lab.validate(module)).toThrow(/"computeNewView"/);
   });
 });

@@ -3,36 +3,10 @@
  * reference schedule (raft-figure8's) breaks Raft without slide 9/9's term condition and is
  * contained by Raft with it; a schedule naming an unknown node is refused as bad input.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { grade } from '../../src/labs/grade.js';
-import { findLab } from '../../src/labs/labs.js';
-import { loadSolution } from '../../src/labs/load.js';
-import { startWorkspace } from '../../src/labs/workspace.js';
+import { describe, expect, it } from 'vitest';
+import { labUnderTest } from './grading.js';
 
-const lab = findLab('raft-attack');
-const reference = readFileSync(join(import.meta.dirname, 'solutions', 'raft-attack.ts'), 'utf8');
-const roots: string[] = [];
-
-async function load(source?: string) {
-  const root = mkdtempSync(join(tmpdir(), 'bftkit-lab-test-'));
-  roots.push(root);
-  const dir = join(root, 'ws');
-  startWorkspace(lab, dir);
-  if (source !== undefined) writeFileSync(join(dir, lab.file), source);
-  return { dir, module: await loadSolution(join(dir, lab.file)) };
-}
-
-async function gradeSource(source?: string) {
-  const { dir, module } = await load(source);
-  return grade(lab, lab.validate(module), { dir });
-}
-
-afterAll(() => {
-  for (const root of roots) rmSync(root, { recursive: true, force: true });
-});
+const { lab, reference, load, gradeSource } = labUnderTest('raft-attack', 'raft-attack.ts');
 
 describe('lab raft-attack', { timeout: 300_000 }, () => {
   it('gives the untouched skeleton zero: no faults break nothing', async () => {

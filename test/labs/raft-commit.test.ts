@@ -5,40 +5,10 @@
  * that never cuts its conflicting entries fails stale-leader, and a consistency check that
  * looks only at the length fails too.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { grade } from '../../src/labs/grade.js';
-import { findLab } from '../../src/labs/labs.js';
-import { loadSolution } from '../../src/labs/load.js';
-import { startWorkspace } from '../../src/labs/workspace.js';
+import { describe, expect, it } from 'vitest';
+import { labUnderTest } from './grading.js';
 
-const lab = findLab('raft-commit');
-const reference = readFileSync(join(import.meta.dirname, 'solutions', 'raft-commit.ts'), 'utf8');
-const roots: string[] = [];
-
-async function gradeSource(
-  source?: string,
-  options: { test?: string; seeds?: { from: number; to: number } } = {},
-) {
-  const root = mkdtempSync(join(tmpdir(), 'bftkit-lab-test-'));
-  roots.push(root);
-  const dir = join(root, 'ws');
-  startWorkspace(lab, dir);
-  if (source !== undefined) writeFileSync(join(dir, lab.file), source);
-  return grade(lab, lab.validate(await loadSolution(join(dir, lab.file))), { dir, ...options });
-}
-
-function mutant(search: string, replace: string): string {
-  const mutated = reference.replace(search, replace);
-  expect(mutated).not.toBe(reference);
-  return mutated;
-}
-
-afterAll(() => {
-  for (const root of roots) rmSync(root, { recursive: true, force: true });
-});
+const { lab, reference, load, mutant, gradeSource } = labUnderTest('raft-commit', 'raft-commit.ts');
 
 describe('lab raft-commit', () => {
   it('gives the untouched skeleton zero points', async () => {
@@ -89,10 +59,7 @@ describe('lab raft-commit', () => {
   });
 
   it('refuses a module without the three rules', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'bftkit-lab-test-'));
-    roots.push(root);
-    writeFileSync(join(root, 'rules.ts'), 'export function logOk() { return true; }\n');
-    const module = await loadSolution(join(root, 'rules.ts'));
+    const { module } = await load('export function logOk() { return true; }\n');
     expect(() => lab.validate(module)).toThrow(/"truncateTo"/);
   });
 });

@@ -3,36 +3,12 @@
  * scores zero; the reference adversary (the project's `colluding`, written against the public
  * API) breaks the register at n = 4 with two Byzantine replicas and is contained at n = 7.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ProtocolFactory } from '../../src/core/protocol.js';
-import { grade } from '../../src/labs/grade.js';
-import { findLab } from '../../src/labs/labs.js';
-import { loadSolution } from '../../src/labs/load.js';
 import { runAttack, scenarioOf } from '../../src/labs/scenario-test.js';
-import { startWorkspace } from '../../src/labs/workspace.js';
+import { labUnderTest } from './grading.js';
 
-const lab = findLab('register-attack');
-const reference = readFileSync(
-  join(import.meta.dirname, 'solutions', 'register-attack.ts'),
-  'utf8',
-);
-const roots: string[] = [];
-
-async function gradeSource(source?: string) {
-  const root = mkdtempSync(join(tmpdir(), 'bftkit-lab-test-'));
-  roots.push(root);
-  const dir = join(root, 'ws');
-  startWorkspace(lab, dir);
-  if (source !== undefined) writeFileSync(join(dir, lab.file), source);
-  return grade(lab, lab.validate(await loadSolution(join(dir, lab.file))), { dir });
-}
-
-afterAll(() => {
-  for (const root of roots) rmSync(root, { recursive: true, force: true });
-});
+const { reference, load, gradeSource } = labUnderTest('register-attack', 'register-attack.ts');
 
 describe('lab register-attack', () => {
   it('gives the untouched skeleton zero: it breaks nothing, and containment alone earns nothing', async () => {
@@ -58,10 +34,7 @@ describe('lab register-attack', () => {
   });
 
   it('judges "contained" false when the checkers do find a violation', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'bftkit-lab-test-'));
-    roots.push(root);
-    writeFileSync(join(root, 'attack.ts'), reference);
-    const { adversary } = (await loadSolution(join(root, 'attack.ts'))) as {
+    const { adversary } = (await load(reference)).module as {
       adversary: (h: ProtocolFactory) => ProtocolFactory;
     };
     // The unsafe configuration, judged as if it were the safe one: the verdict must be "broken".

@@ -3,40 +3,10 @@
  * scores zero, the reference solution (the skeleton filled in from src/register/byzantine.ts)
  * scores full marks, and each mutant of a rule loses exactly the test that guards it.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { grade } from '../../src/labs/grade.js';
-import { findLab } from '../../src/labs/labs.js';
-import { loadSolution } from '../../src/labs/load.js';
-import { startWorkspace } from '../../src/labs/workspace.js';
+import { describe, expect, it } from 'vitest';
+import { labUnderTest } from './grading.js';
 
-const lab = findLab('register');
-const reference = readFileSync(join(import.meta.dirname, 'solutions', 'register.ts'), 'utf8');
-const dirs: string[] = [];
-
-/** A fresh workspace, with register.ts replaced by `source` when given. */
-function workspace(source?: string): string {
-  const dir = join(mkdtempSync(join(tmpdir(), 'bftkit-lab-test-')), 'ws');
-  dirs.push(dir);
-  startWorkspace(lab, dir);
-  if (source !== undefined) writeFileSync(join(dir, lab.file), source);
-  return dir;
-}
-
-async function gradeSource(
-  source: string | undefined,
-  options: { test?: string; seeds?: { from: number; to: number } } = {},
-) {
-  const dir = workspace(source);
-  const solution = lab.validate(await loadSolution(join(dir, lab.file)));
-  return grade(lab, solution, { dir, ...options });
-}
-
-afterAll(() => {
-  for (const dir of dirs) rmSync(join(dir, '..'), { recursive: true, force: true });
-});
+const { lab, reference, load, gradeSource } = labUnderTest('register', 'register.ts');
 
 describe('lab register', () => {
   it('gives the untouched skeleton zero points, each failure with its reproduce command', async () => {
@@ -89,15 +59,13 @@ describe('lab register', () => {
   });
 
   it('refuses a file that imports anything but bftkit', async () => {
-    const dir = workspace(`import { z } from 'zod';\nexport const replica = z;\n`);
-    await expect(loadSolution(join(dir, lab.file))).rejects.toThrow(
+    await expect(load(`import { z } from 'zod';\nexport const replica = z;\n`)).rejects.toThrow(
       /may import only from 'bftkit'/,
     );
   });
 
   it('refuses a module without the factories', async () => {
-    const dir = workspace('export const replica = 1;\n');
-    const module = await loadSolution(join(dir, lab.file));
+    const { module } = await load('export const replica = 1;\n');
     expect(() => lab.validate(module)).toThrow(/"replica"/);
   });
 });

@@ -3,31 +3,10 @@
  * ZIP-215 from OpenSSL and OpenSSL from the strict rule, and bftkit's backends give each one
  * verdict; an honest signature splits nothing.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { grade } from '../../src/labs/grade.js';
-import { findLab } from '../../src/labs/labs.js';
-import { loadSolution } from '../../src/labs/load.js';
-import { startWorkspace } from '../../src/labs/workspace.js';
+import { describe, expect, it } from 'vitest';
+import { labUnderTest } from './grading.js';
 
-const lab = findLab('signatures');
-const reference = readFileSync(join(import.meta.dirname, 'solutions', 'signatures.ts'), 'utf8');
-const roots: string[] = [];
-
-async function gradeSource(source?: string) {
-  const root = mkdtempSync(join(tmpdir(), 'bftkit-lab-test-'));
-  roots.push(root);
-  const dir = join(root, 'ws');
-  startWorkspace(lab, dir);
-  if (source !== undefined) writeFileSync(join(dir, lab.file), source);
-  return grade(lab, lab.validate(await loadSolution(join(dir, lab.file))), { dir });
-}
-
-afterAll(() => {
-  for (const root of roots) rmSync(root, { recursive: true, force: true });
-});
+const { lab, reference, load, gradeSource } = labUnderTest('signatures', 'signatures.ts');
 
 describe('lab signatures', () => {
   it('gives the untouched skeleton zero points', async () => {
@@ -54,10 +33,7 @@ describe('lab signatures', () => {
   });
 
   it("shows bftkit's rule refusing both triples on every backend, with its reason", async () => {
-    const root = mkdtempSync(join(tmpdir(), 'bftkit-lab-test-'));
-    roots.push(root);
-    writeFileSync(join(root, lab.file), reference);
-    const solution = lab.validate(await loadSolution(join(root, lab.file)));
+    const solution = lab.validate((await load(reference)).module);
     const outcome = lab.tests.find((t) => t.name === 'one-rule')?.run(solution, 1, false);
     expect(outcome?.ok).toBe(true);
     expect(outcome?.detail).toMatch(
