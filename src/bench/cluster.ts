@@ -107,10 +107,12 @@ export interface ClusterBenchResult {
   /** CPU of the client driver (this process, all its threads), same unit. */
   cpuDriver: number;
   /**
-   * CPU milliseconds per completed operation: replicas together, and the clients. Unlike
-   * throughput on a shared machine, this hardly depends on what else runs there.
+   * CPU microseconds per completed operation (utime + stime from /proc over the measured
+   * window): every replica together, and the client driver. Unlike throughput on a shared
+   * machine, this hardly depends on what else runs there.
    */
-  cpuMsPerOp: { replicas: number; clients: number };
+  serverCpuUsPerOp: number;
+  clientCpuUsPerOp: number;
   durationS: number;
   ops: number;
   /** Requests that got no reply within the per-request timeout (should be 0). */
@@ -179,7 +181,7 @@ export function peakRssMb(pid: number): number | null {
 }
 
 /** CPU seconds (user + system) a process has used, or null without /proc. */
-function cpuSeconds(pid: number): number | null {
+export function cpuSeconds(pid: number): number | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may contain spaces) start after the last ')'.
@@ -542,10 +544,8 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
       rssMbByNode,
       cpuByNode,
       cpuDriver: round(clientCpu / seconds, 2),
-      cpuMsPerOp: {
-        replicas: ops > 0 ? round((1000 * replicaCpu) / ops, 3) : 0,
-        clients: ops > 0 ? round((1000 * clientCpu) / ops, 3) : 0,
-      },
+      serverCpuUsPerOp: ops > 0 ? Math.round((1e6 * replicaCpu) / ops) : 0,
+      clientCpuUsPerOp: ops > 0 ? Math.round((1e6 * clientCpu) / ops) : 0,
       durationS: windowMs / 1000,
       ops,
       timeouts,
@@ -620,7 +620,7 @@ export function formatClusterBench(r: ClusterBenchResult): string {
     `  latency     p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms`,
     `  peak RSS    ${rss} (MiB; max ${r.peakRssMb.toFixed(0)})`,
     `  CPU         ${cpu}; clients ${(r.cpuDriver * 100).toFixed(0)}%`,
-    `  CPU per op  replicas ${r.cpuMsPerOp.replicas.toFixed(2)} ms, clients ${r.cpuMsPerOp.clients.toFixed(2)} ms`,
+    `  CPU per op  replicas ${r.serverCpuUsPerOp} µs, clients ${r.clientCpuUsPerOp} µs`,
     `  load avg    ${r.loadAverage.join(' ')}`,
   ].join('\n');
 }
