@@ -140,6 +140,9 @@ const MAX_ADDRESSES = 4_096;
  */
 const MAX_HELD = 1_024;
 
+/** How long an accepted connection may stay silent before its hello (see awaitHello). */
+export const HELLO_TIMEOUT_MS = 1_000;
+
 /** What the transport remembers of an address it refused (see REFUSALS_PER_SECOND). */
 interface AddressRecord {
   /** The current second, and the refusals in it. */
@@ -678,6 +681,7 @@ export class Transport {
       this.handshakeTimeoutMs,
     );
     timer.unref();
+    const helloTimer = this.awaitHello(() => stage === 'hello', refuse);
 
     ws.on('message', (data, isBinary) => {
       if (stage === 'open' && peer !== null) {
@@ -717,6 +721,7 @@ export class Transport {
           dialerNonce: hello.nonce,
           acceptorNonce: nonce,
         });
+        clearTimeout(helloTimer);
         const challenge: Challenge = {
           t: 'challenge',
           from: this.options.self,
@@ -756,6 +761,7 @@ export class Transport {
     });
     ws.on('close', () => {
       clearTimeout(timer);
+      clearTimeout(helloTimer);
       finish();
       if (stage === 'hello' || stage === 'auth') {
         stage = 'refused';
@@ -768,6 +774,27 @@ export class Transport {
       }
       if (peer !== null && peer.conn?.ws === ws) this.lost(peer);
     });
+  }
+
+  /**
+   * A dialer sends its hello the moment the connection opens, so a connection silent for
+   * HELLO_TIMEOUT_MS holds a handshake slot for nothing: it is refused as a failed handshake,
+   * which lets an address that keeps doing it be backed off within a second or two instead of
+   * after the whole handshake timeout. A deadline that fires late (this process was starved,
+   * and the hello may be sitting unread) is given another period instead of judging anyone.
+   */
+  private awaitHello(
+    waiting: () => boolean,
+    refuse: (reason: RefusalReason, detail: string) => void,
+  ): NodeJS.Timeout {
+    const armedAt = Date.now();
+    const timer = setTimeout(() => {
+      if (!waiting()) return;
+      if (Date.now() - armedAt > 2 * HELLO_TIMEOUT_MS) this.awaitHello(waiting, refuse);
+      else refuse('timeout', `no hello within ${HELLO_TIMEOUT_MS} ms`);
+    }, HELLO_TIMEOUT_MS);
+    timer.unref();
+    return timer;
   }
 
   // --- established connections ---------------------------------------------------------

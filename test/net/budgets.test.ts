@@ -78,6 +78,25 @@ describe('handshake slots', () => {
     }
   });
 
+  it('a connection that sends no hello is refused long before the handshake timeout, as a failed handshake', async () => {
+    const before = transportRejections().timeout ?? 0;
+    const silent = new WebSocket(`ws://127.0.0.1:${port}${WS_PATH}`, {
+      localAddress: '127.0.0.4',
+      perMessageDeflate: false,
+    }).on('error', () => {});
+    try {
+      const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+        silent.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+      );
+      // The handshake timeout here is 60 s; the hello deadline (HELLO_TIMEOUT_MS) is what acts.
+      const { code, reason } = await closed;
+      expect([code, reason]).toEqual([4001, 'timeout']);
+      expect(transportRejections().timeout).toBe(before + 1);
+    } finally {
+      silent.terminate();
+    }
+  });
+
   it('an address that fails a handshake and keeps coming back is held unread on arrival', async () => {
     const from = { localAddress: '127.0.0.3', perMessageDeflate: false };
     const open = () =>
