@@ -180,13 +180,15 @@ export function checkLinearizability(
   return violations;
 }
 
-/** WGL search for one key. */
-function checkKey(key: string, raw: readonly RawOp[], maxSteps: number): Violation | null {
+/** One key's ops with their values interned as small integers (ABSENT = 0), sorted by call. */
+function internOps(raw: readonly RawOp[]): {
+  ops: KeyOp[];
+  valueAt: (state: number) => string | null;
+} {
   // An incomplete get has no effect and no result to explain: it constrains nothing.
   const kept = raw
     .filter((o) => !(o.result === null && o.command.op === 'get'))
     .sort((x, y) => x.entry.invokedAt - y.entry.invokedAt);
-
   const values = new Map<string, number>();
   const intern = (v: string | null): number => {
     if (v === null) return ABSENT;
@@ -197,7 +199,6 @@ function checkKey(key: string, raw: readonly RawOp[], maxSteps: number): Violati
     }
     return id;
   };
-  const names: (string | null)[] = [null];
   const ops: KeyOp[] = kept.map(({ entry, command, result }) => {
     const a =
       command.op === 'put'
@@ -210,31 +211,40 @@ function checkKey(key: string, raw: readonly RawOp[], maxSteps: number): Violati
     const readOnly = result !== null && (command.op === 'get' || !result.ok);
     return { entry, command, result, a, b, r, readOnly };
   });
+  const names: (string | null)[] = [null];
   for (const [v, id] of values) names[id] = v;
-  const valueAt = (state: number): string | null => names[state] ?? null;
+  return { ops, valueAt: (state) => names[state] ?? null };
+}
 
-  // Events in time order. At equal times calls come first: an op that responds at t and one
-  // invoked at t are concurrent (neither completes strictly before the other is invoked).
-  const events: { time: number; call: boolean; op: number }[] = [];
-  ops.forEach((op, i) => {
-    events.push({ time: op.entry.invokedAt, call: true, op: i });
-    if (op.result !== null)
-      events.push({ time: op.entry.respondedAt as number, call: false, op: i });
-  });
-  events.sort((x, y) => x.time - y.time || (x.call === y.call ? x.op - y.op : x.call ? -1 : 1));
+/**
+ * The call and return events in time order, as a doubly linked list from which a linearized
+ * op's call and return are lifted out (and put back on backtracking) in constant time.
+ */
+class EventList {
+  readonly head: Node = { op: -1, call: false, match: null, prev: null, next: null };
 
-  const head: Node = { op: -1, call: false, match: null, prev: null, next: null };
-  const calls: Node[] = new Array(ops.length);
-  let tail = head;
-  for (const ev of events) {
-    const node: Node = { op: ev.op, call: ev.call, match: null, prev: tail, next: null };
-    tail.next = node;
-    tail = node;
-    if (ev.call) calls[ev.op] = node;
-    else (calls[ev.op] as Node).match = node;
+  constructor(ops: readonly KeyOp[]) {
+    // At equal times calls come first: an op that responds at t and one invoked at t are
+    // concurrent (neither completes strictly before the other is invoked).
+    const events: { time: number; call: boolean; op: number }[] = [];
+    ops.forEach((op, i) => {
+      events.push({ time: op.entry.invokedAt, call: true, op: i });
+      if (op.result !== null)
+        events.push({ time: op.entry.respondedAt as number, call: false, op: i });
+    });
+    events.sort((x, y) => x.time - y.time || (x.call === y.call ? x.op - y.op : x.call ? -1 : 1));
+    const calls: Node[] = new Array(ops.length);
+    let tail = this.head;
+    for (const ev of events) {
+      const node: Node = { op: ev.op, call: ev.call, match: null, prev: tail, next: null };
+      tail.next = node;
+      tail = node;
+      if (ev.call) calls[ev.op] = node;
+      else (calls[ev.op] as Node).match = node;
+    }
   }
 
-  const lift = (n: Node): void => {
+  lift(n: Node): void {
     (n.prev as Node).next = n.next;
     if (n.next !== null) n.next.prev = n.prev;
     const m = n.match;
@@ -242,8 +252,9 @@ function checkKey(key: string, raw: readonly RawOp[], maxSteps: number): Violati
       (m.prev as Node).next = m.next;
       if (m.next !== null) m.next.prev = m.prev;
     }
-  };
-  const unlift = (n: Node): void => {
+  }
+
+  unlift(n: Node): void {
     const m = n.match;
     if (m !== null) {
       (m.prev as Node).next = m;
@@ -251,99 +262,134 @@ function checkKey(key: string, raw: readonly RawOp[], maxSteps: number): Violati
     }
     (n.prev as Node).next = n;
     if (n.next !== null) n.next.prev = n;
-  };
+  }
+}
 
-  // The set of linearized ops as a bitset of 16-bit words over ops in invocation order. The
-  // cache key of a configuration is the register value and the window of the bitset between
-  // the leading all-ones words and the trailing zero words, as UTF-16 code units: with bounded
-  // concurrency the window stays a few words long however long the history is.
-  const words = new Uint16Array(Math.ceil(ops.length / 16) || 1);
-  const flip = (i: number): void => {
-    words[i >> 4] = (words[i >> 4] as number) ^ (1 << (i & 15));
-  };
-  const configKey = (state: number): string => {
+/**
+ * The set of linearized ops as a bitset of 16-bit words over ops in invocation order, and the
+ * configurations already explored. A configuration's key is the register value and the window
+ * of the bitset between the leading all-ones words and the trailing zero words, as UTF-16 code
+ * units: with bounded concurrency the window stays a few words long however long the history.
+ */
+class Configurations {
+  private readonly words: Uint16Array;
+  private readonly seen = new Set<string>();
+
+  constructor(ops: number) {
+    this.words = new Uint16Array(Math.ceil(ops / 16) || 1);
+  }
+
+  flip(i: number): void {
+    this.words[i >> 4] = (this.words[i >> 4] as number) ^ (1 << (i & 15));
+  }
+
+  /** Marks the current set with register value `state` explored; false if it already was. */
+  firstVisit(state: number): boolean {
+    const { words } = this;
     let lo = 0;
     while (lo < words.length && words[lo] === 0xffff) lo++;
     let hi = words.length;
     while (hi > lo && words[hi - 1] === 0) hi--;
-    let s = `${lo.toString(36)}:${state.toString(36)}:`;
+    let key = `${lo.toString(36)}:${state.toString(36)}:`;
     for (let i = lo; i < hi; i += 4096) {
-      s += String.fromCharCode(...words.subarray(i, Math.min(hi, i + 4096)));
+      key += String.fromCharCode(...words.subarray(i, Math.min(hi, i + 4096)));
     }
-    return s;
-  };
-  const seen = new Set<string>();
+    if (this.seen.has(key)) return false;
+    this.seen.add(key);
+    return true;
+  }
+}
 
+/** The deepest dead end so far, which explains a violation best. */
+function deeper(
+  best: Failure | null,
+  head: Node,
+  blocked: Node,
+  stack: readonly Frame[],
+  state: number,
+) {
+  if (best !== null && stack.length <= best.depth) return best;
+  const pending: number[] = [];
+  for (let n = head.next; n !== null && n !== blocked; n = n.next) if (n.call) pending.push(n.op);
+  return {
+    depth: stack.length,
+    blocked: blocked.op,
+    order: stack.slice(-3).map((s) => s.node.op),
+    state,
+    pending,
+  };
+}
+
+/** A linearized op's call, and the register value before it. */
+interface Frame {
+  node: Node;
+  state: number;
+}
+
+/** WGL search for one key. */
+function checkKey(key: string, raw: readonly RawOp[], maxSteps: number): Violation | null {
+  const { ops, valueAt } = internOps(raw);
+  const list = new EventList(ops);
+  const linearized = new Configurations(ops.length);
   let remaining = ops.filter((o) => o.result !== null).length;
   let state = ABSENT;
-  const stack: { node: Node; state: number }[] = [];
+  const stack: Frame[] = [];
   let steps = 0;
   let best: Failure | null = null;
 
-  let entry = head.next;
+  let entry = list.head.next;
   while (remaining > 0) {
-    if (++steps > maxSteps) {
-      return {
-        checker: CHECKER,
-        message:
-          `key ${JSON.stringify(key)}: linearizability check inconclusive — search exceeded ` +
-          `${maxSteps} steps (${ops.length} ops); raise maxSteps or shorten the run`,
-        evidence: { key, ops: ops.length, steps: maxSteps },
-      };
-    }
+    if (++steps > maxSteps) return inconclusive(key, ops.length, maxSteps);
     if (entry === null) break; // unreachable: a completed op's return is still in the list
     if (entry.call) {
       const op = ops[entry.op] as KeyOp;
       const next = step(op, state);
       // An incomplete op that would change nothing here is never worth linearizing here.
       if (next !== IMPOSSIBLE && !(op.result === null && next === state)) {
-        flip(entry.op);
-        const k = configKey(next);
-        if (!seen.has(k)) {
-          seen.add(k);
+        linearized.flip(entry.op);
+        if (linearized.firstVisit(next)) {
           stack.push({ node: entry, state });
           state = next;
-          lift(entry);
+          list.lift(entry);
           if (op.result !== null) remaining--;
-          entry = head.next;
+          entry = list.head.next;
           continue;
         }
-        flip(entry.op);
+        linearized.flip(entry.op);
       }
       entry = entry.next;
-    } else {
-      // The return of an op not yet linearized: this branch is dead, backtrack.
-      if (best === null || stack.length > best.depth) {
-        const pending: number[] = [];
-        for (let n = head.next; n !== null && n !== entry; n = n.next)
-          if (n.call) pending.push(n.op);
-        best = {
-          depth: stack.length,
-          blocked: entry.op,
-          order: stack.slice(-3).map((s) => s.node.op),
-          state,
-          pending,
-        };
-      }
-      // Undo the last linearization and try the next candidate after it. A read-only op that
-      // was admitted could equally have gone first in any linearization of the configuration
-      // it extended, so that configuration is dead too: keep undoing past it.
-      let top = stack.pop();
-      while (top !== undefined) {
-        state = top.state;
-        flip(top.node.op);
-        unlift(top.node);
-        const undone = ops[top.node.op] as KeyOp;
-        if (undone.result !== null) remaining++;
-        if (!undone.readOnly) break;
-        top = stack.pop();
-      }
-      if (top === undefined) break;
-      entry = top.node.next;
+      continue;
     }
+    // The return of an op not yet linearized: this branch is dead, backtrack.
+    best = deeper(best, list.head, entry, stack, state);
+    // Undo the last linearization and try the next candidate after it. A read-only op that
+    // was admitted could equally have gone first in any linearization of the configuration it
+    // extended, so that configuration is dead too: keep undoing past it.
+    let top = stack.pop();
+    while (top !== undefined) {
+      state = top.state;
+      linearized.flip(top.node.op);
+      list.unlift(top.node);
+      const undone = ops[top.node.op] as KeyOp;
+      if (undone.result !== null) remaining++;
+      if (!undone.readOnly) break;
+      top = stack.pop();
+    }
+    if (top === undefined) break;
+    entry = top.node.next;
   }
   if (remaining === 0) return null;
   return explain(key, ops, best, valueAt);
+}
+
+function inconclusive(key: string, ops: number, maxSteps: number): Violation {
+  return {
+    checker: CHECKER,
+    message:
+      `key ${JSON.stringify(key)}: linearizability check inconclusive — search exceeded ` +
+      `${maxSteps} steps (${ops} ops); raise maxSteps or shorten the run`,
+    evidence: { key, ops, steps: maxSteps },
+  };
 }
 
 function explain(
