@@ -83,197 +83,216 @@ interface Lane {
 }
 
 export function fuzz(options: FuzzOptions): FuzzReport {
-  const started = performance.now();
-  const hangMs = options.hangMs ?? 1_000;
-  const rng = new Rng(options.seed, 0xf022);
-  const report: FuzzReport = {
-    seed: options.seed,
-    frames: 0,
-    exceptions: 0,
-    hangs: 0,
-    wronglyAccepted: 0,
-    reachedCore: 0,
-    resigned: 0,
-    slowestFrameMs: 0,
-    corpora: [],
-    operators: Object.fromEntries(OPERATORS.map((op) => [op, 0])) as Record<Operator, number>,
-    failures: [],
-    wallMs: 0,
-    reproduce: `npm run fuzz -- --frames ${options.frames} --seed ${options.seed}`,
-  };
-  const fail = (failure: FuzzFailure) => {
-    if (report.failures.length < 20) report.failures.push(failure);
-  };
+  return new Fuzzer(options).run();
+}
 
-  // What was genuinely signed: sig → "from|kind|canonical body" of every captured message.
-  const genuine = new Map<string, Set<string>>();
-  const remember = (m: Envelope) => {
-    let key: string;
+/** What was genuinely signed: sig → "from|kind|canonical body" of every captured message. */
+class GenuineMessages {
+  private readonly bySig = new Map<string, Set<string>>();
+
+  private static key(m: Envelope): string | null {
     try {
-      key = `${m.from}|${m.kind}|${canonical(m.body)}`;
+      return `${m.from}|${m.kind}|${canonical(m.body)}`;
     } catch {
-      return;
+      return null;
     }
-    const set = genuine.get(m.sig) ?? new Set();
-    set.add(key);
-    genuine.set(m.sig, set);
-  };
+  }
 
-  // In flight: the mutant being handled, so a delivery can be attributed to it.
-  let inFlight: { lane: Lane; op: Operator; resigned: boolean; text: string } | null = null;
-  const onDeliver = (_from: NodeId, message: Envelope) => {
+  remember(m: Envelope): void {
+    const key = GenuineMessages.key(m);
+    if (key === null) return;
+    const set = this.bySig.get(m.sig) ?? new Set();
+    set.add(key);
+    this.bySig.set(m.sig, set);
+  }
+
+  has(m: Envelope): boolean {
+    const key = GenuineMessages.key(m);
+    return key !== null && this.bySig.get(m.sig)?.has(key) === true;
+  }
+}
+
+class Fuzzer {
+  private readonly started = performance.now();
+  private readonly hangMs: number;
+  private readonly rng: Rng;
+  private readonly report: FuzzReport;
+  private readonly genuine = new GenuineMessages();
+  private readonly lanes: Lane[] = [];
+  /** The mutant being handled, so that a delivery can be attributed to it. */
+  private inFlight: { lane: Lane; op: Operator; resigned: boolean; text: string } | null = null;
+
+  constructor(private readonly options: FuzzOptions) {
+    this.hangMs = options.hangMs ?? 1_000;
+    this.rng = new Rng(options.seed, 0xf022);
+    this.report = {
+      seed: options.seed,
+      frames: 0,
+      exceptions: 0,
+      hangs: 0,
+      wronglyAccepted: 0,
+      reachedCore: 0,
+      resigned: 0,
+      slowestFrameMs: 0,
+      corpora: [],
+      operators: Object.fromEntries(OPERATORS.map((op) => [op, 0])) as Record<Operator, number>,
+      failures: [],
+      wallMs: 0,
+      reproduce: `npm run fuzz -- --frames ${options.frames} --seed ${options.seed}`,
+    };
+  }
+
+  run(): FuzzReport {
+    const { report, options } = this;
+    this.buildLanes();
+    let laneIndex = 0;
+    let nextProgress = 50_000;
+    while (report.frames < options.frames && this.lanes.length > 0) {
+      const lane = this.lanes[laneIndex++ % this.lanes.length] as Lane;
+      for (let k = 0; k < CHUNK && report.frames < options.frames; k++) {
+        this.replayAndMutate(lane);
+        if (report.frames >= nextProgress) {
+          nextProgress += 50_000;
+          options.progress?.(
+            `${report.frames} frames: ${report.exceptions} exceptions, ${report.hangs} hangs, ${report.wronglyAccepted} wrongly accepted`,
+          );
+        }
+      }
+    }
+    report.slowestFrameMs = Math.round(report.slowestFrameMs * 10) / 10;
+    report.wallMs = Math.round(performance.now() - this.started);
+    return report;
+  }
+
+  private fail(failure: FuzzFailure): void {
+    if (this.report.failures.length < 20) this.report.failures.push(failure);
+  }
+
+  /** One lane per node of every corpus that receives anything: its replicas and two clients. */
+  private buildLanes(): void {
+    const { options } = this;
+    for (const spec of CORPUS_SCENARIOS) {
+      if (options.scenarios !== undefined && !options.scenarios.includes(spec.name)) continue;
+      const captured = captureCorpus(spec.name, spec.sets ?? [], spec.durationMs, options.seed);
+      const wrap = options.wrap;
+      const corpus: Corpus =
+        wrap === undefined
+          ? captured
+          : { ...captured, factory: (id) => wrap(captured.factory(id)) };
+      for (const frame of corpus.frames) {
+        const parsed = JSON.parse(frame.text) as { t: string; m?: Envelope };
+        if (parsed.t === 'd' && parsed.m !== undefined) this.genuine.remember(parsed.m);
+      }
+      const targets = [...corpus.replicas, ...corpus.clients.slice(0, 2)];
+      this.report.corpora.push({
+        name: corpus.name,
+        frames: corpus.frames.length,
+        targets: targets.length,
+      });
+      for (const self of targets) {
+        const stream = corpus.frames.filter((f) => f.to === self && f.from !== self);
+        if (stream.length === 0) continue;
+        const target = this.target(corpus, self, 1);
+        this.lanes.push({ corpus, self, stream, pos: 0, incarnation: 1, seqs: new Map(), target });
+      }
+      options.progress?.(`corpus ${corpus.name}: ${corpus.frames.length} frames`);
+    }
+  }
+
+  private target(corpus: Corpus, self: NodeId, incarnation: number): Target {
+    return new Target(corpus, self, incarnation, (_, m) => this.delivered(m), corpusKeys(corpus));
+  }
+
+  /** A message reached a core: right if it was a replay or re-signed, wrong if forged. */
+  private delivered(message: Envelope): void {
+    const inFlight = this.inFlight;
     if (inFlight === null) return;
-    report.reachedCore++;
-    if (inFlight.resigned) return;
-    let key: string | null = null;
-    try {
-      key = `${message.from}|${message.kind}|${canonical(message.body)}`;
-    } catch {}
-    if (key !== null && genuine.get(message.sig)?.has(key)) return;
-    report.wronglyAccepted++;
-    fail({
+    this.report.reachedCore++;
+    if (inFlight.resigned || this.genuine.has(message)) return;
+    this.report.wronglyAccepted++;
+    this.fail({
       kind: 'wrongly-accepted',
       corpus: inFlight.lane.corpus.name,
       target: inFlight.lane.self,
-      frame: report.frames,
+      frame: this.report.frames,
       op: inFlight.op,
       detail: `${message.kind} from ${message.from} reached the core`,
       excerpt: inFlight.text.slice(0, 300),
     });
-  };
-
-  const lanes: Lane[] = [];
-  for (const spec of CORPUS_SCENARIOS) {
-    if (options.scenarios !== undefined && !options.scenarios.includes(spec.name)) continue;
-    const captured = captureCorpus(spec.name, spec.sets ?? [], spec.durationMs, options.seed);
-    const wrap = options.wrap;
-    const corpus: Corpus =
-      wrap === undefined ? captured : { ...captured, factory: (id) => wrap(captured.factory(id)) };
-    for (const frame of corpus.frames) {
-      const parsed = JSON.parse(frame.text) as { t: string; m?: Envelope };
-      if (parsed.t === 'd' && parsed.m !== undefined) remember(parsed.m);
-    }
-    const targets = [...corpus.replicas, ...corpus.clients.slice(0, 2)];
-    report.corpora.push({
-      name: corpus.name,
-      frames: corpus.frames.length,
-      targets: targets.length,
-    });
-    for (const self of targets) {
-      const stream = corpus.frames.filter((f) => f.to === self && f.from !== self);
-      if (stream.length === 0) continue;
-      const keys = corpusKeys(corpus);
-      const lane: Lane = {
-        corpus,
-        self,
-        stream,
-        pos: 0,
-        incarnation: 1,
-        seqs: new Map(),
-        target: new Target(corpus, self, 1, onDeliver, keys),
-      };
-      lanes.push(lane);
-    }
-    options.progress?.(`corpus ${corpus.name}: ${corpus.frames.length} frames`);
   }
 
-  const restart = (lane: Lane) => {
+  private restart(lane: Lane): void {
     lane.incarnation++;
     lane.seqs.clear();
-    lane.target = new Target(
-      lane.corpus,
-      lane.self,
-      lane.incarnation,
-      onDeliver,
-      corpusKeys(lane.corpus),
-    );
-  };
+    lane.target = this.target(lane.corpus, lane.self, lane.incarnation);
+  }
+
+  /**
+   * The run goes on — the lane's next real frame, so the node moves through real states — and
+   * then a mutant of one of its frames, from the same sender, on a fresh link sequence.
+   */
+  private replayAndMutate(lane: Lane): void {
+    const { rng, report } = this;
+    if (lane.pos >= lane.stream.length) {
+      lane.pos = 0;
+      this.restart(lane);
+    }
+    const real = lane.stream[lane.pos++] as CapturedFrame;
+    this.inFlight = null;
+    this.feed(lane, real.from, real.text, 'replay');
+    const victim = lane.stream[rng.int(0, lane.stream.length - 1)] as CapturedFrame;
+    const frame = JSON.parse(victim.text) as Record<string, unknown>;
+    if (frame.t === 'd') {
+      const seq = (lane.seqs.get(victim.from) ?? 0) + 1;
+      lane.seqs.set(victim.from, seq);
+      Object.assign(frame, { i: FUZZ_INCARNATION, s: seq, b: seq });
+    }
+    const kinds = Object.keys(lane.corpus.definition.messages);
+    const mutant = mutate(rng, frame, JSON.stringify(frame), kinds);
+    report.operators[mutant.op]++;
+    let resigned = false;
+    let text = mutant.text;
+    if (text === null) {
+      const m = (mutant.tree as { m?: unknown } | null)?.m as Partial<Envelope> | undefined;
+      if (rng.chance(0.4) && resign(lane.corpus, victim.from, m)) {
+        resigned = true;
+        report.resigned++;
+      }
+      text = JSON.stringify(mutant.tree) ?? 'null';
+    }
+    report.frames++;
+    this.inFlight = { lane, op: mutant.op, resigned, text };
+    this.feed(lane, victim.from, text, mutant.op);
+    this.inFlight = null;
+  }
 
   /** Hand one frame to the lane's node; an exception restarts the node (crash-stop). */
-  const feed = (lane: Lane, from: NodeId, text: string, op: Operator | 'replay') => {
+  private feed(lane: Lane, from: NodeId, text: string, op: Operator | 'replay'): void {
+    const { report } = this;
     const cpu0 = process.cpuUsage();
+    const failure = {
+      corpus: lane.corpus.name,
+      target: lane.self,
+      op,
+      excerpt: text.slice(0, 300),
+    };
     try {
       lane.target.runtime.receive(from, text);
       lane.target.tick(2);
     } catch (e) {
       report.exceptions++;
-      fail({
-        kind: 'exception',
-        corpus: lane.corpus.name,
-        target: lane.self,
-        frame: report.frames,
-        op,
-        detail: (e as Error).stack?.split('\n').slice(0, 4).join(' | ') ?? String(e),
-        excerpt: text.slice(0, 300),
-      });
-      restart(lane);
+      const detail = (e as Error).stack?.split('\n').slice(0, 4).join(' | ') ?? String(e);
+      this.fail({ kind: 'exception', frame: report.frames, detail, ...failure });
+      this.restart(lane);
     }
     const cpu = process.cpuUsage(cpu0);
     const ms = (cpu.user + cpu.system) / 1000;
     if (ms > report.slowestFrameMs) report.slowestFrameMs = ms;
-    if (ms > hangMs) {
+    if (ms > this.hangMs) {
       report.hangs++;
-      fail({
-        kind: 'hang',
-        corpus: lane.corpus.name,
-        target: lane.self,
-        frame: report.frames,
-        op,
-        detail: `${Math.round(ms)} ms`,
-        excerpt: text.slice(0, 300),
-      });
-    }
-  };
-
-  let laneIndex = 0;
-  let nextProgress = 50_000;
-  while (report.frames < options.frames && lanes.length > 0) {
-    const lane = lanes[laneIndex++ % lanes.length] as Lane;
-    const kinds = Object.keys(lane.corpus.definition.messages);
-    for (let k = 0; k < CHUNK && report.frames < options.frames; k++) {
-      // The run goes on: the next real frame, so the node moves through real states …
-      if (lane.pos >= lane.stream.length) {
-        lane.pos = 0;
-        restart(lane);
-      }
-      const real = lane.stream[lane.pos++] as CapturedFrame;
-      inFlight = null;
-      feed(lane, real.from, real.text, 'replay');
-      // … and a mutant of one of its frames, from the same sender, on a fresh link sequence.
-      const victim = lane.stream[rng.int(0, lane.stream.length - 1)] as CapturedFrame;
-      const frame = JSON.parse(victim.text) as Record<string, unknown>;
-      if (frame.t === 'd') {
-        const seq = (lane.seqs.get(victim.from) ?? 0) + 1;
-        lane.seqs.set(victim.from, seq);
-        Object.assign(frame, { i: FUZZ_INCARNATION, s: seq, b: seq });
-      }
-      const mutant = mutate(rng, frame, JSON.stringify(frame), kinds);
-      report.operators[mutant.op]++;
-      let resigned = false;
-      let text = mutant.text;
-      if (text === null) {
-        const m = (mutant.tree as { m?: unknown } | null)?.m as Partial<Envelope> | undefined;
-        if (rng.chance(0.4) && resign(lane.corpus, victim.from, m)) {
-          resigned = true;
-          report.resigned++;
-        }
-        text = JSON.stringify(mutant.tree) ?? 'null';
-      }
-      report.frames++;
-      inFlight = { lane, op: mutant.op, resigned, text };
-      feed(lane, victim.from, text, mutant.op);
-      inFlight = null;
-      if (report.frames >= nextProgress) {
-        nextProgress += 50_000;
-        options.progress?.(
-          `${report.frames} frames: ${report.exceptions} exceptions, ${report.hangs} hangs, ${report.wronglyAccepted} wrongly accepted`,
-        );
-      }
+      this.fail({ kind: 'hang', frame: report.frames, detail: `${Math.round(ms)} ms`, ...failure });
     }
   }
-  report.slowestFrameMs = Math.round(report.slowestFrameMs * 10) / 10;
-  report.wallMs = Math.round(performance.now() - started);
-  return report;
 }
 
 /** Sign `m` (in place) as `sender` would: validly signed junk. False if it cannot be signed. */

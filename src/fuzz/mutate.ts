@@ -109,6 +109,141 @@ export interface Mutant {
   text: string | null;
 }
 
+/** Where a mutation applies: the frame, its text, and a path into it picked at random. */
+interface Site {
+  rng: Rng;
+  frame: unknown;
+  text: string;
+  kinds: readonly string[];
+  /** Every path into the frame, and one of them. */
+  all: Path[];
+  path: Path;
+}
+
+function bitFlip({ rng, text }: Site): Mutant {
+  const op = 'bit-flip';
+  const t = text.length === 0 ? ' ' : text;
+  const i = rng.int(0, t.length - 1);
+  const flipped = String.fromCharCode(t.charCodeAt(i) ^ (1 << rng.int(0, 7)));
+  return { op, tree: null, text: t.slice(0, i) + flipped + t.slice(i + 1) };
+}
+
+function truncate({ rng, text }: Site): Mutant {
+  const op = 'truncate';
+  return { op, tree: null, text: text.slice(0, rng.int(0, Math.max(0, text.length - 1))) };
+}
+
+function typeConfusion({ rng, frame, path }: Site): Mutant {
+  const op = 'type-confusion';
+  return { op, tree: set(frame, path, structuredClone(pick(rng, CONFUSED))), text: null };
+}
+
+function prototypeKey({ rng, frame, all }: Site): Mutant {
+  const op = 'prototype-key';
+  const key = pick(rng, PROTOTYPE_KEYS);
+  const m = (frame as { m?: unknown }).m;
+  if (rng.chance(0.5) && m !== null && typeof m === 'object' && !Array.isArray(m)) {
+    (m as Record<string, unknown>).kind = key;
+    return { op, tree: frame, text: null };
+  }
+  // An own "__proto__" key only survives as text (JSON.parse makes it an own property).
+  const objects = all.filter((p) => {
+    const v = get(frame, p);
+    return v !== null && typeof v === 'object' && !Array.isArray(v);
+  });
+  const target = objects.length > 0 ? pick(rng, objects) : [];
+  const value = get(frame, target);
+  const inner = JSON.stringify(value);
+  const extra = `${JSON.stringify(key)}:${JSON.stringify(pick(rng, CONFUSED))}`;
+  const raw = inner === '{}' ? `{${extra}}` : `{${extra},${inner.slice(1)}`;
+  return { op, tree: null, text: splice(frame, target, raw) };
+}
+
+function hugeNumber({ rng, frame, all, path }: Site): Mutant {
+  const op = 'huge-number';
+  const numbers = all.filter((p) => typeof get(frame, p) === 'number');
+  const target = numbers.length > 0 ? pick(rng, numbers) : path;
+  const n = pick(rng, HUGE);
+  return { op, tree: set(frame, target, n), text: null };
+}
+
+function deepNesting({ rng, frame, path }: Site): Mutant {
+  const op = 'deep-nesting';
+  const depth = pick(rng, [65, 1_000, 100_000, 400_000]);
+  return { op, tree: null, text: splice(frame, path, '['.repeat(depth) + ']'.repeat(depth)) };
+}
+
+function giantArray({ rng, frame, path }: Site): Mutant {
+  const op = 'giant-array';
+  const length = pick(rng, [1_000, 10_000, 60_000]);
+  const element = pick(rng, ['0', '"x"', '{}', '[]', 'null']);
+  return {
+    op,
+    tree: null,
+    text: splice(frame, path, `[${element}${`,${element}`.repeat(length - 1)}]`),
+  };
+}
+
+function invalidUtf8({ rng, frame, all, path }: Site): Mutant {
+  const op = 'invalid-utf8';
+  // The transport decodes bytes as UTF-8, so an invalid sequence arrives as U+FFFD; lone
+  // surrogates are what a JS string can carry that UTF-8 cannot.
+  const strings = all.filter((p) => typeof get(frame, p) === 'string');
+  const target = strings.length > 0 ? pick(rng, strings) : path;
+  const s = String(get(frame, target) ?? '');
+  const junk = pick(rng, ['\ud800', '\udfff', '\ufffd', '\u0000', '\ud83d']);
+  const at = rng.int(0, s.length);
+  return { op, tree: set(frame, target, s.slice(0, at) + junk + s.slice(at)), text: null };
+}
+
+function duplicateKey({ rng, frame, all }: Site): Mutant {
+  const op = 'duplicate-key';
+  const objects = all.filter((p) => {
+    const v = get(frame, p);
+    return v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > 0;
+  });
+  if (objects.length === 0) return { op, tree: frame, text: null };
+  const target = pick(rng, objects);
+  const value = get(frame, target) as Record<string, unknown>;
+  const key = pick(rng, Object.keys(value));
+  const inner = JSON.stringify(value);
+  const dup = `${JSON.stringify(key)}:${JSON.stringify(pick(rng, CONFUSED))}`;
+  const raw = rng.chance(0.5) ? `{${dup},${inner.slice(1)}` : `${inner.slice(0, -1)},${dup}}`;
+  return { op, tree: null, text: splice(frame, target, raw) };
+}
+
+function swapKind({ rng, frame, kinds }: Site): Mutant {
+  const op = 'swap-kind';
+  const m = (frame as { m?: unknown }).m;
+  if (m !== null && typeof m === 'object' && !Array.isArray(m) && kinds.length > 0)
+    (m as Record<string, unknown>).kind = pick(rng, kinds);
+  return { op, tree: frame, text: null };
+}
+
+function dropField({ frame, path }: Site): Mutant {
+  const op = 'drop-field';
+  if (path.length === 0) return { op, tree: {}, text: null };
+  const parent = get(frame, path.slice(0, -1));
+  const last = path[path.length - 1] as string | number;
+  if (Array.isArray(parent)) parent.splice(last as number, 1);
+  else delete (parent as Record<string | number, unknown>)[last];
+  return { op, tree: frame, text: null };
+}
+
+const OPERATIONS: Record<Operator, (site: Site) => Mutant> = {
+  'bit-flip': bitFlip,
+  truncate: truncate,
+  'type-confusion': typeConfusion,
+  'prototype-key': prototypeKey,
+  'huge-number': hugeNumber,
+  'deep-nesting': deepNesting,
+  'giant-array': giantArray,
+  'invalid-utf8': invalidUtf8,
+  'duplicate-key': duplicateKey,
+  'swap-kind': swapKind,
+  'drop-field': dropField,
+};
+
 /**
  * Mutate `frame` (a parsed link frame; modified in place). `kinds` are the message kinds the
  * protocol knows, for swapping a message's kind.
@@ -117,94 +252,5 @@ export function mutate(rng: Rng, frame: unknown, text: string, kinds: readonly s
   const op = pick(rng, OPERATORS);
   const all = paths(frame);
   const path = pick(rng, all);
-  switch (op) {
-    case 'bit-flip': {
-      const t = text.length === 0 ? ' ' : text;
-      const i = rng.int(0, t.length - 1);
-      const flipped = String.fromCharCode(t.charCodeAt(i) ^ (1 << rng.int(0, 7)));
-      return { op, tree: null, text: t.slice(0, i) + flipped + t.slice(i + 1) };
-    }
-    case 'truncate':
-      return { op, tree: null, text: text.slice(0, rng.int(0, Math.max(0, text.length - 1))) };
-    case 'type-confusion':
-      return { op, tree: set(frame, path, structuredClone(pick(rng, CONFUSED))), text: null };
-    case 'prototype-key': {
-      const key = pick(rng, PROTOTYPE_KEYS);
-      const m = (frame as { m?: unknown }).m;
-      if (rng.chance(0.5) && m !== null && typeof m === 'object' && !Array.isArray(m)) {
-        (m as Record<string, unknown>).kind = key;
-        return { op, tree: frame, text: null };
-      }
-      // An own "__proto__" key only survives as text (JSON.parse makes it an own property).
-      const objects = all.filter((p) => {
-        const v = get(frame, p);
-        return v !== null && typeof v === 'object' && !Array.isArray(v);
-      });
-      const target = objects.length > 0 ? pick(rng, objects) : [];
-      const value = get(frame, target);
-      const inner = JSON.stringify(value);
-      const extra = `${JSON.stringify(key)}:${JSON.stringify(pick(rng, CONFUSED))}`;
-      const raw = inner === '{}' ? `{${extra}}` : `{${extra},${inner.slice(1)}`;
-      return { op, tree: null, text: splice(frame, target, raw) };
-    }
-    case 'huge-number': {
-      const numbers = all.filter((p) => typeof get(frame, p) === 'number');
-      const target = numbers.length > 0 ? pick(rng, numbers) : path;
-      const n = pick(rng, HUGE);
-      return { op, tree: set(frame, target, n), text: null };
-    }
-    case 'deep-nesting': {
-      const depth = pick(rng, [65, 1_000, 100_000, 400_000]);
-      return { op, tree: null, text: splice(frame, path, '['.repeat(depth) + ']'.repeat(depth)) };
-    }
-    case 'giant-array': {
-      const length = pick(rng, [1_000, 10_000, 60_000]);
-      const element = pick(rng, ['0', '"x"', '{}', '[]', 'null']);
-      return {
-        op,
-        tree: null,
-        text: splice(frame, path, `[${element}${`,${element}`.repeat(length - 1)}]`),
-      };
-    }
-    case 'invalid-utf8': {
-      // The transport decodes bytes as UTF-8, so an invalid sequence arrives as U+FFFD; lone
-      // surrogates are what a JS string can carry that UTF-8 cannot.
-      const strings = all.filter((p) => typeof get(frame, p) === 'string');
-      const target = strings.length > 0 ? pick(rng, strings) : path;
-      const s = String(get(frame, target) ?? '');
-      const junk = pick(rng, ['\ud800', '\udfff', '\ufffd', '\u0000', '\ud83d']);
-      const at = rng.int(0, s.length);
-      return { op, tree: set(frame, target, s.slice(0, at) + junk + s.slice(at)), text: null };
-    }
-    case 'duplicate-key': {
-      const objects = all.filter((p) => {
-        const v = get(frame, p);
-        return (
-          v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > 0
-        );
-      });
-      if (objects.length === 0) return { op, tree: frame, text: null };
-      const target = pick(rng, objects);
-      const value = get(frame, target) as Record<string, unknown>;
-      const key = pick(rng, Object.keys(value));
-      const inner = JSON.stringify(value);
-      const dup = `${JSON.stringify(key)}:${JSON.stringify(pick(rng, CONFUSED))}`;
-      const raw = rng.chance(0.5) ? `{${dup},${inner.slice(1)}` : `${inner.slice(0, -1)},${dup}}`;
-      return { op, tree: null, text: splice(frame, target, raw) };
-    }
-    case 'swap-kind': {
-      const m = (frame as { m?: unknown }).m;
-      if (m !== null && typeof m === 'object' && !Array.isArray(m) && kinds.length > 0)
-        (m as Record<string, unknown>).kind = pick(rng, kinds);
-      return { op, tree: frame, text: null };
-    }
-    case 'drop-field': {
-      if (path.length === 0) return { op, tree: {}, text: null };
-      const parent = get(frame, path.slice(0, -1));
-      const last = path[path.length - 1] as string | number;
-      if (Array.isArray(parent)) parent.splice(last as number, 1);
-      else delete (parent as Record<string | number, unknown>)[last];
-      return { op, tree: frame, text: null };
-    }
-  }
+  return OPERATIONS[op]({ rng, frame, text, kinds, all, path });
 }
