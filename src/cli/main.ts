@@ -42,6 +42,26 @@ export function buildProgram(twins?: typeof twinsCommandSpec): Command {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
+  keygenCommand(program);
+  clusterCommands(program);
+  nodeAndClientCommands(program);
+  clusterBenchCommand(benchAndFloodCommands(program));
+  const scenario = scenarioCommands(program);
+  labCommands(program);
+  twins?.(scenario, integer, (code) => {
+    exitCode = code;
+  });
+
+  ledgerCommandSpec(program, (code) => {
+    exitCode = code;
+  });
+
+  demoCommand(program);
+  return program;
+}
+
+/** `keygen`: a cluster file and its key files. */
+function keygenCommand(program: Command): void {
   program
     .command('keygen')
     .description('create a cluster file and one secret key file (mode 0600) per node and client')
@@ -78,7 +98,10 @@ export function buildProgram(twins?: typeof twinsCommandSpec): Command {
         `wrote ${o.out}/cluster.json (${file.protocol}, n=${file.n}, f=${file.f}, cluster ${file.clusterId}) and ${file.nodes.length + file.clients.length} key files (mode 0600)\n`,
       );
     });
+}
 
+/** `cluster check` and `cluster up`. */
+function clusterCommands(program: Command): void {
   const cluster = program.command('cluster').description('work with cluster files');
   cluster
     .command('check')
@@ -118,7 +141,10 @@ export function buildProgram(twins?: typeof twinsCommandSpec): Command {
         params: o.params,
       });
     });
+}
 
+/** `node` (one replica) and `client` (one KV operation). */
+function nodeAndClientCommands(program: Command): void {
   program
     .command('node')
     .description('run one replica of a cluster until SIGTERM or SIGINT')
@@ -165,7 +191,10 @@ export function buildProgram(twins?: typeof twinsCommandSpec): Command {
         params: o.params,
       });
     });
+}
 
+/** `bench`, with `bench flood` and its hidden attacker process. */
+function benchAndFloodCommands(program: Command): Command {
   const bench = program
     .command('bench')
     .description('benchmarks on real processes (`npm run bench` has the in-process ones)');
@@ -214,6 +243,11 @@ export function buildProgram(twins?: typeof twinsCommandSpec): Command {
       const file = loadClusterFile(join(o.keys, 'cluster.json'));
       await runAttackerProcess(known, { file, keysDir: o.keys, client: o.client });
     });
+  return bench;
+}
+
+/** `bench cluster`. */
+function clusterBenchCommand(bench: Command): void {
   bench
     .command('cluster')
     .description(
@@ -249,7 +283,10 @@ export function buildProgram(twins?: typeof twinsCommandSpec): Command {
         json: o.json === true,
       });
     });
+}
 
+/** `scenario list | run | sweep` (Twins is added by main when asked for). */
+function scenarioCommands(program: Command): Command {
   const scenario = program
     .command('scenario')
     .description('run adversary scenarios in the deterministic simulator');
@@ -297,7 +334,11 @@ export function buildProgram(twins?: typeof twinsCommandSpec): Command {
       const { sweepCommand } = await import('./scenario.js');
       exitCode = await sweepCommand(target, o);
     });
+  return scenario;
+}
 
+/** `lab list | start | grade`. */
+function labCommands(program: Command): void {
   const lab = program
     .command('lab')
     .description("coursework: start a lab workspace, grade a student's solution");
@@ -333,15 +374,10 @@ export function buildProgram(twins?: typeof twinsCommandSpec): Command {
       const { gradeLab } = await import('./lab.js');
       exitCode = await gradeLab(name, dir, o);
     });
+}
 
-  twins?.(scenario, integer, (code) => {
-    exitCode = code;
-  });
-
-  ledgerCommandSpec(program, (code) => {
-    exitCode = code;
-  });
-
+/** `demo`: the signed ledger. */
+function demoCommand(program: Command): void {
   program
     .command('demo')
     .description(
@@ -374,8 +410,6 @@ export function buildProgram(twins?: typeof twinsCommandSpec): Command {
         json: o.json,
       });
     });
-
-  return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
