@@ -57,6 +57,46 @@ export function parseAdversarySpecs(specs: readonly string[], ids: readonly stri
 
 export async function clusterUp(o: ClusterUpOptions): Promise<number> {
   const print = o.out ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const checked = checkInputs(o);
+  const children = spawnNodes(o, checked);
+  const watch = watchChildren(children, print);
+  const signalled = untilSignal(o.stop);
+  print(
+    `starting ${children.length} nodes of ${checked.file.protocol} cluster ${checked.file.clusterId}; data and logs in ${checked.data}`,
+  );
+  const reports = children.map((child) =>
+    reportWhenUp(child, o.statusTimeoutMs ?? 30_000, watch.stopping, print),
+  );
+  const outcome = await Promise.race([
+    signalled.then((s) => ({ signal: s })),
+    watch.dead.then(() => ({ signal: null })),
+    Promise.all(reports).then(() => null),
+  ]);
+  let signal: NodeJS.Signals | null;
+  if (outcome === null) {
+    print('cluster up; Ctrl-C stops every node');
+    signal = await Promise.race([signalled, watch.dead.then(() => null)]);
+  } else signal = outcome.signal;
+
+  if (signal === null) {
+    print('every node has exited');
+    return EXIT.failed;
+  }
+  print(`${signal}: stopping every node`);
+  await watch.stopAll();
+  print('stopped');
+  return EXIT.ok;
+}
+
+interface CheckedInputs {
+  clusterPath: string;
+  file: ReturnType<typeof loadClusterFile>;
+  adversaries: Map<string, string>;
+  data: string;
+}
+
+/** Every input checked before anything starts, so that bad input fails once and cleanly. */
+function checkInputs(o: ClusterUpOptions): CheckedInputs {
   const clusterPath = resolve(o.cluster);
   const file = loadClusterFile(clusterPath);
   const ids = file.nodes.map((n) => n.id);
@@ -66,7 +106,6 @@ export async function clusterUp(o: ClusterUpOptions): Promise<number> {
     for (const name of adversaries.values()) adversaryFor(name, kit);
   }
   if (o.params !== undefined) parseParams(o.params);
-  // Check every key before starting anything, so bad input fails once and cleanly.
   for (const id of ids) readKeyFile(join(dirname(clusterPath), `${id}.key`));
   const data = resolve(o.data);
   try {
@@ -74,8 +113,12 @@ export async function clusterUp(o: ClusterUpOptions): Promise<number> {
   } catch (e) {
     throw new InputError(`cannot create ${data}: ${(e as NodeJS.ErrnoException).code ?? e}`);
   }
+  return { clusterPath, file, adversaries, data };
+}
 
-  const children: Child[] = file.nodes.map((node) => {
+/** One `bftkit node` child per node, its output appended to DATA/<id>.log. */
+function spawnNodes(o: ClusterUpOptions, { clusterPath, file, adversaries, data }: CheckedInputs) {
+  return file.nodes.map((node): Child => {
     const log = join(data, `${node.id}.log`);
     const fd = openSync(log, 'a', 0o600);
     const flags = ['--cluster', clusterPath, '--id', node.id, '--data', join(data, node.id)];
@@ -91,7 +134,13 @@ export async function clusterUp(o: ClusterUpOptions): Promise<number> {
     const host = node.host.includes(':') ? `[${node.host}]` : node.host;
     return { id: node.id, url: `http://${host}:${node.port}`, log, process: child, exited: false };
   });
+}
 
+/**
+ * Says when a child exits (unless we are stopping them), resolves `dead` once all have, and
+ * stops them all: SIGTERM, then SIGKILL after 5 s.
+ */
+function watchChildren(children: readonly Child[], print: (line: string) => void) {
   let stopping = false;
   let allDead: () => void = () => {};
   const dead = new Promise<void>((r) => {
@@ -108,7 +157,6 @@ export async function clusterUp(o: ClusterUpOptions): Promise<number> {
     });
     child.process.on('error', (e) => print(`${child.id}: cannot start: ${e.message}`));
   }
-
   const stopAll = async () => {
     stopping = true;
     for (const c of children) if (!c.exited) c.process.kill('SIGTERM');
@@ -118,8 +166,12 @@ export async function clusterUp(o: ClusterUpOptions): Promise<number> {
     await dead;
     clearTimeout(deadline);
   };
+  return { dead, stopAll, stopping: () => stopping };
+}
 
-  const signalled = new Promise<NodeJS.Signals>((r) => {
+/** The first SIGINT or SIGTERM (or `stop`, for tests). */
+function untilSignal(stop: Promise<unknown> | undefined): Promise<NodeJS.Signals> {
+  return new Promise<NodeJS.Signals>((r) => {
     const on = (signal: NodeJS.Signals) => {
       process.off('SIGINT', on);
       process.off('SIGTERM', on);
@@ -127,45 +179,28 @@ export async function clusterUp(o: ClusterUpOptions): Promise<number> {
     };
     process.on('SIGINT', on);
     process.on('SIGTERM', on);
-    o.stop?.then(() => on('SIGTERM'));
+    stop?.then(() => on('SIGTERM'));
   });
+}
 
-  print(
-    `starting ${children.length} nodes of ${file.protocol} cluster ${file.clusterId}; data and logs in ${data}`,
-  );
-  const timeoutMs = o.statusTimeoutMs ?? 30_000;
-  const reports = children.map(async (child) => {
-    const status = await pollStatus(child, timeoutMs);
-    if (stopping) return;
-    if (status === null) {
-      if (!child.exited) print(`${child.id} did not answer ${child.url}/status; see ${child.log}`);
-      return;
-    }
-    const ws = child.url.replace(/^http/, 'ws');
-    print(
-      `${child.id} up: ${ws}/bftkit  status ${child.url}/status  metrics ${child.url}/metrics  ` +
-        `(role ${status.role ?? '-'}, incarnation ${status.incarnation}, recovered ${status.recovered})`,
-    );
-  });
-  const outcome = await Promise.race([
-    signalled.then((s) => ({ signal: s })),
-    dead.then(() => ({ signal: null })),
-    Promise.all(reports).then(() => null),
-  ]);
-  let signal: NodeJS.Signals | null;
-  if (outcome === null) {
-    print('cluster up; Ctrl-C stops every node');
-    signal = await Promise.race([signalled, dead.then(() => null)]);
-  } else signal = outcome.signal;
-
-  if (signal === null) {
-    print('every node has exited');
-    return EXIT.failed;
+/** Prints a node's addresses once its /status answers (or that it never did). */
+async function reportWhenUp(
+  child: Child,
+  timeoutMs: number,
+  stopping: () => boolean,
+  print: (line: string) => void,
+): Promise<void> {
+  const status = await pollStatus(child, timeoutMs);
+  if (stopping()) return;
+  if (status === null) {
+    if (!child.exited) print(`${child.id} did not answer ${child.url}/status; see ${child.log}`);
+    return;
   }
-  print(`${signal}: stopping every node`);
-  await stopAll();
-  print('stopped');
-  return EXIT.ok;
+  const ws = child.url.replace(/^http/, 'ws');
+  print(
+    `${child.id} up: ${ws}/bftkit  status ${child.url}/status  metrics ${child.url}/metrics  ` +
+      `(role ${status.role ?? '-'}, incarnation ${status.incarnation}, recovered ${status.recovered})`,
+  );
 }
 
 async function pollStatus(child: Child, timeoutMs: number): Promise<HostStatus | null> {
