@@ -126,13 +126,83 @@ export interface DemoSummary {
 }
 
 export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
+  const setup = await prepare(o);
+  const { file, dataDir, byzantine } = setup;
+  const cluster = startCluster(o, setup);
+  const workload = new TransferWorkload({
+    file,
+    kit: kitForCluster(file),
+    keys: new Map<string, SecretKey>(
+      file.clients.map((c) => [c.id, readKeyFile(join(setup.keysDir, `${c.id}.key`))]),
+    ),
+    params: PARAMS,
+    perRequest: TRANSFERS_PER_REQUEST,
+    requestTimeoutMs: 30_000,
+    logger: pino({ level: 'silent' }),
+  });
+  const monitor = new Monitor(file, byzantine, join(dataDir, 'nodes'));
+  let dashboard: DashboardServer | null = null;
+  let interrupted = false;
+  const load: LoadWindow = { started: Date.now(), seconds: 0, confirmed: 0 };
+  try {
+    const stopped = o.stop.then(() => {
+      interrupted = true;
+    });
+    // Patient: on a starved machine four processes may take minutes to start and connect.
+    await Promise.race([monitor.waitUp(STARTUP_MS), stopped]);
+    if (!interrupted) await Promise.race([workload.waitConnected(STARTUP_MS), stopped]);
+    if (o.web && !interrupted) dashboard = await openDashboard(o, file, monitor, workload, load);
+    if (!interrupted)
+      await runLoad(o, setup, { monitor, workload, load }, stopped, () => interrupted);
+  } finally {
+    await workload.close();
+    cluster.stop();
+    await cluster.done.catch(() => undefined);
+    monitor.close();
+    await dashboard?.close();
+  }
+
+  o.print('auditing the stored ledger of every honest replica (ledger verify)');
+  const honest = file.nodes.map((n) => n.id).filter((id) => !byzantine.has(id));
+  const verified = honest.map((node) => verifyNode(file, join(dataDir, 'nodes', node), node));
+  for (const v of verified) o.print(`  ${v.node}: ${v.ok ? 'ok' : 'FAILED'} — ${v.detail}`);
+  const best = verified.reduce((a, b) => (b.blocks > a.blocks ? b : a), verified[0]!);
+  const live = monitor.live(workload, load.started);
+  return {
+    ok: verified.length > 0 && verified.every((v) => v.ok) && best.blocks > 0,
+    protocol: 'pbft',
+    nodes: file.n,
+    byzantine: [...byzantine].map(([node, adversary]) => ({ node, adversary })),
+    blocks: best.blocks,
+    transactions: best.transactions,
+    applied: workload.counts.applied,
+    rejected: workload.counts.rejected,
+    txPerSecond: load.seconds > 0 ? Math.round(load.confirmed / load.seconds) : 0,
+    durationS: Math.round(load.seconds * 10) / 10,
+    viewChanges: live.viewChanges,
+    evidence: live.evidence,
+    verified: verified.map(({ node, ok, blocks, detail }) => ({ node, ok, blocks, detail })),
+    dataDir,
+    dashboard: dashboard?.url ?? null,
+    interrupted,
+  };
+}
+
+interface DemoSetup {
+  file: ClusterFile;
+  dataDir: string;
+  keysDir: string;
+  byzantine: Map<string, string>;
+}
+
+/** Every option checked before anything is created; then the keys of a fresh cluster. */
+async function prepare(o: DemoOptions): Promise<DemoSetup> {
   if (o.protocol !== 'pbft')
     throw new InputError(
       '--protocol raft: the ledger runs over PBFT only (its blocks need q replica signatures; Raft replicas sign nothing) — use --protocol pbft',
     );
   if (!Number.isFinite(o.durationS) || o.durationS <= 0)
     throw new InputError('--duration: expected a positive number of seconds');
-  // Every option is checked before anything is created.
   const ids = Array.from({ length: DEMO_REPLICAS }, (_, i) => `n${i}`);
   const byzantine = parseAdversarySpecs(o.byzantine, ids);
   for (const name of byzantine.values()) adversaryFor(name, kitForProtocol('pbft'));
@@ -148,138 +218,110 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     out: keysDir,
     clusterId: DEMO_CLUSTER_ID,
   });
-  const clusterPath = join(keysDir, 'cluster.json');
-  const kit = kitForCluster(file);
-  const honest = file.nodes.map((n) => n.id).filter((id) => !byzantine.has(id));
+  return { file, dataDir, keysDir, byzantine };
+}
 
-  let stopCluster: () => void = () => {};
-  const clusterStopped = new Promise<void>((r) => {
-    stopCluster = r;
+/** `bftkit cluster up` of the demo's cluster, its lines printed indented; `stop` ends it. */
+function startCluster(o: DemoOptions, { dataDir, keysDir, byzantine }: DemoSetup) {
+  let stop: () => void = () => {};
+  const stopped = new Promise<void>((r) => {
+    stop = r;
   });
-  const clusterLines: string[] = [];
-  const cluster = clusterUp({
-    cluster: clusterPath,
+  const done = clusterUp({
+    cluster: join(keysDir, 'cluster.json'),
     data: join(dataDir, 'nodes'),
     adversary: [...byzantine].map(([id, name]) => `${id}=${name}`),
     params: JSON.stringify(PARAMS),
-    out: (line) => {
-      clusterLines.push(line);
-      o.print(`  cluster: ${line}`);
-    },
-    stop: clusterStopped,
+    out: (line) => o.print(`  cluster: ${line}`),
+    stop: stopped,
   });
+  return { done, stop };
+}
 
-  const logger = pino({ level: 'silent' });
-  const keys = new Map<string, SecretKey>(
-    file.clients.map((c) => [c.id, readKeyFile(join(keysDir, `${c.id}.key`))]),
+async function openDashboard(
+  o: DemoOptions,
+  file: ClusterFile,
+  monitor: Monitor,
+  workload: TransferWorkload,
+  load: LoadWindow,
+): Promise<DashboardServer> {
+  const dashboard = await startDashboard({
+    cluster: () => file,
+    summary: async () => monitor.live(workload, load.started),
+    blocks: async (limit) => monitor.blocks(limit),
+    proof: async (id) => monitor.proof(id),
+  });
+  o.print(`dashboard: ${dashboard.url}/`);
+  o.onDashboard?.(dashboard.url);
+  return dashboard;
+}
+
+/** When the load started, how long it ran, and the transfers confirmed meanwhile. */
+interface LoadWindow {
+  started: number;
+  seconds: number;
+  confirmed: number;
+}
+
+/**
+ * The load, with a progress line every second (redrawn) or every 5 s (printed), until the time
+ * is up or Ctrl-C; then the clients stop and the last blocks gather their votes. `load` is
+ * filled in as it goes (the dashboard reads when it started).
+ */
+async function runLoad(
+  o: DemoOptions,
+  { file, byzantine }: DemoSetup,
+  { monitor, workload, load }: { monitor: Monitor; workload: TransferWorkload; load: LoadWindow },
+  stopped: Promise<void>,
+  interrupted: () => boolean,
+): Promise<void> {
+  const started = Date.now();
+  load.started = started;
+  workload.start();
+  o.print(
+    `running for ${o.durationS} s: ${file.clients.length} clients relay signed transfers to ${file.n} replicas (Byzantine: ${describeByzantine(byzantine)}); Ctrl-C stops early`,
   );
-  const workload = new TransferWorkload({
-    file,
-    kit,
-    keys,
-    params: PARAMS,
-    perRequest: TRANSFERS_PER_REQUEST,
-    requestTimeoutMs: 30_000,
-    logger,
-  });
-  const monitor = new Monitor(file, byzantine, join(dataDir, 'nodes'));
-  let dashboard: DashboardServer | null = null;
-  let interrupted = false;
-  let started = Date.now();
-  let loadSeconds = 0;
-  let confirmed = 0;
-  try {
-    const stopped = o.stop.then(() => {
-      interrupted = true;
-    });
-    // Patient: on a starved machine four processes may take minutes to start and connect.
-    await Promise.race([monitor.waitUp(STARTUP_MS), stopped]);
-    if (!interrupted) await Promise.race([workload.waitConnected(STARTUP_MS), stopped]);
-    if (o.web && !interrupted) {
-      dashboard = await startDashboard({
-        cluster: () => file,
-        summary: async () => monitor.live(workload, started),
-        blocks: async (limit) => monitor.blocks(limit),
-        proof: async (id) => monitor.proof(id),
-      });
-      o.print(`dashboard: ${dashboard.url}/`);
-      o.onDashboard?.(dashboard.url);
+  const going = overtime(o, started, () => monitor.live(workload, started).blocks > 0);
+  let lastPlain = 0;
+  while (!interrupted() && going()) {
+    await Promise.race([sleep(1_000), stopped]);
+    await monitor.poll();
+    const line = progressLine(monitor.live(workload, started));
+    if (o.redraw !== null) o.redraw(line);
+    else if (Date.now() - lastPlain >= 5_000) {
+      lastPlain = Date.now();
+      o.print(line);
     }
-    if (!interrupted) {
-      started = Date.now();
-      workload.start();
-      o.print(
-        `running for ${o.durationS} s: ${file.clients.length} clients relay signed transfers to ${file.n} replicas (Byzantine: ${describeByzantine(byzantine)}); Ctrl-C stops early`,
-      );
-      const end = started + o.durationS * 1000;
-      let lastPlain = 0;
-      let overtime = false;
-      // A slow machine makes the demo slower, not a failure: with no block certified when the
-      // time is up, the load goes on (at most OVERTIME_MS) until one is.
-      const going = () => {
-        if (Date.now() < end) return true;
-        if (monitor.live(workload, started).blocks > 0 || Date.now() >= end + OVERTIME_MS)
-          return false;
-        if (!overtime) {
-          overtime = true;
-          o.print('no block certified yet (a slow machine?): the load goes on until one is');
-        }
-        return true;
-      };
-      while (!interrupted && going()) {
-        await Promise.race([sleep(1_000), stopped]);
-        await monitor.poll();
-        const line = progressLine(monitor.live(workload, started));
-        if (o.redraw !== null) o.redraw(line);
-        else if (Date.now() - lastPlain >= 5_000) {
-          lastPlain = Date.now();
-          o.print(line);
-        }
-      }
-      // tx/s, as a closed-loop benchmark counts: transfers confirmed to their clients (f+1
-      // matching replies) within the load window, over its length. (They are all in the
-      // audited ledger; so are the ones still in flight now, which the clients wait for.)
-      loadSeconds = (Date.now() - started) / 1000;
-      confirmed = workload.counts.applied + workload.counts.rejected;
-      if (o.redraw !== null) o.redraw('');
-      o.print(interrupted ? 'interrupted: stopping' : 'time is up: stopping the clients');
-      await (interrupted ? workload.close() : workload.stop(STOP_GRACE_MS));
-      // The last blocks gather their votes.
-      if (!interrupted) await sleep(1_500);
-      await monitor.poll();
-    }
-  } finally {
-    await workload.close();
-    stopCluster();
-    await cluster.catch(() => undefined);
-    monitor.close();
-    await dashboard?.close();
   }
+  // tx/s, as a closed-loop benchmark counts: transfers confirmed to their clients (f+1
+  // matching replies) within the load window, over its length. (They are all in the
+  // audited ledger; so are the ones still in flight now, which the clients wait for.)
+  load.seconds = (Date.now() - started) / 1000;
+  load.confirmed = workload.counts.applied + workload.counts.rejected;
+  if (o.redraw !== null) o.redraw('');
+  o.print(interrupted() ? 'interrupted: stopping' : 'time is up: stopping the clients');
+  await (interrupted() ? workload.close() : workload.stop(STOP_GRACE_MS));
+  // The last blocks gather their votes.
+  if (!interrupted()) await sleep(1_500);
+  await monitor.poll();
+}
 
-  o.print('auditing the stored ledger of every honest replica (ledger verify)');
-  const verified = honest.map((node) => verifyNode(file, join(dataDir, 'nodes', node), node));
-  for (const v of verified) o.print(`  ${v.node}: ${v.ok ? 'ok' : 'FAILED'} — ${v.detail}`);
-  const best = verified.reduce((a, b) => (b.blocks > a.blocks ? b : a), verified[0]!);
-  const live = monitor.live(workload, started);
-  const summary: DemoSummary = {
-    ok: verified.length > 0 && verified.every((v) => v.ok) && best.blocks > 0,
-    protocol: 'pbft',
-    nodes: file.n,
-    byzantine: [...byzantine].map(([node, adversary]) => ({ node, adversary })),
-    blocks: best.blocks,
-    transactions: best.transactions,
-    applied: workload.counts.applied,
-    rejected: workload.counts.rejected,
-    txPerSecond: loadSeconds > 0 ? Math.round(confirmed / loadSeconds) : 0,
-    durationS: Math.round(loadSeconds * 10) / 10,
-    viewChanges: live.viewChanges,
-    evidence: live.evidence,
-    verified: verified.map(({ node, ok, blocks, detail }) => ({ node, ok, blocks, detail })),
-    dataDir,
-    dashboard: dashboard?.url ?? null,
-    interrupted,
+/**
+ * Whether the load goes on. A slow machine makes the demo slower, not a failure: with no block
+ * certified when the time is up, the load goes on (at most OVERTIME_MS) until one is.
+ */
+function overtime(o: DemoOptions, started: number, certified: () => boolean): () => boolean {
+  const end = started + o.durationS * 1000;
+  let said = false;
+  return () => {
+    if (Date.now() < end) return true;
+    if (certified() || Date.now() >= end + OVERTIME_MS) return false;
+    if (!said) {
+      said = true;
+      o.print('no block certified yet (a slow machine?): the load goes on until one is');
+    }
+    return true;
   };
-  return summary;
 }
 
 function prepareDataDir(data: string | undefined): string {
