@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { renderTraceHtml } from '../web/trace-viewer.js';
-import type { Lab, RunOutcome, Solution } from './lab.js';
+import type { Lab, LabTest, RunOutcome, Solution } from './lab.js';
 
 export interface Seeds {
   from: number;
@@ -65,6 +65,49 @@ function reproduce(lab: Lab, dir: string, test: string, from: number, to: number
   return traced ? `${command} --html ${lab.name}-${test}-${from}.html` : command;
 }
 
+/** What to list of a test's failures: the first few failing seeds, or the attack that never hit. */
+function failuresOf(
+  lab: Lab,
+  test: LabTest,
+  outcomes: readonly { seed: number; outcome: RunOutcome }[],
+  ok: boolean,
+  seeds: Seeds,
+  dir: string,
+): Failure[] {
+  if (test.mode === 'all')
+    return outcomes
+      .filter((o) => !o.outcome.ok)
+      .slice(0, LISTED_FAILURES)
+      .map(({ seed, outcome }) => ({
+        seed,
+        detail: outcome.detail,
+        reproduce: reproduce(lab, dir, test.name, seed, seed),
+      }));
+  if (ok) return [];
+  return [
+    {
+      seed: null,
+      detail: `no seed in ${seeds.from}..${seeds.to} did it (last: ${outcomes.at(-1)?.outcome.detail})`,
+      reproduce: reproduce(lab, dir, test.name, seeds.from, seeds.to),
+    },
+  ];
+}
+
+/** Points need the test and every test it builds on (containment counts for a real attack). */
+function award(lab: Lab, results: TestResult[], seeds: Seeds, dir: string): void {
+  for (const result of results) {
+    const needs = lab.tests.find((t) => t.name === result.test)?.needs ?? [];
+    const unmet = needs.filter((n) => results.find((r) => r.test === n)?.ok !== true);
+    result.points = result.ok && unmet.length === 0 ? result.max : 0;
+    if (result.ok && unmet.length > 0)
+      result.failures.push({
+        seed: null,
+        detail: `no points until ${unmet.join(', ')} passes`,
+        reproduce: reproduce(lab, dir, unmet[0] ?? result.test, seeds.from, seeds.to),
+      });
+  }
+}
+
 export function grade(lab: Lab, solution: Solution, options: GradeOptions): GradeReport {
   const start = performance.now();
   const seeds = options.seeds ?? lab.seeds;
@@ -87,25 +130,7 @@ export function grade(lab: Lab, solution: Solution, options: GradeOptions): Grad
     const passed = outcomes.filter((o) => o.outcome.ok).length;
     const hit = test.mode === 'any' ? outcomes.find((o) => o.outcome.ok) : undefined;
     const ok = test.mode === 'all' ? passed === outcomes.length : passed > 0;
-    const failures: Failure[] =
-      test.mode === 'all'
-        ? outcomes
-            .filter((o) => !o.outcome.ok)
-            .slice(0, LISTED_FAILURES)
-            .map(({ seed, outcome }) => ({
-              seed,
-              detail: outcome.detail,
-              reproduce: reproduce(lab, options.dir, test.name, seed, seed),
-            }))
-        : ok
-          ? []
-          : [
-              {
-                seed: null,
-                detail: `no seed in ${seeds.from}..${seeds.to} did it (last: ${outcomes.at(-1)?.outcome.detail})`,
-                reproduce: reproduce(lab, options.dir, test.name, seeds.from, seeds.to),
-              },
-            ];
+    const failures = failuresOf(lab, test, outcomes, ok, seeds, options.dir);
     results.push({
       test: test.name,
       description: test.description,
@@ -120,18 +145,7 @@ export function grade(lab: Lab, solution: Solution, options: GradeOptions): Grad
       failures,
     });
   }
-  // Points need the test and every test it builds on (containment counts for a real attack).
-  for (const result of results) {
-    const needs = lab.tests.find((t) => t.name === result.test)?.needs ?? [];
-    const unmet = needs.filter((n) => results.find((r) => r.test === n)?.ok !== true);
-    result.points = result.ok && unmet.length === 0 ? result.max : 0;
-    if (result.ok && unmet.length > 0)
-      result.failures.push({
-        seed: null,
-        detail: `no points until ${unmet.join(', ')} passes`,
-        reproduce: reproduce(lab, options.dir, unmet[0] ?? result.test, seeds.from, seeds.to),
-      });
-  }
+  award(lab, results, seeds, options.dir);
   if (options.html !== undefined && traced?.outcome.sim !== undefined) {
     const title = `lab ${lab.name}, test ${traced.test}, seed ${traced.seed} — trace viewer`;
     writeFileSync(options.html, renderTraceHtml(traced.outcome.sim.traceJsonl(), { title }));

@@ -81,7 +81,7 @@ export function validateScenario(raw: unknown, source: string): Scenario {
     throw new InputError(`${source}: ${jsonPath(issue.path)}: ${issue.message}`);
   }
   const scenario = parsed.data;
-  const fail = (path: string, message: string): never => {
+  const fail: Fail = (path, message) => {
     throw new InputError(`${source}: ${path}: ${message}`);
   };
   let model: 'byzantine' | 'crash' = 'byzantine';
@@ -105,6 +105,23 @@ export function validateScenario(raw: unknown, source: string): Scenario {
     // a twin's second instance ("n0'") may be named in a partition, like any instance
     ...scenario.twins.map((id) => `${id}'`),
   ]);
+  checkAdversaries(scenario, replicas, clients, fail);
+  checkFaults(scenario, nodes, fail);
+  scenario.twins.forEach((id, i) => {
+    if (!replicas.has(id)) fail(`$.twins[${i}]`, `no replica "${id}"`);
+  });
+  return scenario;
+}
+
+type Fail = (path: string, message: string) => never;
+
+/** Each adversary names a node of the role it replaces, and parameters its schema accepts. */
+function checkAdversaries(
+  scenario: Scenario,
+  replicas: ReadonlySet<string>,
+  clients: ReadonlySet<string>,
+  fail: Fail,
+): void {
   scenario.adversaries.forEach((adversary, i) => {
     if (!replicas.has(adversary.node) && !clients.has(adversary.node))
       fail(`$.adversaries[${i}].node`, `no replica or client "${adversary.node}"`);
@@ -126,6 +143,10 @@ export function validateScenario(raw: unknown, source: string): Scenario {
       throw e;
     }
   });
+}
+
+/** Each fault names existing nodes (or a role) and happens before the end. */
+function checkFaults(scenario: Scenario, nodes: ReadonlySet<string>, fail: Fail): void {
   scenario.faults.forEach((fault, i) => {
     const named =
       fault.action === 'crash' || fault.action === 'restart'
@@ -140,8 +161,4 @@ export function validateScenario(raw: unknown, source: string): Scenario {
     if (fault.at > scenario.duration)
       fail(`$.faults[${i}].at`, `${fault.at} is after the end (${scenario.duration})`);
   });
-  scenario.twins.forEach((id, i) => {
-    if (!replicas.has(id)) fail(`$.twins[${i}]`, `no replica "${id}"`);
-  });
-  return scenario;
 }
