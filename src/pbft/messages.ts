@@ -125,6 +125,13 @@ export function pbftSchemas(app: AppSchemas) {
     newView: newViewEnvelope.nullable(),
   });
 
+  /** A stable checkpoint as a replica persists it (`stable`): s, the digest, q CHECKPOINTs. */
+  const stableCheckpointSchema = z.strictObject({
+    seq: counter,
+    stateDigest: digestSchema,
+    proof: z.array(checkpointEnvelope).max(MAX_REPLICAS),
+  });
+
   // ⟨EVIDENCE, a, b⟩σi: two PRE-PREPAREs the primary signed for one slot with different
   // digests, forwarded so that every replica can complain without waiting for its timer.
   const evidenceBody = z.strictObject({ a: prePrepareEnvelope, b: prePrepareEnvelope });
@@ -162,10 +169,13 @@ export function pbftSchemas(app: AppSchemas) {
     snapshotSchema,
     commitCertificateSchema,
     stateBody,
+    stableCheckpointSchema,
     evidenceBody,
     messages,
   };
 }
+
+export type PbftSchemas = ReturnType<typeof pbftSchemas>;
 
 /** What an application gives the schemas (a subset of AppDefinition). */
 export type AppSchemas = Pick<AppDefinition, 'command' | 'result' | 'snapshot'>;
