@@ -34,7 +34,8 @@ export function parseStored<T>(schema: z.ZodType<T>, key: string, value: Json): 
   const result = schema.safeParse(value);
   if (!result.success) {
     const issue = result.error.issues[0];
-    const where = issue === undefined || issue.path.length === 0 ? '' : ` at ${issue.path.join('.')}`;
+    const where =
+      issue === undefined || issue.path.length === 0 ? '' : ` at ${issue.path.join('.')}`;
     throw new CorruptStoreError(key, `${issue?.message ?? 'does not parse'}${where}`);
   }
   return result.data;
@@ -53,7 +54,8 @@ export interface DurableState {
 /** The sequence number in a key `<prefix><s>`. */
 function seqIn(key: string, prefix: string): number {
   const text = key.slice(prefix.length);
-  if (!/^(0|[1-9][0-9]{0,15})$/.test(text)) throw new CorruptStoreError(key, 'not a sequence number');
+  if (!/^(0|[1-9][0-9]{0,15})$/.test(text))
+    throw new CorruptStoreError(key, 'not a sequence number');
   return Number(text);
 }
 

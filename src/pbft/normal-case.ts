@@ -217,7 +217,12 @@ export class NormalCase {
       const cert: PreparedCertificate = { prePrepare: pp, prepares };
       this.r.votes.keepCertificate(cert);
     }
-    const commit = this.r.votes.sign(voteSlot, 'COMMIT', { view, seq, digest }, this.r.sameDigest(digest));
+    const commit = this.r.votes.sign(
+      voteSlot,
+      'COMMIT',
+      { view, seq, digest },
+      this.r.sameDigest(digest),
+    );
     if (commit === null) return;
     slot.commits.set(this.r.self, commit as CommitEnvelope);
     this.r.broadcast(commit);

@@ -13,13 +13,8 @@
 import type { z } from 'zod';
 import type { Envelope } from '../core/envelope-types.js';
 import type { Recovered } from '../core/protocol.js';
-import {
-  CorruptStoreError,
-  type DurableState,
-  loadDurableState,
-  parseStored,
-} from './durable.js';
 import type { StableCheckpoint } from './checkpoints.js';
+import { CorruptStoreError, type DurableState, loadDurableState, parseStored } from './durable.js';
 import type {
   CommitEnvelope,
   PbftSchemas,

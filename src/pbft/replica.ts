@@ -322,23 +322,32 @@ export class PbftReplica implements Protocol<unknown> {
   private dispatch(from: NodeId, message: Envelope): void {
     switch (message.kind as PbftKind) {
       case 'PRE-PREPARE':
-        return this.normalCase.onPrePrepare(from, message as PrePrepareEnvelope);
+        this.normalCase.onPrePrepare(from, message as PrePrepareEnvelope);
+        return;
       case 'PREPARE':
-        return this.normalCase.onPrepare(from, message as PrepareEnvelope);
+        this.normalCase.onPrepare(from, message as PrepareEnvelope);
+        return;
       case 'COMMIT':
-        return this.normalCase.onCommit(from, message as CommitEnvelope);
+        this.normalCase.onCommit(from, message as CommitEnvelope);
+        return;
       case 'CHECKPOINT':
-        return this.checkpoints.onCheckpoint(from, message as CheckpointEnvelope);
+        this.checkpoints.onCheckpoint(from, message as CheckpointEnvelope);
+        return;
       case 'VIEW-CHANGE':
-        return this.viewChange.onViewChange(from, message as ViewChangeEnvelope);
+        this.viewChange.onViewChange(from, message as ViewChangeEnvelope);
+        return;
       case 'NEW-VIEW':
-        return this.viewChange.onNewView(message as NewViewEnvelope);
+        this.viewChange.onNewView(message as NewViewEnvelope);
+        return;
       case 'FETCH-STATE':
-        return this.transfer.onFetchState(from, message.body as FetchStateBody);
+        this.transfer.onFetchState(from, message.body as FetchStateBody);
+        return;
       case 'STATE':
-        return this.transfer.onState(from, message.body as StateBody);
+        this.transfer.onState(from, message.body as StateBody);
+        return;
       case 'EVIDENCE':
-        return this.onEvidence(from, message.body as EvidenceBody);
+        this.onEvidence(from, message.body as EvidenceBody);
+        return;
       default:
         this.reject(message.kind, from, 'not a message for replicas');
     }

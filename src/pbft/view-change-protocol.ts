@@ -47,7 +47,12 @@ export class ViewChangeProtocol {
           primaryOf(r.cluster, v),
         ),
       };
-      vc = r.votes.sign({ kind: 'vc', view: newView }, 'VIEW-CHANGE', body, () => true) as ViewChangeEnvelope;
+      vc = r.votes.sign(
+        { kind: 'vc', view: newView },
+        'VIEW-CHANGE',
+        body,
+        () => true,
+      ) as ViewChangeEnvelope;
       r.votes.forgetBelow('vc', newView);
     }
     r.ctx.note('view-change', { newView, from: r.self });
@@ -230,10 +235,12 @@ export class ViewChangeProtocol {
     this.newViewMessage = nv;
     r.ctx.cancelTimer(TIMER.viewChange);
     r.ctx.note('view', { view, primary: r.primary });
-    for (const mine of this.seen.values()) for (const v of [...mine.keys()]) if (v <= view) mine.delete(v);
+    for (const mine of this.seen.values())
+      for (const v of [...mine.keys()]) if (v <= view) mine.delete(v);
     this.helped.clear();
 
-    if (plan.checkpoint !== null && plan.checkpoint.seq > r.h) r.checkpoints.stabilize(plan.checkpoint);
+    if (plan.checkpoint !== null && plan.checkpoint.seq > r.h)
+      r.checkpoints.stabilize(plan.checkpoint);
     r.log.compact(view);
 
     r.proposer.enterView(plan.maxS);
