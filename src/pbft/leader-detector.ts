@@ -95,6 +95,7 @@ export class LeaderDetector<C = null> {
     return this.leaderOf(this.currentRound);
   }
 
+  /** LD-1 leader(r) := replicas[r mod N] */
   leaderOf(round: number): NodeId {
     const { replicas } = this.config;
     return replicas[round % replicas.length] as NodeId;
@@ -106,8 +107,8 @@ export class LeaderDetector<C = null> {
   }
 
   /**
-   * The complaints received about `round` (own included). For round − 1 these are the ones
-   * that deposed the previous leader: at least q of them when the round was reached that way.
+   * LD-17 complaintsFor(round − 1) = deposing: the q complaints that started the current round
+   *       — the new leader's proof that it was chosen. Other rounds: the complaints held.
    */
   complaintsFor(round: number): ReadonlyMap<NodeId, C> {
     if (round === this.currentRound - 1) return this.deposing;
@@ -153,7 +154,7 @@ export class LeaderDetector<C = null> {
     return any;
   }
 
-  /** The caller made progress under the current leader: the rounds without it are over. */
+  /** LD-18 progress(): progressRound := round (the caller made progress under this leader). */
   progress(): void {
     const cap = this.config.maxBackoff ?? 10;
     if (this.progressRound < this.currentRound) {
@@ -169,7 +170,7 @@ export class LeaderDetector<C = null> {
     this.progressRound = this.currentRound;
   }
 
-  /** base × 2^(rounds since the last progress + backoff), capped. */
+  /** LD-18 timeout := base · 2^min(round − progressRound, maxBackoff) (plus `backoff`). */
   timeoutMs(): number {
     const exponent = Math.min(
       Math.max(0, this.currentRound - this.progressRound) + this.backoff,
@@ -179,8 +180,8 @@ export class LeaderDetector<C = null> {
   }
 
   /**
-   * After a restart: resume at `round`, having complained about it already if `own` is given
-   * (a process never complains twice about one round, and never takes a complaint back).
+   * LD-19 restore(r, own) after a restart: round := r; progressRound := r; no complaints kept;
+   *       if own is the process's persisted complaint about r, it counts as complained.
    */
   restore(round: number, own: C | null): void {
     this.currentRound = round;
@@ -209,6 +210,7 @@ export class LeaderDetector<C = null> {
     return list;
   }
 
+  /** LD-13 a complaint about r < round is stale; one about r ≥ round is kept in complainlist[r]. */
   private record(from: NodeId, round: number, complaint: C): ComplaintOutcome {
     if (!this.config.replicas.includes(from)) return 'unknown-sender';
     if (round < this.currentRound) return 'stale';
@@ -219,7 +221,7 @@ export class LeaderDetector<C = null> {
     return 'recorded';
   }
 
-  /** Keep at most maxPendingPerSender rounds per complainer: its highest ones. */
+  /** LD-13 each complainer keeps at most 4 rounds (its highest). */
   private boundSender(from: NodeId): void {
     const limit = this.config.maxPendingPerSender ?? 4;
     const rounds = [...this.complaints.entries()]
@@ -260,8 +262,8 @@ export class LeaderDetector<C = null> {
   }
 
   /**
-   * The smallest round r ≥ round such that more than f processes complained about rounds ≥ r
-   * — taking each process's highest complaint, the (f+1)-th highest of them — or null.
+   * LD-15 r*: the (f+1)-th highest of each process's highest complaint round ≥ round — the
+   *       highest round such that f+1 processes complained about it or a later one (or null).
    */
   private amplificationRound(): number | null {
     const highest = new Map<NodeId, number>();
@@ -274,6 +276,7 @@ export class LeaderDetector<C = null> {
     return r === undefined ? null : r;
   }
 
+  /** LD-11, LD-14 round := r+1; complained := false; Trust(leader(round)). */
   private advance(round: number): Decision {
     this.deposing = this.complaints.get(round - 1) ?? new Map();
     this.dropBelow(round);
