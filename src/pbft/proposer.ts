@@ -13,15 +13,11 @@ import type { PrePrepareEnvelope, RequestEnvelope } from './messages.js';
 import { TIMER } from './options.js';
 import type { PbftReplica } from './replica.js';
 
-function requestKey(request: RequestEnvelope): string {
-  return `${request.body.client}:${request.body.timestamp}`;
-}
-
 export class Proposer {
   /** Requests waiting for a batch, at most one per client. */
   private queue: RequestEnvelope[] = [];
-  /** client:timestamp of the requests in batches proposed in this view. */
-  private readonly proposed = new Set<string>();
+  /** Per client, the timestamps of its requests in batches proposed in this view. */
+  private readonly proposed = new Map<NodeId, Set<number>>();
   /** The highest sequence number assigned in this view. */
   lastAssigned = 0;
   private batchTimerArmed = false;
@@ -36,8 +32,8 @@ export class Proposer {
 
   /** PBFT-12 if i = primary(v): put the request in the queue of requests to order. */
   enqueue(request: RequestEnvelope): void {
-    if (this.proposed.has(requestKey(request))) return;
     const { client, timestamp } = request.body;
+    if (this.proposed.get(client)?.has(timestamp) === true) return;
     const i = this.queue.findIndex((r) => r.body.client === client);
     const queued = this.queue[i];
     if (queued !== undefined) {
@@ -144,7 +140,14 @@ export class Proposer {
 
   /** The requests of a PRE-PREPARE of this view are not to be ordered again. */
   markProposed(pp: PrePrepareEnvelope): void {
-    for (const r of pp.body.batch) this.proposed.add(requestKey(r));
+    for (const { body } of pp.body.batch) {
+      let timestamps = this.proposed.get(body.client);
+      if (timestamps === undefined) {
+        timestamps = new Set();
+        this.proposed.set(body.client, timestamps);
+      }
+      timestamps.add(body.timestamp);
+    }
   }
 
   /**
