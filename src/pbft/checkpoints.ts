@@ -136,7 +136,7 @@ export class CheckpointTracker {
     this.r.proposer.cut(false);
   }
 
-  /** Our own state after `seq`: kept for the checkpoint, and on disk in the same step. */
+  /** PBFT-31, PBFT-55: our state after `seq`, kept and on disk before its CHECKPOINT leaves. */
   keepSnapshot(seq: number, stateDigest: string, snapshot: Snapshot): void {
     this.own.set(seq, { stateDigest, snapshot });
     if (!this.r.options.unsafeVolatileState) persistSnapshot(this.r.ctx, seq, snapshot);

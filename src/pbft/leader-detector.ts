@@ -90,7 +90,7 @@ export class LeaderDetector<C = null> {
     return this.currentRound;
   }
 
-  /** The trusted leader: leader(round). */
+  /** LD-3, LD-11: the trusted leader, leader(round). */
   get leader(): NodeId {
     return this.leaderOf(this.currentRound);
   }
@@ -101,7 +101,7 @@ export class LeaderDetector<C = null> {
     return replicas[round % replicas.length] as NodeId;
   }
 
-  /** Whether this process has complained about the current round's leader. */
+  /** LD-2, LD-6 complained: about the current round's leader. */
   get complained(): boolean {
     return this.complainedRound >= this.currentRound;
   }
@@ -196,6 +196,7 @@ export class LeaderDetector<C = null> {
     }
   }
 
+  /** LD-6 complained := true; send [COMPLAINT, round] to all (returned to the caller). */
   private sendComplaint(round: number): Decision {
     this.complainedRound = round;
     return { kind: 'complain', round };

@@ -239,14 +239,14 @@ export class NormalCase {
     this.executeReady();
   }
 
-  /** A batch known committed, by its certificate: kept, and on disk before it is executed. */
+  /** PBFT-26, PBFT-51: a batch known committed, by its certificate — on disk before it executes. */
   commit(certificate: CommitCertificate): void {
     const batch = committedBatch(certificate);
     this.committed.set(batch.seq, batch);
     if (!this.r.options.unsafeVolatileState) persistBatch(this.r.ctx, batch.seq, certificate);
   }
 
-  /** The committed batches up to `seq` are covered by a stable checkpoint: forget them. */
+  /** PBFT-33: the committed batches up to `seq` are covered by a stable checkpoint. */
   forgetCommitted(seq: number): void {
     for (const s of [...this.committed.keys()]) {
       if (s > seq) continue;
@@ -325,7 +325,7 @@ export class NormalCase {
     if (pending !== undefined && pending.body.timestamp <= timestamp) this.pending.delete(client);
   }
 
-  /** Requests a transferred state already holds are no longer pending. */
+  /** PBFT-51, PBFT-30: requests a transferred state already holds are no longer pending. */
   dropExecuted(): void {
     for (const [client, request] of [...this.pending]) {
       if (this.r.sessions.check(client, request.body.timestamp).kind !== 'new') {

@@ -78,6 +78,7 @@ export class Proposer {
     }
   }
 
+  /** PBFT-13 … or the batch timer fires. */
   onBatchTimer(): void {
     this.batchTimerArmed = false;
     this.cut(true);
@@ -91,9 +92,9 @@ export class Proposer {
   }
 
   /**
-   * The next batch from the queue — at most `batchSize` requests, and within the application's
-   * batch weight (a request too heavy on its own goes alone, and backups will refuse it: no
-   * correct client sends one).
+   * PBFT-14 take a batch B from the queue: at most `batchSize` requests, within the
+   * application's batch weight (a request too heavy on its own goes alone, and backups will
+   * refuse it: no correct client sends one).
    */
   private takeBatch(batchSize: number): RequestEnvelope[] {
     const { app } = this.r.options;

@@ -49,7 +49,7 @@ function voteSchemas(schemas: PbftSchemas): Readonly<Record<VoteKind, z.ZodType<
   };
 }
 
-/** The replica's own keys of a recovered store, parsed. */
+/** PBFT-57 reload: the replica's own keys of a recovered store, each parsed (or stop). */
 export function parseRecovered(recovered: Recovered, schemas: PbftSchemas): RecoveredReplica {
   const envelopes = voteSchemas(schemas);
   let view = 0;

@@ -181,7 +181,10 @@ export class PbftReplica implements Protocol<unknown> {
   inWindow(seq: number): boolean {
     return seq > this.h && seq <= this.h + this.options.watermarkWindow;
   }
-  /** PREPARE/COMMIT are taken for the current view, and buffered for views being entered. */
+  /**
+   * PBFT-17, PBFT-24: votes of the current view count in the normal case only (LD-20); those
+   * of a view being entered are buffered, so that entering it finds them.
+   */
   acceptsVotes(view: number): boolean {
     if (view === this.view) return this.normal;
     return view > this.view && view <= this.detector.round + 1;
@@ -319,6 +322,7 @@ export class PbftReplica implements Protocol<unknown> {
     this.dispatch(from, message);
   }
 
+  /** Each admitted message to the part of the paper it belongs to. */
   private dispatch(from: NodeId, message: Envelope): void {
     switch (message.kind as PbftKind) {
       case 'PRE-PREPARE':
@@ -353,6 +357,7 @@ export class PbftReplica implements Protocol<unknown> {
     }
   }
 
+  /** `request`: PBFT-35; `view-change`: PBFT-47; `batch`: PBFT-13; `fetch`: PBFT-49. */
   onTimer(name: string): void {
     switch (name) {
       case TIMER.request:

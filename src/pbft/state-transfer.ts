@@ -72,6 +72,7 @@ export class StateTransfer {
     this.sendFetch();
   }
 
+  /** PBFT-49 multicast ⟨FETCH-STATE, its last executed s, its view⟩σi. */
   private sendFetch(): void {
     const { ctx } = this.r;
     this.r.broadcast(
