@@ -24,6 +24,9 @@ export interface Mutant {
 }
 
 const REPLICA = 'src/pbft/replica.ts';
+const NORMAL_CASE = 'src/pbft/normal-case.ts';
+const CHECKPOINTS = 'src/pbft/checkpoints.ts';
+const VIEW_CHANGE = 'src/pbft/view-change-protocol.ts';
 const CERTS = 'src/pbft/certificates.ts';
 const RAFT = 'src/raft/raft.ts';
 const RAFT_RULES = 'src/raft/rules.ts';
@@ -35,7 +38,7 @@ export const mutants: readonly Mutant[] = [
   {
     name: 'pbft-timer-restarts-on-any-execution',
     protocol: 'pbft',
-    file: REPLICA,
+    file: NORMAL_CASE,
     search: 'this.armRequestTimer(false);\n  }\n\n  private clearPending',
     replace: 'this.armRequestTimer(fresh.length > 0);\n  }\n\n  private clearPending',
     breaks:
@@ -45,7 +48,7 @@ export const mutants: readonly Mutant[] = [
   {
     name: 'pbft-commit-with-q-minus-1',
     protocol: 'pbft',
-    file: REPLICA,
+    file: NORMAL_CASE,
     search: 'if (commits.length < q) return;',
     replace: 'if (commits.length < q - 1) return;',
     breaks:
@@ -55,7 +58,7 @@ export const mutants: readonly Mutant[] = [
   {
     name: 'pbft-prepared-with-q-minus-2',
     protocol: 'pbft',
-    file: REPLICA,
+    file: NORMAL_CASE,
     search: 'if (prepares.length < q - 1) return;',
     replace: 'if (prepares.length < q - 2) return;',
     breaks:
@@ -106,8 +109,8 @@ export const mutants: readonly Mutant[] = [
   {
     name: 'pbft-new-view-not-recomputed',
     protocol: 'pbft',
-    file: REPLICA,
-    search: 'unsafeSkipCheck: this.options.unsafeSkipNewViewCheck,',
+    file: VIEW_CHANGE,
+    search: 'unsafeSkipCheck: r.options.unsafeSkipNewViewCheck,',
     replace: 'unsafeSkipCheck: true,',
     breaks:
       'A backup accepts a new-view message for view v+1 if it is signed properly, if the view-change messages it contains are valid for view v+1, and if the set O is correct; it verifies the correctness of O by performing a computation similar to the one used by the primary to create O.',
@@ -116,8 +119,8 @@ export const mutants: readonly Mutant[] = [
   {
     name: 'pbft-checkpoint-stable-alone',
     protocol: 'pbft',
-    file: REPLICA,
-    search: 'if (matching.length >= this.cluster.quorum) {',
+    file: CHECKPOINTS,
+    search: 'if (matching.length >= this.r.cluster.quorum) {',
     replace: 'if (matching.length >= 1) {',
     breaks:
       'A checkpoint with a proof (2f + 1 checkpoint messages with the same sequence number and digest, signed by different replicas) becomes stable.',
@@ -126,7 +129,7 @@ export const mutants: readonly Mutant[] = [
   {
     name: 'pbft-duplicate-executed-again',
     protocol: 'pbft',
-    file: REPLICA,
+    file: NORMAL_CASE,
     search: "if (verdict.kind === 'new') {\n        fresh.push(request);",
     replace: "if (verdict.kind !== 'stale') {\n        fresh.push(request);",
     breaks:
@@ -136,9 +139,9 @@ export const mutants: readonly Mutant[] = [
   {
     name: 'pbft-request-in-another-clients-name',
     protocol: 'pbft',
-    file: REPLICA,
-    search: 'if (client !== from || !this.cluster.clients.includes(from)) {',
-    replace: 'if (!this.cluster.clients.includes(from)) {',
+    file: NORMAL_CASE,
+    search: 'if (client !== from || !this.r.cluster.clients.includes(from)) {',
+    replace: 'if (!this.r.cluster.clients.includes(from)) {',
     breaks:
       'A request ⟨REQUEST, o, t, c⟩σc is signed by the client c it names; a replica takes it only from c itself.',
     scenarios: ['pbft-byzantine-clients'],

@@ -12,14 +12,34 @@
  *                 before it is executed and anyone is answered
  *
  * Both go when the stable checkpoint passes them (snapshots below it, batches up to it).
- * Recovery (`PbftReplica.restoreState`) installs the snapshot of the stable checkpoint and
+ * Recovery (`restoreState` in recovery.ts) installs the snapshot of the stable checkpoint and
  * executes the batches after it again, in order; the sessions inside the snapshot make that
  * exactly-once. A batch prepared but committed nowhere comes back through the view change,
  * from the prepared certificates (`cert/v/s`).
  */
+import type { z } from 'zod';
 import type { Json } from '../core/json.js';
 import type { Context, Recovered } from '../core/protocol.js';
-import type { CommitCertificate, Snapshot } from './messages.js';
+import type { CommitCertificate, PbftSchemas, Snapshot } from './messages.js';
+
+export class CorruptStoreError extends Error {
+  constructor(key: string, reason: string) {
+    super(`corrupt PBFT store: ${key}: ${reason}`);
+    this.name = 'CorruptStoreError';
+  }
+}
+
+/** Parse one stored value, or stop: a corrupt store gives a clear error. */
+export function parseStored<T>(schema: z.ZodType<T>, key: string, value: Json): T {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const where =
+      issue === undefined || issue.path.length === 0 ? '' : ` at ${issue.path.join('.')}`;
+    throw new CorruptStoreError(key, `${issue?.message ?? 'does not parse'}${where}`);
+  }
+  return result.data;
+}
 
 const SNAPSHOT = 'snapshot/';
 const BATCH = 'batch/';
@@ -31,15 +51,23 @@ export interface DurableState {
   readonly batches: ReadonlyMap<number, CommitCertificate>;
 }
 
-/** What `persistSnapshot` and `persistBatch` wrote before the crash. */
-export function loadDurableState(recovered: Recovered): DurableState {
+/** The sequence number in a key `<prefix><s>`. */
+function seqIn(key: string, prefix: string): number {
+  const text = key.slice(prefix.length);
+  if (!/^(0|[1-9][0-9]{0,15})$/.test(text))
+    throw new CorruptStoreError(key, 'not a sequence number');
+  return Number(text);
+}
+
+/** What `persistSnapshot` and `persistBatch` wrote before the crash, parsed. */
+export function loadDurableState(recovered: Recovered, schemas: PbftSchemas): DurableState {
   const snapshots = new Map<number, Snapshot>();
   const batches = new Map<number, CommitCertificate>();
   for (const [key, value] of recovered) {
     if (key.startsWith(SNAPSHOT))
-      snapshots.set(Number(key.slice(SNAPSHOT.length)), value as Snapshot);
+      snapshots.set(seqIn(key, SNAPSHOT), parseStored(schemas.snapshotSchema, key, value));
     else if (key.startsWith(BATCH))
-      batches.set(Number(key.slice(BATCH.length)), value as unknown as CommitCertificate);
+      batches.set(seqIn(key, BATCH), parseStored(schemas.commitCertificateSchema, key, value));
   }
   return { snapshots, batches };
 }

@@ -3,9 +3,15 @@
  * Rodrigues, Alg. 2.10 "Rotating Byzantine Leader Detection"), as a sans-IO module:
  *
  *   request    ⟨bld, Complain | p⟩  → complain(p)
- *   indication ⟨bld, Trust | p⟩     → hooks.trust(p, round)
  *   [COMPLAINT, r] from q            → onComplaint(q, r, payload)
- *   send [COMPLAINT, r] to all       → hooks.complain(r)  (the caller multicasts it)
+ *   send [COMPLAINT, r] to all       → returned: { kind: 'complain', round }  (the caller
+ *                                      multicasts it, then hands it back: countOwn)
+ *   indication ⟨bld, Trust | p⟩     → returned: { kind: 'trust', leader: p, round }
+ *
+ * The detector never calls its caller. An input records what happened and returns the first
+ * decision it leads to; the caller acts on it and asks for the next one (`next`) until there
+ * is none — the textbook's "repeat until nothing changes" (LD-9), one step at a time, so that
+ * the caller sees the detector exactly as it was when each decision was taken.
  *
  * Rounds start at `initialRound` (0 for PBFT: round = view), leader(r) = replicas[r mod N].
  * A complaint is opaque to the detector (`C`): PBFT's complaint about round v is its signed
@@ -39,15 +45,15 @@ export interface LeaderDetectorConfig {
   readonly maxPendingPerSender?: number;
 }
 
-export interface LeaderDetectorHooks<C> {
-  /**
-   * Send [COMPLAINT, round] to all other processes and return this process's own complaint,
-   * which the detector counts at once (it is not delivered back to us).
-   */
-  complain(round: number): C;
-  /** Trust(leader): `leader` = leader(round) is now the trusted leader. */
-  trust(leader: NodeId, round: number): void;
-}
+/**
+ * What the detector decided; the caller acts on it before asking for the next one.
+ * - `complain`: send [COMPLAINT, round] to all, and hand the complaint back (`countOwn`): it
+ *   counts at once (it is not delivered back to us).
+ * - `trust`: Trust(leader), `leader` = leader(round), is now the trusted leader.
+ */
+export type Decision =
+  | { readonly kind: 'complain'; readonly round: number }
+  | { readonly kind: 'trust'; readonly leader: NodeId; readonly round: number };
 
 export type ComplaintOutcome = 'recorded' | 'stale' | 'duplicate' | 'unknown-sender';
 
@@ -70,11 +76,9 @@ export class LeaderDetector<C = null> {
    */
   private backoff = 0;
   private progressSinceBackoff = 0;
-  private evaluating = false;
 
   constructor(
     private readonly config: LeaderDetectorConfig,
-    private readonly hooks: LeaderDetectorHooks<C>,
     initialRound = 0,
   ) {
     if (config.replicas.length === 0) throw new Error('leader detector needs processes');
@@ -86,24 +90,25 @@ export class LeaderDetector<C = null> {
     return this.currentRound;
   }
 
-  /** The trusted leader: leader(round). */
+  /** LD-3, LD-11: the trusted leader, leader(round). */
   get leader(): NodeId {
     return this.leaderOf(this.currentRound);
   }
 
+  /** LD-1 leader(r) := replicas[r mod N] */
   leaderOf(round: number): NodeId {
     const { replicas } = this.config;
     return replicas[round % replicas.length] as NodeId;
   }
 
-  /** Whether this process has complained about the current round's leader. */
+  /** LD-2, LD-6 complained: about the current round's leader. */
   get complained(): boolean {
     return this.complainedRound >= this.currentRound;
   }
 
   /**
-   * The complaints received about `round` (own included). For round − 1 these are the ones
-   * that deposed the previous leader: at least q of them when the round was reached that way.
+   * LD-17 complaintsFor(round − 1) = deposing: the q complaints that started the current round
+   *       — the new leader's proof that it was chosen. Other rounds: the complaints held.
    */
   complaintsFor(round: number): ReadonlyMap<NodeId, C> {
     if (round === this.currentRound - 1) return this.deposing;
@@ -111,37 +116,45 @@ export class LeaderDetector<C = null> {
   }
 
   /**
-   * upon Complain(p) with p = leader(round) and not complained: complain about this round.
-   * Returns whether a complaint went out.
+   * LD-4  upon Complain(p):
+   * LD-5    if p = leader(round) and not complained:
+   * LD-6      complained := true; send [COMPLAINT, round] to all
+   * Returns that decision (null: no complaint); the caller sends it, counts it (`countOwn`),
+   * then follows `next` (LD-9).
    */
-  complain(p: NodeId): boolean {
-    if (p !== this.leader || this.complained) return false;
-    this.sendComplaint(this.currentRound);
-    this.evaluate();
-    return true;
+  complain(p: NodeId): Decision | null {
+    if (p !== this.leader || this.complained) return null;
+    return this.sendComplaint(this.currentRound);
   }
 
-  /** upon [COMPLAINT, r] from q. */
-  onComplaint(from: NodeId, round: number, complaint: C): ComplaintOutcome {
-    const outcome = this.record(from, round, complaint);
-    if (outcome === 'recorded') this.evaluate();
-    return outcome;
+  /** LD-6 "add self to complainlist[round]": the complaint the caller sent for `round`. */
+  countOwn(round: number, complaint: C): void {
+    this.list(round).set(this.config.self, complaint);
   }
 
   /**
-   * Several complaints at once — e.g. the q VIEW-CHANGEs inside a NEW-VIEW, which prove that a
-   * quorum complained. They are all counted before the rules run, so a process that catches up
-   * this way moves straight to the new round instead of first amplifying.
+   * LD-7  upon [COMPLAINT, r] from process j:
+   * LD-8    if r = round: add j to complainlist[round]   (LD-13: r ≥ round kept, bounded)
+   * When `recorded`, the caller follows `next` (LD-9).
    */
-  onComplaints(list: Iterable<readonly [NodeId, number, C]>): void {
+  onComplaint(from: NodeId, round: number, complaint: C): ComplaintOutcome {
+    return this.record(from, round, complaint);
+  }
+
+  /**
+   * LD-16 a batch of complaints (the V of a NEW-VIEW) is recorded whole, then LD-14 / LD-15
+   *       run once: a process that catches up this way moves straight to the new round.
+   * Returns whether any was recorded (then the caller follows `next`).
+   */
+  onComplaints(list: Iterable<readonly [NodeId, number, C]>): boolean {
     let any = false;
     for (const [from, round, complaint] of list) {
       if (this.record(from, round, complaint) === 'recorded') any = true;
     }
-    if (any) this.evaluate();
+    return any;
   }
 
-  /** The caller made progress under the current leader: the rounds without it are over. */
+  /** LD-18 progress(): progressRound := round (the caller made progress under this leader). */
   progress(): void {
     const cap = this.config.maxBackoff ?? 10;
     if (this.progressRound < this.currentRound) {
@@ -157,7 +170,7 @@ export class LeaderDetector<C = null> {
     this.progressRound = this.currentRound;
   }
 
-  /** base × 2^(rounds since the last progress + backoff), capped. */
+  /** LD-18 timeout := base · 2^min(round − progressRound, maxBackoff) (plus `backoff`). */
   timeoutMs(): number {
     const exponent = Math.min(
       Math.max(0, this.currentRound - this.progressRound) + this.backoff,
@@ -167,8 +180,8 @@ export class LeaderDetector<C = null> {
   }
 
   /**
-   * After a restart: resume at `round`, having complained about it already if `own` is given
-   * (a process never complains twice about one round, and never takes a complaint back).
+   * LD-19 restore(r, own) after a restart: round := r; progressRound := r; no complaints kept;
+   *       if own is the process's persisted complaint about r, it counts as complained.
    */
   restore(round: number, own: C | null): void {
     this.currentRound = round;
@@ -183,10 +196,10 @@ export class LeaderDetector<C = null> {
     }
   }
 
-  private sendComplaint(round: number): void {
+  /** LD-6 complained := true; send [COMPLAINT, round] to all (returned to the caller). */
+  private sendComplaint(round: number): Decision {
     this.complainedRound = round;
-    const own = this.hooks.complain(round);
-    this.list(round).set(this.config.self, own);
+    return { kind: 'complain', round };
   }
 
   private list(round: number): Map<NodeId, C> {
@@ -198,6 +211,7 @@ export class LeaderDetector<C = null> {
     return list;
   }
 
+  /** LD-13 a complaint about r < round is stale; one about r ≥ round is kept in complainlist[r]. */
   private record(from: NodeId, round: number, complaint: C): ComplaintOutcome {
     if (!this.config.replicas.includes(from)) return 'unknown-sender';
     if (round < this.currentRound) return 'stale';
@@ -208,7 +222,7 @@ export class LeaderDetector<C = null> {
     return 'recorded';
   }
 
-  /** Keep at most maxPendingPerSender rounds per complainer: its highest ones. */
+  /** LD-13 each complainer keeps at most 4 rounds (its highest). */
   private boundSender(from: NodeId): void {
     const limit = this.config.maxPendingPerSender ?? 4;
     const rounds = [...this.complaints.entries()]
@@ -223,43 +237,34 @@ export class LeaderDetector<C = null> {
     }
   }
 
-  private evaluate(): void {
-    if (this.evaluating) return;
-    this.evaluating = true;
-    try {
-      for (;;) {
-        // #complainlist ≥ q: round := r+1; Trust(leader(round))
-        let deposed = -1;
-        for (const [r, list] of this.complaints) {
-          if (r >= this.currentRound && list.size >= this.config.quorum && r > deposed) deposed = r;
-        }
-        if (deposed >= 0) {
-          this.advance(deposed + 1);
-          continue;
-        }
-        // #complainlist > f and not complained: amplify
-        if (!this.complained) {
-          const target = this.amplificationRound();
-          if (target !== null) {
-            if (target > this.currentRound) {
-              this.dropBelow(target);
-              this.deposing = new Map();
-            }
-            this.currentRound = target;
-            this.sendComplaint(target);
-            continue;
-          }
-        }
-        return;
-      }
-    } finally {
-      this.evaluating = false;
+  /**
+   * LD-9   after LD-6 or LD-8, repeat until nothing changes:   (the caller repeats `next`)
+   * LD-14  depose: if some r ≥ round has |complainlist[r]| ≥ q, take the highest such r;
+   *        round := r+1; complained := false; Trust(leader(round)).
+   * LD-15  join: else, if not complained and more than f processes complained about rounds
+   *        ≥ round: round := r*; complain about r* (LD-6).
+   * One step: the next decision, or null once nothing changes.
+   */
+  next(): Decision | null {
+    let deposed = -1;
+    for (const [r, list] of this.complaints) {
+      if (r >= this.currentRound && list.size >= this.config.quorum && r > deposed) deposed = r;
     }
+    if (deposed >= 0) return this.advance(deposed + 1);
+    if (this.complained) return null;
+    const target = this.amplificationRound();
+    if (target === null) return null;
+    if (target > this.currentRound) {
+      this.dropBelow(target);
+      this.deposing = new Map();
+    }
+    this.currentRound = target;
+    return this.sendComplaint(target);
   }
 
   /**
-   * The smallest round r ≥ round such that more than f processes complained about rounds ≥ r
-   * — taking each process's highest complaint, the (f+1)-th highest of them — or null.
+   * LD-15 r*: the (f+1)-th highest of each process's highest complaint round ≥ round — the
+   *       highest round such that f+1 processes complained about it or a later one (or null).
    */
   private amplificationRound(): number | null {
     const highest = new Map<NodeId, number>();
@@ -272,11 +277,12 @@ export class LeaderDetector<C = null> {
     return r === undefined ? null : r;
   }
 
-  private advance(round: number): void {
+  /** LD-11, LD-14 round := r+1; complained := false; Trust(leader(round)). */
+  private advance(round: number): Decision {
     this.deposing = this.complaints.get(round - 1) ?? new Map();
     this.dropBelow(round);
     this.currentRound = round;
-    this.hooks.trust(this.leaderOf(round), round);
+    return { kind: 'trust', leader: this.leaderOf(round), round };
   }
 
   private dropBelow(round: number): void {

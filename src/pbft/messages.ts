@@ -33,12 +33,8 @@ function envelope<K extends string, B extends z.ZodType>(kind: K, body: B) {
   return z.strictObject({ kind: z.literal(kind), from: nodeIdSchema, body, sig });
 }
 
-/**
- * Every schema, built for one replicated application (smr/app.ts): its commands ride in
- * REQUESTs (and so in PRE-PREPAREs, certificates, VIEW-CHANGEs …), its results in REPLYs, its
- * snapshots in STATE.
- */
-export function pbftSchemas(app: AppSchemas) {
+/** The normal case's messages (PBFT-5 … 31). */
+function normalCaseSchemas(app: AppSchemas) {
   // ⟨REQUEST, op, t, c⟩σc
   const requestBody = z.strictObject({
     client: nodeIdSchema,
@@ -73,7 +69,26 @@ export function pbftSchemas(app: AppSchemas) {
   // ⟨CHECKPOINT, s, digest(state after s), i⟩σi
   const checkpointBody = z.strictObject({ seq: counter, stateDigest: digestSchema });
   const checkpointEnvelope = envelope('CHECKPOINT', checkpointBody);
+  return {
+    requestBody,
+    requestEnvelope,
+    prePrepareBody,
+    prePrepareEnvelope,
+    voteBody,
+    prepareEnvelope,
+    commitEnvelope,
+    replyBody,
+    checkpointBody,
+    checkpointEnvelope,
+  };
+}
 
+/** The view change's messages (PBFT-36 … 45). */
+function viewChangeSchemas({
+  prePrepareEnvelope,
+  prepareEnvelope,
+  checkpointEnvelope,
+}: ReturnType<typeof normalCaseSchemas>) {
   /** prepared(B, v, s, i): the pre-prepare (with its batch) and q−1 matching prepares. */
   const preparedCertificateSchema = z.strictObject({
     prePrepare: prePrepareEnvelope,
@@ -96,7 +111,21 @@ export function pbftSchemas(app: AppSchemas) {
     prePrepares: z.array(prePrepareEnvelope).max(MAX_WINDOW),
   });
   const newViewEnvelope = envelope('NEW-VIEW', newViewBody);
+  return {
+    preparedCertificateSchema,
+    viewChangeBody,
+    viewChangeEnvelope,
+    newViewBody,
+    newViewEnvelope,
+  };
+}
 
+/** State transfer's messages (PBFT-49 … 51), and what a replica keeps on disk. */
+function stateSchemas(
+  app: AppSchemas,
+  { prePrepareEnvelope, commitEnvelope, checkpointEnvelope }: ReturnType<typeof normalCaseSchemas>,
+  { newViewEnvelope }: ReturnType<typeof viewChangeSchemas>,
+) {
   // State transfer: "send me what you have beyond my last executed sequence number / view".
   const fetchStateBody = z.strictObject({ lastExecuted: counter, view: counter });
 
@@ -125,47 +154,53 @@ export function pbftSchemas(app: AppSchemas) {
     newView: newViewEnvelope.nullable(),
   });
 
+  /** A stable checkpoint as a replica persists it (`stable`): s, the digest, q CHECKPOINTs. */
+  const stableCheckpointSchema = z.strictObject({
+    seq: counter,
+    stateDigest: digestSchema,
+    proof: z.array(checkpointEnvelope).max(MAX_REPLICAS),
+  });
+  return {
+    fetchStateBody,
+    snapshotSchema,
+    commitCertificateSchema,
+    stateBody,
+    stableCheckpointSchema,
+  };
+}
+
+/**
+ * Every schema, built for one replicated application (smr/app.ts): its commands ride in
+ * REQUESTs (and so in PRE-PREPAREs, certificates, VIEW-CHANGEs …), its results in REPLYs, its
+ * snapshots in STATE.
+ */
+export function pbftSchemas(app: AppSchemas) {
+  const normal = normalCaseSchemas(app);
+  const viewChange = viewChangeSchemas(normal);
+  const state = stateSchemas(app, normal, viewChange);
+  const { prePrepareEnvelope } = normal;
+
   // ⟨EVIDENCE, a, b⟩σi: two PRE-PREPAREs the primary signed for one slot with different
   // digests, forwarded so that every replica can complain without waiting for its timer.
   const evidenceBody = z.strictObject({ a: prePrepareEnvelope, b: prePrepareEnvelope });
 
   const messages = {
-    REQUEST: requestBody,
-    'PRE-PREPARE': prePrepareBody,
-    PREPARE: voteBody,
-    COMMIT: voteBody,
-    REPLY: replyBody,
-    CHECKPOINT: checkpointBody,
-    'VIEW-CHANGE': viewChangeBody,
-    'NEW-VIEW': newViewBody,
-    'FETCH-STATE': fetchStateBody,
-    STATE: stateBody,
+    REQUEST: normal.requestBody,
+    'PRE-PREPARE': normal.prePrepareBody,
+    PREPARE: normal.voteBody,
+    COMMIT: normal.voteBody,
+    REPLY: normal.replyBody,
+    CHECKPOINT: normal.checkpointBody,
+    'VIEW-CHANGE': viewChange.viewChangeBody,
+    'NEW-VIEW': viewChange.newViewBody,
+    'FETCH-STATE': state.fetchStateBody,
+    STATE: state.stateBody,
     EVIDENCE: evidenceBody,
   } as const;
-  return {
-    requestBody,
-    requestEnvelope,
-    prePrepareBody,
-    prePrepareEnvelope,
-    voteBody,
-    prepareEnvelope,
-    commitEnvelope,
-    replyBody,
-    checkpointBody,
-    checkpointEnvelope,
-    preparedCertificateSchema,
-    viewChangeBody,
-    viewChangeEnvelope,
-    newViewBody,
-    newViewEnvelope,
-    fetchStateBody,
-    snapshotSchema,
-    commitCertificateSchema,
-    stateBody,
-    evidenceBody,
-    messages,
-  };
+  return { ...normal, ...viewChange, ...state, evidenceBody, messages };
 }
+
+export type PbftSchemas = ReturnType<typeof pbftSchemas>;
 
 /** What an application gives the schemas (a subset of AppDefinition). */
 export type AppSchemas = Pick<AppDefinition, 'command' | 'result' | 'snapshot'>;

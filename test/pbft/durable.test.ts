@@ -180,4 +180,21 @@ describe('durable state', () => {
     // it accepts the next batch on top of the wrong state
     deliver(again.replica, prePrepare(0, 3, [request('c0', 2, cas('k0', null, 'x'))]));
   });
+
+  it('a corrupt store stops the replica with the key and the reason (crash-stop)', () => {
+    const first = withStableCheckpoint();
+    const cases: [string, Json][] = [
+      ['stable', { seq: 2, stateDigest: 'not a digest', proof: [] }],
+      ['vote/cp/2', { kind: 'CHECKPOINT', from: 'r1', body: { seq: -1 }, sig: 's' }],
+      ['vote/pp/x/1', null],
+      ['snapshot/2', { app: [], sessions: 'none' }],
+    ];
+    for (const [key, value] of cases) {
+      const disk = new Map(first.ctx.stored);
+      disk.set(key, value);
+      expect(() => makeReplica('r1', { checkpointInterval: 2 }, disk)).toThrow(
+        new RegExp(`^corrupt PBFT store: ${key.replaceAll('/', '\\/')}: `),
+      );
+    }
+  });
 });

@@ -6,12 +6,75 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { byzantineQuorum } from '../../src/core/quorum.js';
-import { LeaderDetector } from '../../src/pbft/leader-detector.js';
+import {
+  type ComplaintOutcome,
+  type Decision,
+  LeaderDetector,
+} from '../../src/pbft/leader-detector.js';
 
 interface Complaint {
   readonly from: string;
   readonly to: string;
   readonly round: number;
+}
+
+/**
+ * A detector with its caller's side, as the PBFT replica drives it: each input is followed by
+ * the decisions it leads to, one at a time (LD-9), each acted on before the next is asked for.
+ */
+class DrivenDetector {
+  constructor(
+    private readonly d: LeaderDetector<null>,
+    private readonly send: (round: number) => void,
+    private readonly trust: (leader: string, round: number) => void,
+  ) {}
+
+  private follow(first: Decision | null): void {
+    for (let x = first; x !== null; x = this.d.next()) {
+      if (x.kind === 'complain') {
+        this.send(x.round);
+        this.d.countOwn(x.round, null);
+      } else {
+        this.trust(x.leader, x.round);
+      }
+    }
+  }
+
+  complain(p: string): boolean {
+    const decision = this.d.complain(p);
+    if (decision === null) return false;
+    this.follow(decision);
+    return true;
+  }
+
+  onComplaint(from: string, round: number, complaint: null): ComplaintOutcome {
+    const outcome = this.d.onComplaint(from, round, complaint);
+    if (outcome === 'recorded') this.follow(this.d.next());
+    return outcome;
+  }
+
+  onComplaints(list: Iterable<readonly [string, number, null]>): void {
+    if (this.d.onComplaints(list)) this.follow(this.d.next());
+  }
+
+  get round(): number {
+    return this.d.round;
+  }
+  get leader(): string {
+    return this.d.leader;
+  }
+  get complained(): boolean {
+    return this.d.complained;
+  }
+  complaintsFor(round: number): ReadonlyMap<string, null> {
+    return this.d.complaintsFor(round);
+  }
+  timeoutMs(): number {
+    return this.d.timeoutMs();
+  }
+  progress(): void {
+    this.d.progress();
+  }
 }
 
 /**
@@ -21,7 +84,7 @@ interface Complaint {
  */
 class Network {
   readonly ids: string[];
-  readonly detectors = new Map<string, LeaderDetector<null>>();
+  readonly detectors = new Map<string, DrivenDetector>();
   readonly trusts = new Map<string, { leader: string; round: number }[]>();
   readonly queue: Complaint[] = [];
   private step = 0;
@@ -39,15 +102,12 @@ class Network {
       this.trusts.set(id, []);
       this.detectors.set(
         id,
-        new LeaderDetector<null>(
-          { self: id, replicas: this.ids, f, quorum, baseTimeoutMs: 100 },
-          {
-            complain: (round) => {
-              for (const to of this.ids) if (to !== id) this.queue.push({ from: id, to, round });
-              return null;
-            },
-            trust: (leader, round) => this.trusts.get(id)?.push({ leader, round }),
+        new DrivenDetector(
+          new LeaderDetector<null>({ self: id, replicas: this.ids, f, quorum, baseTimeoutMs: 100 }),
+          (round) => {
+            for (const to of this.ids) if (to !== id) this.queue.push({ from: id, to, round });
           },
+          (leader, round) => this.trusts.get(id)?.push({ leader, round }),
         ),
       );
     }
@@ -57,7 +117,7 @@ class Network {
     return this.ids.filter((id) => !this.byzantine.has(id));
   }
 
-  detector(id: string): LeaderDetector<null> {
+  detector(id: string): DrivenDetector {
     const d = this.detectors.get(id);
     if (d === undefined) throw new Error(`${id} is not correct`);
     return d;
