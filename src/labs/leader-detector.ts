@@ -1,10 +1,12 @@
 /**
  * Lab "leader-detector" (build): the Byzantine eventual leader detector of PBFT (Cachin,
  * Guerraoui & Rodrigues, Alg. 2.10, with bftkit's catch-up rules LD-13…LD-15) — the reference
- * solution is src/pbft/leader-detector.ts. The student's detector is judged as a module, as it
- * is used: n detectors, f of the processes Byzantine (the harness sends their complaints to
- * whom it likes, about any round), complaints delivered in a random order chosen by the seed,
- * and BLD1–BLD3 checked on the outcome.
+ * solution is src/pbft/leader-detector.ts. The lab keeps the pseudocode's `trigger` as hooks
+ * the student calls (complain, trust); bftkit's detector returns the same decisions to its
+ * replica instead, which acts on them between steps. The student's detector is judged as a
+ * module, as it is used: n detectors, f of the processes Byzantine (the harness sends their
+ * complaints to whom it likes, about any round), complaints delivered in a random order chosen
+ * by the seed, and BLD1–BLD3 checked on the outcome.
  */
 import { InputError } from '../cli/errors.js';
 import type { NodeId } from '../core/protocol.js';
