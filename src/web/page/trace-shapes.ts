@@ -100,86 +100,91 @@ function polygon(points: readonly (readonly [number, number])[]): string {
   return `M${points.map(([x, y]) => `${x.toFixed(2)},${y.toFixed(2)}`).join('L')}Z`;
 }
 
+type Paint = Record<string, string | number>;
+
+/** The outline of each shape of size s, centred on (0, 0). */
+const OUTLINES: Record<Shape, (s: number, paint: Paint, parent: Element) => SVGElement> = {
+  dot: (s, paint, parent) => svg('circle', { r: s, ...paint }, parent),
+  ring: (s, paint, parent) => svg('circle', { r: s, ...paint, fill: '#fff' }, parent),
+  square: (s, paint, parent) =>
+    svg('rect', { x: -s, y: -s, width: 2 * s, height: 2 * s, ...paint }, parent),
+  diamond: (s, paint, parent) =>
+    svg(
+      'path',
+      {
+        d: polygon([
+          [0, -s],
+          [s, 0],
+          [0, s],
+          [-s, 0],
+        ]),
+        ...paint,
+      },
+      parent,
+    ),
+  triangle: (s, paint, parent) => upTriangle(s, paint, parent),
+  up: (s, paint, parent) => upTriangle(s, paint, parent),
+  down: (s, paint, parent) =>
+    svg(
+      'path',
+      {
+        d: polygon([
+          [0, s],
+          [s * 0.9, -s * 0.7],
+          [-s * 0.9, -s * 0.7],
+        ]),
+        ...paint,
+      },
+      parent,
+    ),
+  cross: (s, paint, parent) => {
+    const d = `M${-s},${-s}L${s},${s}M${s},${-s}L${-s},${s}`;
+    return svg('path', { d, ...paint, fill: 'none', 'stroke-linecap': 'round' }, parent);
+  },
+  star: (s, paint, parent) => svg('path', { d: polygon(starPoints(s)), ...paint }, parent),
+};
+
+function upTriangle(s: number, paint: Paint, parent: Element): SVGElement {
+  return svg(
+    'path',
+    {
+      d: polygon([
+        [0, -s],
+        [s * 0.9, s * 0.7],
+        [-s * 0.9, s * 0.7],
+      ]),
+      ...paint,
+    },
+    parent,
+  );
+}
+
+/** A five-pointed star: outer radius s, inner 0.45 s, the first point straight up. */
+function starPoints(s: number): [number, number][] {
+  const points: [number, number][] = [];
+  for (let k = 0; k < 10; k++) {
+    const r = k % 2 === 0 ? s : s * 0.45;
+    const a = (Math.PI / 5) * k - Math.PI / 2;
+    points.push([r * Math.cos(a), r * Math.sin(a)]);
+  }
+  return points;
+}
+
 /** The mark of an event category, centred on (0, 0). */
 export function shapeEl(category: string, color: string | null, parent: Element): SVGElement {
   const c = CATEGORY.get(category) ?? NOTE;
-  const s = c.size;
   const paint = {
     fill: c.fill || color || DEFAULT_COLOR,
     stroke: c.stroke || 'none',
     'stroke-width': c.width || 1,
   };
-  let el: SVGElement;
-  switch (c.shape) {
-    case 'dot':
-      el = svg('circle', { r: s, ...paint }, parent);
-      break;
-    case 'ring':
-      el = svg('circle', { r: s, ...paint, fill: '#fff' }, parent);
-      break;
-    case 'square':
-      el = svg('rect', { x: -s, y: -s, width: 2 * s, height: 2 * s, ...paint }, parent);
-      break;
-    case 'diamond':
-      el = svg(
-        'path',
-        {
-          d: polygon([
-            [0, -s],
-            [s, 0],
-            [0, s],
-            [-s, 0],
-          ]),
-          ...paint,
-        },
-        parent,
-      );
-      break;
-    case 'triangle':
-    case 'up':
-      el = svg(
-        'path',
-        {
-          d: polygon([
-            [0, -s],
-            [s * 0.9, s * 0.7],
-            [-s * 0.9, s * 0.7],
-          ]),
-          ...paint,
-        },
-        parent,
-      );
-      break;
-    case 'down':
-      el = svg(
-        'path',
-        {
-          d: polygon([
-            [0, s],
-            [s * 0.9, -s * 0.7],
-            [-s * 0.9, -s * 0.7],
-          ]),
-          ...paint,
-        },
-        parent,
-      );
-      break;
-    case 'cross': {
-      const d = `M${-s},${-s}L${s},${s}M${s},${-s}L${-s},${s}`;
-      el = svg('path', { d, ...paint, fill: 'none', 'stroke-linecap': 'round' }, parent);
-      break;
-    }
-    case 'star': {
-      const points: [number, number][] = [];
-      for (let k = 0; k < 10; k++) {
-        const r = k % 2 === 0 ? s : s * 0.45;
-        const a = (Math.PI / 5) * k - Math.PI / 2;
-        points.push([r * Math.cos(a), r * Math.sin(a)]);
-      }
-      el = svg('path', { d: polygon(points), ...paint }, parent);
-      break;
-    }
-  }
+  const el = OUTLINES[c.shape](c.size, paint, parent);
   el.setAttribute('class', 'shape');
   return el;
+}
+
+/** The colour of a message kind: its palette entry, the default for a kind the model lacks. */
+export function colorOfKind(colorOf: ReadonlyMap<string, number>, kind: string): string {
+  const i = colorOf.get(kind);
+  return i === undefined ? DEFAULT_COLOR : PALETTE[i]!;
 }
