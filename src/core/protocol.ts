@@ -32,7 +32,10 @@ export interface Context<Out = unknown> {
   /** A uniform number in [0, 1) from this node's seeded stream. */
   random(): number;
 
-  /** Sign a message body as `self`, domain-separated by cluster, protocol and kind. */
+  /**
+   * Sign a message body as `self`, domain-separated by cluster, protocol and kind — or, in a
+   * cluster with auth 'channel', wrap it unsigned (the authenticated link vouches for it).
+   */
   sign<K extends string, B extends Json>(kind: K, body: B): Envelope<K, B>;
   /** Check a signed message embedded in another one (certificates, relayed requests). */
   verify(message: Envelope): boolean;

@@ -43,7 +43,12 @@ import {
   PerfectLinks,
 } from '../links/perfect-link.js';
 import type { ClusterView } from './cluster-view.js';
-import { type ProtocolDefinition, signingProtocol } from './definition.js';
+import {
+  type AuthMode,
+  type ProtocolDefinition,
+  resolveAuth,
+  signingProtocol,
+} from './definition.js';
 import {
   admitEnvelope,
   type Domain,
@@ -53,6 +58,7 @@ import {
   type RejectReason,
   type Signer,
   signEnvelope,
+  unsignedEnvelope,
 } from './envelope.js';
 import type { Envelope } from './envelope-types.js';
 import type { Json } from './json.js';
@@ -104,6 +110,12 @@ export interface RuntimeOptions {
   incarnation: number;
   maxFrameBytes?: number;
   link?: Partial<LinkOptions>;
+  /**
+   * 'channel': the core's messages go unsigned and are admitted on the authenticated link's
+   * word (the host must give `receive` only frames from that peer); refused for a protocol
+   * whose messages must convince third parties. Default: the protocol's (definition.ts).
+   */
+  auth?: AuthMode;
 }
 
 export const DEFAULT_MAX_FRAME_BYTES = 1 << 20;
@@ -139,6 +151,7 @@ export class NodeRuntime {
   /** Messages dropped before admission because the core had no use for them (Prefilter). */
   ignored = 0;
   private readonly domain: Domain;
+  readonly auth: AuthMode;
   private readonly links: PerfectLinks;
   private readonly maxFrameBytes: number;
   private core!: Protocol;
@@ -162,6 +175,7 @@ export class NodeRuntime {
     factory: ProtocolFactory,
   ) {
     this.domain = { cluster: options.cluster.id, protocol: options.definition.name };
+    this.auth = resolveAuth(options.definition, options.auth);
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.links = new PerfectLinks(
       options.incarnation,
@@ -255,6 +269,7 @@ export class NodeRuntime {
       this.options.definition,
       this.domain,
       this.options.keys,
+      this.auth,
     );
     if (!admission.ok) {
       this.rejected(peer, admission.reason, admission.detail);
@@ -402,7 +417,10 @@ export class NodeRuntime {
       cluster,
       now: () => io.now(),
       random: () => io.random(),
-      sign: (kind, body) => signEnvelope(this.domainOf(kind), signer, kind, body),
+      sign: (kind, body) =>
+        this.auth === 'channel'
+          ? unsignedEnvelope(self, kind, body)
+          : signEnvelope(this.domainOf(kind), signer, kind, body),
       verify: (message) => keys.verify(this.domainOf(message.kind), message),
       send: (to, message) => this.sendMessage(to, message),
       broadcast: (message, options) => {

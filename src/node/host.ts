@@ -19,6 +19,7 @@ import { InputError } from '../cli/errors.js';
 import {
   type ClusterFile,
   type ClusterProtocol,
+  clusterAuth,
   clusterView,
   publicKeys,
 } from '../core/cluster-file.js';
@@ -327,6 +328,7 @@ export class ProcessHost {
         incarnation: store.incarnation,
         ...(options.maxFrameBytes === undefined ? {} : { maxFrameBytes: options.maxFrameBytes }),
         link: { ...PROCESS_LINK_OPTIONS, ...options.link },
+        auth: clusterAuth(file),
       },
       {
         now: () => Date.now(),
