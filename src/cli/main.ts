@@ -53,6 +53,12 @@ export function buildProgram(twins?: typeof twinsCommandSpec): Command {
         .default('pbft'),
     )
     .option('--f <f>', 'faults tolerated (default: the most the protocol allows)', integer(0, 21))
+    .addOption(
+      new Option(
+        '--auth <mode>',
+        'message authentication: signed envelopes, or the MAC channel alone (raft only; its default)',
+      ).choices(['signed', 'channel']),
+    )
     .option(
       '--base-port <port>',
       'port of node n0; node i listens on base+i',
@@ -73,6 +79,7 @@ export function buildProgram(twins?: typeof twinsCommandSpec): Command {
         f: o.f,
         out: o.out,
         clusterId: o.clusterId,
+        auth: o.auth,
       });
       process.stdout.write(
         `wrote ${o.out}/cluster.json (${file.protocol}, n=${file.n}, f=${file.f}, cluster ${file.clusterId}) and ${file.nodes.length + file.clients.length} key files (mode 0600)\n`,

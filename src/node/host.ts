@@ -23,6 +23,7 @@ import {
   clusterView,
   publicKeys,
 } from '../core/cluster-file.js';
+import type { AuthMode } from '../core/definition.js';
 import { KeyRing, makeSigner } from '../core/envelope.js';
 import type { Json } from '../core/json.js';
 import type { NodeId, ProtocolFactory } from '../core/protocol.js';
@@ -186,6 +187,8 @@ export interface HostStatus {
   id: NodeId;
   cluster: string;
   protocol: string;
+  /** How its messages are authenticated: signed envelopes, or the MAC channel alone. */
+  auth: AuthMode;
   kit: string;
   role: string | null;
   term: number | null;
@@ -434,6 +437,7 @@ export class ProcessHost {
       id: this.options.id,
       cluster: this.options.file.clusterId,
       protocol: this.options.file.protocol,
+      auth: this.runtime.auth,
       kit: this.options.kit.name,
       ...derived,
       adversary: this.options.adversary ?? null,
