@@ -111,15 +111,16 @@ export const HTTP_LIMITS = { requestMs: 5_000, idleMs: 10_000, checkIntervalMs: 
  * only while a connection is down (resent as soon as it is back up: Transport peerUp) or when
  * a socket's buffer overflows. A 40 ms timer (the simulator's, over a lossy network) would
  * resend whatever a busy peer has not acknowledged yet, which only adds load; here the timer
- * is the slow safety net, and ACKs are delayed and cumulative.
+ * is the slow safety net, and ACKs ride on DATA frames (src/links/perfect-link.ts).
  */
 export const PROCESS_LINK_OPTIONS: Partial<LinkOptions> = {
   retransmitMs: 1_000,
   maxRetransmitMs: 4_000,
-  // One cumulative ACK per peer every 100 ms (or every 128 messages) instead of one per
-  // message: fewer frames and syscalls on both sides. An ACK only lets the sender forget what
-  // it keeps for resending; it holds at most that long of traffic more.
-  ackDelayMs: 100,
+  // No ACK frames while traffic flows both ways: the next DATA back carries the ACK; a
+  // standalone cumulative ACK only after 250 ms with nothing to send back (or once 128
+  // messages wait). An ACK only lets the sender forget what it keeps for resending; it holds
+  // at most that long of traffic more.
+  ackDelayMs: 250,
 };
 
 /** Check that `id` is a `role` of the cluster and that `key` is its key; InputError if not. */
