@@ -44,6 +44,18 @@ export interface Context<Out = unknown> {
   send(to: NodeId, message: Envelope): void;
   /** Send to every replica of the cluster; the sender's own copy is delivered locally. */
   broadcast(message: Envelope, options?: { includeSelf?: boolean }): void;
+  /**
+   * Optional (the runtime has it): send at the end of this step, without waiting for what
+   * the step persisted to be durable — for a message whose receiver does not rely on the
+   * sender having stored it (Raft's AppendEntries from the leader, thesis §10.2.1). Never
+   * for a vote, a term or anything a restarted node must not contradict.
+   */
+  sendAhead?(to: NodeId, message: Envelope): void;
+  /**
+   * Optional (the runtime has it): run `callback`, as a step of its own, once everything
+   * persisted so far is durable.
+   */
+  afterDurable?(callback: () => void): void;
 
   /** (Re)arm a named timer; a timer of the same name is replaced. */
   setTimer(name: string, delayMs: number): void;

@@ -9,7 +9,11 @@
  *     4. then messages the node sent to itself are delivered, each as a step of its own.
  *
  * Persisting before sending is what makes "persist the vote, then send it" hold for every
- * protocol without each one arranging it.
+ * protocol without each one arranging it. The one exception is asked for by name:
+ * ctx.sendAhead leaves at the end of its step, while the step's writes are still being made
+ * durable (Raft's leader replicating its log in parallel with writing it, thesis §10.2.1),
+ * and ctx.afterDurable tells the core, in a step of its own, once they are. (With a
+ * synchronous io.persist there is nothing to overlap: sendAhead is then an ordinary send.)
  *
  * A step is atomic. If the core throws, the effects that step queued (writes, messages,
  * outputs, self-deliveries) are dropped, the runtime stops for good — every later call throws
@@ -166,6 +170,11 @@ export class NodeRuntime {
   private pendingFrames: [NodeId, LinkFrame | Envelope, string | null][] = [];
   private pendingOutputs: unknown[] = [];
   private readonly selfDeliveries: [string, Envelope][] = [];
+  /** ctx.sendAhead: frames that leave at the end of the step, and the flag that routes them. */
+  private aheadFrames: [NodeId, LinkFrame][] = [];
+  private sendingAhead = false;
+  /** ctx.afterDurable: callbacks waiting for the writes queued with them. */
+  private pendingDurable: (() => void)[] = [];
   /** Set when a core threw: the runtime is stopped (see the top of this file). */
   private failure: CoreFailure | null = null;
 
@@ -299,6 +308,7 @@ export class NodeRuntime {
       this.pendingFrames.length,
       this.pendingOutputs.length,
       this.selfDeliveries.length,
+      this.pendingDurable.length,
     ] as const;
     this.inStep = true;
     try {
@@ -308,11 +318,15 @@ export class NodeRuntime {
       this.pendingFrames.length = marks[1];
       this.pendingOutputs.length = marks[2];
       this.selfDeliveries.length = marks[3];
+      this.pendingDurable.length = marks[4];
+      this.aheadFrames.length = 0;
       this.failure = error instanceof CoreFailure ? error : new CoreFailure(during, error);
       throw this.failure;
     } finally {
       this.inStep = false;
     }
+    for (const [to, frame] of this.aheadFrames.splice(0))
+      this.io.transmit(to, JSON.stringify(frame));
     const defer = this.io.defer;
     if (defer === undefined) {
       this.flush();
@@ -335,9 +349,11 @@ export class NodeRuntime {
     const writes = this.pendingWrites;
     const frames = this.pendingFrames;
     const outputs = this.pendingOutputs;
+    const durable = this.pendingDurable;
     this.pendingWrites = [];
     this.pendingFrames = [];
     this.pendingOutputs = [];
+    this.pendingDurable = [];
     const persistAsync = this.io.persistAsync;
     if (writes.length > 0 && persistAsync !== undefined && this.io.defer !== undefined) {
       const selves = this.selfDeliveries.splice(0);
@@ -346,6 +362,7 @@ export class NodeRuntime {
       persistAsync(writes, () => {
         this.committing = false;
         this.release(frames, outputs, selves);
+        this.durable(durable);
         // The next group: everything handled while this one was being made durable.
         if (
           this.pendingWrites.length > 0 ||
@@ -363,6 +380,15 @@ export class NodeRuntime {
       this.io.trace({ type: 'persist', keys: writes.map(([k]) => k) });
     }
     this.release(frames, outputs, this.selfDeliveries.splice(0));
+    this.durable(durable);
+  }
+
+  /** ctx.afterDurable: the writes these callbacks waited for are durable; each is a step. */
+  private durable(callbacks: readonly (() => void)[]): void {
+    for (const callback of callbacks) {
+      if (this.failure !== null) return;
+      this.step('a write made durable', callback);
+    }
   }
 
   /** A group's effects, once what it persisted is durable: messages, outputs, self-deliveries. */
@@ -386,7 +412,8 @@ export class NodeRuntime {
   }
 
   private queueFrame(to: NodeId, frame: LinkFrame): void {
-    if (this.inStep || this.flushScheduled || this.committing)
+    if (this.sendingAhead) this.aheadFrames.push([to, frame]);
+    else if (this.inStep || this.flushScheduled || this.committing)
       this.pendingFrames.push([to, frame, null]);
     else this.io.transmit(to, JSON.stringify(frame));
   }
@@ -423,6 +450,19 @@ export class NodeRuntime {
           : signEnvelope(this.domainOf(kind), signer, kind, body),
       verify: (message) => keys.verify(this.domainOf(message.kind), message),
       send: (to, message) => this.sendMessage(to, message),
+      sendAhead: (to, message) => {
+        // Only a host that syncs in the background gains by sending first. One that persists
+        // synchronously (the simulator) keeps the order of effects, and so its traces.
+        this.sendingAhead = to !== self && io.persistAsync !== undefined;
+        try {
+          this.sendMessage(to, message);
+        } finally {
+          this.sendingAhead = false;
+        }
+      },
+      afterDurable: (callback) => {
+        this.pendingDurable.push(callback);
+      },
       broadcast: (message, options) => {
         for (const to of cluster.replicas) {
           if (to !== self || (options?.includeSelf ?? true)) this.sendMessage(to, message);
