@@ -24,6 +24,8 @@ export interface KeygenOptions {
   clusterId?: string;
   /** What the cluster replicates (default: the key-value store). */
   app?: 'kv' | 'ledger';
+  /** How messages are authenticated (default: the protocol's; src/core/cluster-file.ts). */
+  auth?: 'signed' | 'channel';
 }
 
 export function keygen(options: KeygenOptions): ClusterFile {
@@ -47,6 +49,7 @@ export function keygen(options: KeygenOptions): ClusterFile {
       clusterId,
       protocol: options.protocol,
       ...(options.app === undefined || options.app === 'kv' ? {} : { app: options.app }),
+      ...(options.auth === undefined ? {} : { auth: options.auth }),
       n: options.nodes,
       f,
       nodes: nodeKeys.map((key, i) => ({

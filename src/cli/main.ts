@@ -73,6 +73,12 @@ function keygenCommand(program: Command): void {
         .default('pbft'),
     )
     .option('--f <f>', 'faults tolerated (default: the most the protocol allows)', integer(0, 21))
+    .addOption(
+      new Option(
+        '--auth <mode>',
+        'message authentication: signed envelopes, or the MAC channel alone (raft only; its default)',
+      ).choices(['signed', 'channel']),
+    )
     .option(
       '--base-port <port>',
       'port of node n0; node i listens on base+i',
@@ -93,6 +99,7 @@ function keygenCommand(program: Command): void {
         f: o.f,
         out: o.out,
         clusterId: o.clusterId,
+        auth: o.auth,
       });
       process.stdout.write(
         `wrote ${o.out}/cluster.json (${file.protocol}, n=${file.n}, f=${file.f}, cluster ${file.clusterId}) and ${file.nodes.length + file.clients.length} key files (mode 0600)\n`,

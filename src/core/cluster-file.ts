@@ -9,6 +9,7 @@ import { InputError } from '../cli/errors.js';
 import { checkPublicKey } from '../crypto/ed25519.js';
 import { fromHex } from '../crypto/hex.js';
 import { type ClusterView, makeClusterView } from './cluster-view.js';
+import type { AuthMode } from './definition.js';
 import { ConfigError, checkFaultBound, type FaultModel } from './quorum.js';
 
 export const CLUSTER_FORMAT = 'bftkit-cluster/1';
@@ -23,6 +24,16 @@ const publicKey = z
 export const PROTOCOL_MODELS = { pbft: 'byzantine', raft: 'crash', register: 'byzantine' } as const;
 export type ClusterProtocol = keyof typeof PROTOCOL_MODELS;
 
+/**
+ * The protocols whose messages may be authenticated by the channel alone (their definitions
+ * say `channelAuth: true`; src/core/definition.ts), and so default to auth 'channel'.
+ */
+const CHANNEL_AUTH: Readonly<Record<ClusterProtocol, boolean>> = {
+  pbft: false,
+  raft: true,
+  register: false,
+};
+
 export const clusterFileSchema = z
   .object({
     format: z.literal(CLUSTER_FORMAT),
@@ -35,6 +46,12 @@ export const clusterFileSchema = z
     unsafe: z.boolean().default(false),
     /** What the replicas replicate: the key-value store, or the signed ledger (PBFT only). */
     app: z.enum(['kv', 'ledger']).default('kv'),
+    /**
+     * How replica and client messages are authenticated: 'signed' (an ed25519 signature on
+     * every envelope) or 'channel' (the handshake-authenticated, MAC-protected link vouches
+     * for the sender). Absent: 'channel' for raft, 'signed' for the others, which must sign.
+     */
+    auth: z.enum(['signed', 'channel']).optional(),
     nodes: z
       .array(
         z
@@ -68,6 +85,11 @@ export function parseClusterFile(raw: unknown, source = 'cluster file'): Cluster
   if (file.nodes.length !== file.n) fail('n', `is ${file.n} but nodes lists ${file.nodes.length}`);
   if (file.app === 'ledger' && file.protocol !== 'pbft')
     fail('app', `the ledger runs over pbft only, not ${file.protocol}`);
+  if (file.auth === 'channel' && !CHANNEL_AUTH[file.protocol])
+    fail(
+      'auth',
+      `'channel' is refused for ${file.protocol}: its messages must convince third parties, so every one is signed`,
+    );
   try {
     checkFaultBound(PROTOCOL_MODELS[file.protocol] as FaultModel, file.n, file.f, file.unsafe);
   } catch (e) {
@@ -116,6 +138,11 @@ export function loadClusterFile(path: string): ClusterFile {
     throw new InputError(`${path}: not valid JSON (${(e as Error).message})`);
   }
   return parseClusterFile(raw, path);
+}
+
+/** The auth mode the cluster's nodes run with (the file's, else the protocol's default). */
+export function clusterAuth(file: ClusterFile): AuthMode {
+  return file.auth ?? (CHANNEL_AUTH[file.protocol] ? 'channel' : 'signed');
 }
 
 export function clusterView(file: ClusterFile): ClusterView {

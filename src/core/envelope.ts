@@ -4,6 +4,10 @@
  *
  *   size limit → decode → shape (schema) → sender is the authenticated peer → signature
  *
+ * A cluster whose protocol may rely on its authenticated channels (auth 'channel',
+ * definition.ts) sends envelopes with an empty `sig`: they stop after "sender is the
+ * authenticated peer". An unsigned envelope is refused in a cluster that signs.
+ *
  * What is signed is SHA-256(tag ‖ 0x00 ‖ canonical(body)) with
  *   tag = "bftkit/1/<cluster id>/<protocol>/<kind>",
  * so a signature made for one kind of message, protocol or cluster verifies for no other.
@@ -14,7 +18,7 @@ import type { SignatureBackend } from '../crypto/ed25519.js';
 import { sha256 } from '../crypto/hash-node.js';
 import { fromHex, toHex } from '../crypto/hex.js';
 import { MAX_NESTING, nestingDepth } from './bounds.js';
-import { type ProtocolDefinition, signingProtocol } from './definition.js';
+import { type AuthMode, type ProtocolDefinition, signingProtocol } from './definition.js';
 import type { Envelope } from './envelope-types.js';
 import type { Json } from './json.js';
 import { own } from './own.js';
@@ -63,6 +67,18 @@ export function signEnvelope<K extends string, B extends Json>(
   const sig = toHex(signer.sign(envelopeDigest(domain, kind, body)));
   return { kind, from: signer.id, body, sig };
 }
+
+/** An envelope for auth 'channel': the link's authenticated peer vouches for `from`. */
+export function unsignedEnvelope<K extends string, B extends Json>(
+  from: NodeId,
+  kind: K,
+  body: B,
+): Envelope<K, B> {
+  return { kind, from, body, sig: UNSIGNED };
+}
+
+/** The `sig` of an envelope sent under auth 'channel'. */
+export const UNSIGNED = '';
 
 /**
  * The public keys of a cluster, with a bounded cache of verdicts keyed by
@@ -142,14 +158,16 @@ export const envelopeSchema = z
     kind: z.string().min(1).max(64),
     from: z.string().min(1).max(64),
     body: z.unknown(),
-    sig: z.string().regex(/^[0-9a-f]{128}$/),
+    /** 64 bytes in hex, or UNSIGNED (auth 'channel'). */
+    sig: z.string().regex(/^(?:[0-9a-f]{128})?$/),
   })
   .strict();
 
 /**
  * Admit an envelope that arrived from `peer` over an authenticated link: its shape, its kind
  * and body against the protocol's schemas, its claimed sender against the peer, then its
- * signature. Returns a typed rejection instead of throwing.
+ * signature — or, unsigned under auth 'channel', the link's authentication alone. Returns a
+ * typed rejection instead of throwing.
  */
 export function admitEnvelope(
   raw: unknown,
@@ -157,6 +175,7 @@ export function admitEnvelope(
   definition: ProtocolDefinition,
   domain: Domain,
   keys: KeyRing,
+  auth: AuthMode = 'signed',
 ): Admission {
   const shape = envelopeSchema.safeParse(raw);
   if (!shape.success) return reject('bad-shape', describe(shape.error));
@@ -169,6 +188,11 @@ export function admitEnvelope(
   if (!keys.has(from)) return reject('unknown-sender', `no public key for "${from}"`);
   if (from !== peer) return reject('sender-mismatch', `"${from}" arrived from peer "${peer}"`);
   const envelope: Envelope = { kind, from, body: body.data as Json, sig };
+  if (sig === UNSIGNED) {
+    if (auth !== 'channel') return reject('bad-signature', `${kind} from ${from} is unsigned`);
+    admitted.add(envelope);
+    return { ok: true, envelope };
+  }
   const signedAs = signingProtocol(definition, kind);
   const kindDomain = signedAs === domain.protocol ? domain : { ...domain, protocol: signedAs };
   if (!keys.verify(kindDomain, envelope)) return reject('bad-signature', `${kind} from ${from}`);

@@ -32,7 +32,10 @@ export interface Context<Out = unknown> {
   /** A uniform number in [0, 1) from this node's seeded stream. */
   random(): number;
 
-  /** Sign a message body as `self`, domain-separated by cluster, protocol and kind. */
+  /**
+   * Sign a message body as `self`, domain-separated by cluster, protocol and kind — or, in a
+   * cluster with auth 'channel', wrap it unsigned (the authenticated link vouches for it).
+   */
   sign<K extends string, B extends Json>(kind: K, body: B): Envelope<K, B>;
   /** Check a signed message embedded in another one (certificates, relayed requests). */
   verify(message: Envelope): boolean;
@@ -41,6 +44,18 @@ export interface Context<Out = unknown> {
   send(to: NodeId, message: Envelope): void;
   /** Send to every replica of the cluster; the sender's own copy is delivered locally. */
   broadcast(message: Envelope, options?: { includeSelf?: boolean }): void;
+  /**
+   * Optional (the runtime has it): send at the end of this step, without waiting for what
+   * the step persisted to be durable — for a message whose receiver does not rely on the
+   * sender having stored it (Raft's AppendEntries from the leader, thesis §10.2.1). Never
+   * for a vote, a term or anything a restarted node must not contradict.
+   */
+  sendAhead?(to: NodeId, message: Envelope): void;
+  /**
+   * Optional (the runtime has it): run `callback`, as a step of its own, once everything
+   * persisted so far is durable.
+   */
+  afterDurable?(callback: () => void): void;
 
   /** (Re)arm a named timer; a timer of the same name is replaced. */
   setTimer(name: string, delayMs: number): void;

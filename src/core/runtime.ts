@@ -9,7 +9,11 @@
  *     4. then messages the node sent to itself are delivered, each as a step of its own.
  *
  * Persisting before sending is what makes "persist the vote, then send it" hold for every
- * protocol without each one arranging it.
+ * protocol without each one arranging it. The one exception is asked for by name:
+ * ctx.sendAhead leaves at the end of its step, while the step's writes are still being made
+ * durable (Raft's leader replicating its log in parallel with writing it, thesis §10.2.1),
+ * and ctx.afterDurable tells the core, in a step of its own, once they are. (With a
+ * synchronous io.persist there is nothing to overlap: sendAhead is then an ordinary send.)
  *
  * A step is atomic. If the core throws, the effects that step queued (writes, messages,
  * outputs, self-deliveries) are dropped, the runtime stops for good — every later call throws
@@ -43,7 +47,12 @@ import {
   PerfectLinks,
 } from '../links/perfect-link.js';
 import type { ClusterView } from './cluster-view.js';
-import { type ProtocolDefinition, signingProtocol } from './definition.js';
+import {
+  type AuthMode,
+  type ProtocolDefinition,
+  resolveAuth,
+  signingProtocol,
+} from './definition.js';
 import {
   admitEnvelope,
   type Domain,
@@ -53,6 +62,7 @@ import {
   type RejectReason,
   type Signer,
   signEnvelope,
+  unsignedEnvelope,
 } from './envelope.js';
 import type { Envelope } from './envelope-types.js';
 import type { Json } from './json.js';
@@ -104,6 +114,12 @@ export interface RuntimeOptions {
   incarnation: number;
   maxFrameBytes?: number;
   link?: Partial<LinkOptions>;
+  /**
+   * 'channel': the core's messages go unsigned and are admitted on the authenticated link's
+   * word (the host must give `receive` only frames from that peer); refused for a protocol
+   * whose messages must convince third parties. Default: the protocol's (definition.ts).
+   */
+  auth?: AuthMode;
 }
 
 export const DEFAULT_MAX_FRAME_BYTES = 1 << 20;
@@ -139,6 +155,7 @@ export class NodeRuntime {
   /** Messages dropped before admission because the core had no use for them (Prefilter). */
   ignored = 0;
   private readonly domain: Domain;
+  readonly auth: AuthMode;
   private readonly links: PerfectLinks;
   private readonly maxFrameBytes: number;
   private core!: Protocol;
@@ -153,6 +170,11 @@ export class NodeRuntime {
   private pendingFrames: [NodeId, LinkFrame | Envelope, string | null][] = [];
   private pendingOutputs: unknown[] = [];
   private readonly selfDeliveries: [string, Envelope][] = [];
+  /** ctx.sendAhead: frames that leave at the end of the step, and the flag that routes them. */
+  private aheadFrames: [NodeId, LinkFrame][] = [];
+  private sendingAhead = false;
+  /** ctx.afterDurable: callbacks waiting for the writes queued with them. */
+  private pendingDurable: (() => void)[] = [];
   /** Set when a core threw: the runtime is stopped (see the top of this file). */
   private failure: CoreFailure | null = null;
 
@@ -162,6 +184,7 @@ export class NodeRuntime {
     factory: ProtocolFactory,
   ) {
     this.domain = { cluster: options.cluster.id, protocol: options.definition.name };
+    this.auth = resolveAuth(options.definition, options.auth);
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.links = new PerfectLinks(
       options.incarnation,
@@ -255,6 +278,7 @@ export class NodeRuntime {
       this.options.definition,
       this.domain,
       this.options.keys,
+      this.auth,
     );
     if (!admission.ok) {
       this.rejected(peer, admission.reason, admission.detail);
@@ -284,6 +308,7 @@ export class NodeRuntime {
       this.pendingFrames.length,
       this.pendingOutputs.length,
       this.selfDeliveries.length,
+      this.pendingDurable.length,
     ] as const;
     this.inStep = true;
     try {
@@ -293,11 +318,15 @@ export class NodeRuntime {
       this.pendingFrames.length = marks[1];
       this.pendingOutputs.length = marks[2];
       this.selfDeliveries.length = marks[3];
+      this.pendingDurable.length = marks[4];
+      this.aheadFrames.length = 0;
       this.failure = error instanceof CoreFailure ? error : new CoreFailure(during, error);
       throw this.failure;
     } finally {
       this.inStep = false;
     }
+    for (const [to, frame] of this.aheadFrames.splice(0))
+      this.io.transmit(to, JSON.stringify(frame));
     const defer = this.io.defer;
     if (defer === undefined) {
       this.flush();
@@ -320,9 +349,11 @@ export class NodeRuntime {
     const writes = this.pendingWrites;
     const frames = this.pendingFrames;
     const outputs = this.pendingOutputs;
+    const durable = this.pendingDurable;
     this.pendingWrites = [];
     this.pendingFrames = [];
     this.pendingOutputs = [];
+    this.pendingDurable = [];
     const persistAsync = this.io.persistAsync;
     if (writes.length > 0 && persistAsync !== undefined && this.io.defer !== undefined) {
       const selves = this.selfDeliveries.splice(0);
@@ -331,6 +362,7 @@ export class NodeRuntime {
       persistAsync(writes, () => {
         this.committing = false;
         this.release(frames, outputs, selves);
+        this.durable(durable);
         // The next group: everything handled while this one was being made durable.
         if (
           this.pendingWrites.length > 0 ||
@@ -348,6 +380,15 @@ export class NodeRuntime {
       this.io.trace({ type: 'persist', keys: writes.map(([k]) => k) });
     }
     this.release(frames, outputs, this.selfDeliveries.splice(0));
+    this.durable(durable);
+  }
+
+  /** ctx.afterDurable: the writes these callbacks waited for are durable; each is a step. */
+  private durable(callbacks: readonly (() => void)[]): void {
+    for (const callback of callbacks) {
+      if (this.failure !== null) return;
+      this.step('a write made durable', callback);
+    }
   }
 
   /** A group's effects, once what it persisted is durable: messages, outputs, self-deliveries. */
@@ -371,7 +412,8 @@ export class NodeRuntime {
   }
 
   private queueFrame(to: NodeId, frame: LinkFrame): void {
-    if (this.inStep || this.flushScheduled || this.committing)
+    if (this.sendingAhead) this.aheadFrames.push([to, frame]);
+    else if (this.inStep || this.flushScheduled || this.committing)
       this.pendingFrames.push([to, frame, null]);
     else this.io.transmit(to, JSON.stringify(frame));
   }
@@ -402,9 +444,25 @@ export class NodeRuntime {
       cluster,
       now: () => io.now(),
       random: () => io.random(),
-      sign: (kind, body) => signEnvelope(this.domainOf(kind), signer, kind, body),
+      sign: (kind, body) =>
+        this.auth === 'channel'
+          ? unsignedEnvelope(self, kind, body)
+          : signEnvelope(this.domainOf(kind), signer, kind, body),
       verify: (message) => keys.verify(this.domainOf(message.kind), message),
       send: (to, message) => this.sendMessage(to, message),
+      sendAhead: (to, message) => {
+        // Only a host that syncs in the background gains by sending first. One that persists
+        // synchronously (the simulator) keeps the order of effects, and so its traces.
+        this.sendingAhead = to !== self && io.persistAsync !== undefined;
+        try {
+          this.sendMessage(to, message);
+        } finally {
+          this.sendingAhead = false;
+        }
+      },
+      afterDurable: (callback) => {
+        this.pendingDurable.push(callback);
+      },
       broadcast: (message, options) => {
         for (const to of cluster.replicas) {
           if (to !== self || (options?.includeSelf ?? true)) this.sendMessage(to, message);

@@ -50,7 +50,8 @@ export function captureCorpus(
   durationMs: number,
   seed: number,
 ): Corpus {
-  const scenario = loadScenario(name, sets);
+  // Signed: the fuzzer's oracle tells a forgery from a genuine message by its signature.
+  const scenario = { ...loadScenario(name, sets), auth: 'signed' as const };
   const { sim, kit, replicas, clients } = buildSimulation(scenario, seed, 'notes');
   const frames: CapturedFrame[] = [];
   sim.tap = (from, to, text) => frames.push({ from, to, text });

@@ -44,6 +44,8 @@ export class Target {
         keys,
         signer: makeSigner(self, corpus.seed(self), fastBackend),
         incarnation,
+        // The corpus is signed (corpus.ts): every forgery must fail its signature check.
+        auth: 'signed',
       },
       {
         now: () => this.now,

@@ -9,6 +9,13 @@
  *                            ACK the highest contiguous seq (cumulative)
  *   upon sl.deliver ACK(s):  forget every DATA with seq ≤ s
  *
+ * Over a reliable stream (a host that sets ackDelayMs > 0: TCP loses nothing while the
+ * connection is up) the ACK is not a frame of its own while traffic flows both ways: the next
+ * DATA to the peer carries it (`k`: the peer's incarnation and the highest contiguous seq
+ * received from it). A standalone ACK goes only after ackDelayMs with nothing to send back, or
+ * once ackEvery messages wait for one. There, what a connection lost when it died is resent
+ * when it comes back up (`resend`), and the timer is only a slow safety net.
+ *
  * Sequence numbers belong to one incarnation of the sender (a restart or a twin gets a new
  * one), and every DATA carries the sender's base — the lowest seq it still keeps — so a
  * receiver that restarted, or a sender whose bounded queue overflowed, resynchronise
@@ -28,6 +35,8 @@ export const linkFrameSchema = z.discriminatedUnion('t', [
       s: counterSchema(1),
       b: counterSchema(1),
       m: z.unknown(),
+      /** Piggybacked cumulative ACK: [the receiver's incarnation, highest contiguous seq]. */
+      k: z.tuple([counterSchema(), counterSchema()]).optional(),
     })
     .strict(),
   z
@@ -39,7 +48,7 @@ export const linkFrameSchema = z.discriminatedUnion('t', [
     .strict(),
 ]);
 export type LinkFrame =
-  | { t: 'd'; i: number; s: number; b: number; m: Envelope }
+  | { t: 'd'; i: number; s: number; b: number; m: Envelope; k?: [number, number] }
   | { t: 'a'; i: number; s: number };
 
 export interface LinkOptions {
@@ -55,8 +64,9 @@ export interface LinkOptions {
   /**
    * Delayed acknowledgement: 0 acknowledges every DATA at once (the simulator's lossy
    * network). Over a reliable stream an ACK only lets the sender forget a message, so a host
-   * may wait this long and send one cumulative ACK for everything that arrived meanwhile —
-   * sooner once `ackEvery` messages wait. Must stay well below `retransmitMs`.
+   * may wait this long for a DATA of its own to carry the ACK, and only then send one
+   * cumulative ACK for everything that arrived meanwhile — sooner once `ackEvery` messages
+   * wait. Must stay well below `retransmitMs`.
    */
   ackDelayMs: number;
   /** With ackDelayMs > 0: acknowledge at once when this many DATA frames wait for an ACK. */
@@ -121,7 +131,7 @@ export class PerfectLinks {
       if (!oldest.done) link.unacked.delete(oldest.value);
       this.dropped++;
     }
-    this.io.transmit(to, { t: 'd', i: this.incarnation, s: seq, b: this.base(link), m: message });
+    this.io.transmit(to, this.data(to, seq, this.base(link), message));
     this.arm(to, link);
     return seq;
   }
@@ -138,9 +148,8 @@ export class PerfectLinks {
     link.armed = false;
     if (link.unacked.size === 0) return;
     const base = this.base(link);
-    for (const [seq, message] of link.unacked) {
-      this.io.transmit(peer, { t: 'd', i: this.incarnation, s: seq, b: base, m: message });
-    }
+    for (const [seq, message] of link.unacked)
+      this.io.transmit(peer, this.data(peer, seq, base, message));
     link.interval = Math.min(link.interval * 2, this.options.maxRetransmitMs);
     this.arm(peer, link);
   }
@@ -158,6 +167,7 @@ export class PerfectLinks {
       this.onAck(from, frame);
       return [];
     }
+    if (frame.k !== undefined) this.onAck(from, { i: frame.k[0], s: frame.k[1] });
     const link = this.inbound(from, frame.i, frame.b);
     if (frame.b > link.next) {
       // The sender gave these up (queue overflow) or we restarted: resume from its base.
@@ -183,6 +193,27 @@ export class PerfectLinks {
     return delivered;
   }
 
+  /**
+   * A DATA frame to `peer`, carrying the ACK owed to its latest incarnation if one is owed
+   * (delayed ACK only: otherwise every DATA was acknowledged on arrival).
+   */
+  private data(peer: NodeId, seq: number, base: number, message: Envelope): LinkFrame {
+    const frame: LinkFrame = { t: 'd', i: this.incarnation, s: seq, b: base, m: message };
+    const byIncarnation = this.in.get(peer);
+    if (byIncarnation === undefined) return frame;
+    let latest = -1;
+    for (const incarnation of byIncarnation.keys()) latest = Math.max(latest, incarnation);
+    const inbound = byIncarnation.get(latest);
+    if (inbound === undefined || inbound.unacked === 0) return frame;
+    inbound.unacked = 0;
+    frame.k = [latest, inbound.next - 1];
+    // Nothing else owed: the standalone ACK is not needed.
+    let owed = false;
+    for (const link of byIncarnation.values()) owed ||= link.unacked > 0;
+    if (!owed && this.ackArmed.delete(peer)) this.io.cancelTimer(ACK_TIMER + peer);
+    return frame;
+  }
+
   /** Delayed ACK: one cumulative ACK per incarnation of `peer` that has DATA unacknowledged. */
   private sendAcks(peer: NodeId): void {
     if (this.ackArmed.delete(peer)) this.io.cancelTimer(ACK_TIMER + peer);
@@ -203,9 +234,8 @@ export class PerfectLinks {
     const link = this.out.get(peer);
     if (link === undefined || link.unacked.size === 0) return;
     const base = this.base(link);
-    for (const [seq, message] of link.unacked) {
-      this.io.transmit(peer, { t: 'd', i: this.incarnation, s: seq, b: base, m: message });
-    }
+    for (const [seq, message] of link.unacked)
+      this.io.transmit(peer, this.data(peer, seq, base, message));
     link.interval = this.options.retransmitMs;
     if (link.armed) {
       link.armed = false;

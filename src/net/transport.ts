@@ -30,6 +30,13 @@ import { DEFAULT_MAX_FRAME_BYTES } from '../core/runtime.js';
 import type { SignatureBackend } from '../crypto/ed25519.js';
 import { fromHex, toHex } from '../crypto/hex.js';
 import {
+  type Channel,
+  type ChannelTranscript,
+  freshEphemeral,
+  MAC_BYTES,
+  openChannel,
+} from './channel.js';
+import {
   type Auth,
   authSchema,
   type Challenge,
@@ -48,9 +55,13 @@ import {
 /** The path every bftkit WebSocket connects to. */
 export const WS_PATH = '/bftkit';
 
-/** Close codes: 4001 = handshake refused (reason in the close reason), 4000 = replaced. */
+/**
+ * Close codes: 4001 = handshake refused (reason in the close reason), 4000 = replaced,
+ * 4002 = a frame failed its MAC.
+ */
 export const CLOSE_REFUSED = 4001;
 export const CLOSE_REPLACED = 4000;
+export const CLOSE_BAD_MAC = 4002;
 
 export interface PeerSpec {
   id: NodeId;
@@ -112,7 +123,7 @@ export type Direction = 'in' | 'out';
 export type TransportRejection =
   | RefusalReason
   | 'frame-too-large'
-  | 'binary-frame'
+  | 'bad-mac'
   | 'over-budget'
   | 'address-backoff';
 
@@ -176,6 +187,10 @@ export interface PeerStatus {
 interface Conn {
   readonly ws: WebSocket;
   readonly direction: Direction;
+  /** MACs every frame after the handshake (./channel.ts). */
+  readonly channel: Channel;
+  /** A frame failed its MAC: nothing more from this connection is read. */
+  broken: boolean;
   /** Something arrived since the last heartbeat. */
   heard: boolean;
   /** Heartbeats in a row, each on time, with nothing heard. */
@@ -278,7 +293,7 @@ export class Transport {
     }
     this.wss = new WebSocketServer({
       noServer: true,
-      maxPayload: this.maxFrameBytes,
+      maxPayload: this.maxFrameBytes + MAC_BYTES,
       perMessageDeflate: false,
       clientTracking: false,
     });
@@ -385,7 +400,7 @@ export class Transport {
     )
       return this.drop(peer, 'too-large');
     this.cork(conn.ws);
-    conn.ws.send(text);
+    conn.ws.send(conn.channel.seal(text));
     peer.framesOut++;
     this.framesOut++;
     return true;
@@ -493,7 +508,7 @@ export class Transport {
     let ws: WebSocket;
     try {
       ws = new WebSocket(`ws://${hostPart}:${port}${WS_PATH}`, {
-        maxPayload: this.maxFrameBytes,
+        maxPayload: this.maxFrameBytes + MAC_BYTES,
         perMessageDeflate: false,
         handshakeTimeout: this.handshakeTimeoutMs,
       });
@@ -506,6 +521,9 @@ export class Transport {
     }
     peer.dialing = ws;
     const nonce = freshNonce();
+    const ephemeral = freshEphemeral();
+    let channel: Channel | null = null;
+    let conn: Conn | null = null;
     let stage: 'challenge' | 'welcome' | 'open' = 'challenge';
     let refusal: string | null = null;
     const timer = setTimeout(() => fail('timeout', 'no answer in time'), this.handshakeTimeoutMs);
@@ -528,12 +546,13 @@ export class Transport {
         to: peer.spec.id,
         key: this.publicKeyHex,
         nonce,
+        share: ephemeral.share,
       };
       ws.send(JSON.stringify(hello));
     });
     ws.on('message', (data, isBinary) => {
-      if (stage === 'open') {
-        this.deliver(peer, data, isBinary);
+      if (stage === 'open' && conn !== null) {
+        this.deliver(peer, conn, data, isBinary);
         return;
       }
       if (refusal !== null) return;
@@ -545,36 +564,34 @@ export class Transport {
           return fail('wrong-peer', `dialed ${peer.spec.id}, "${challenge.from}" answered`);
         if (challenge.key !== toHex(peer.spec.publicKey))
           return fail('key-mismatch', `${peer.spec.id} presented a key not in the cluster file`);
-        const digest = proofDigest({
-          role: 'acceptor',
+        const transcript: ChannelTranscript = {
           cluster: this.options.cluster,
           dialer: this.options.self,
           acceptor: peer.spec.id,
           dialerNonce: nonce,
           acceptorNonce: challenge.nonce,
-        });
+          dialerShare: ephemeral.share,
+          acceptorShare: challenge.share,
+        };
+        const digest = proofDigest({ role: 'acceptor', ...transcript });
         if (!this.options.backend.verify(peer.spec.publicKey, digest, fromHex(challenge.sig)))
           return fail('bad-signature', `${peer.spec.id}'s proof does not verify`);
-        const proof = proofDigest({
-          role: 'dialer',
-          cluster: this.options.cluster,
-          dialer: this.options.self,
-          acceptor: peer.spec.id,
-          dialerNonce: nonce,
-          acceptorNonce: challenge.nonce,
-        });
+        channel = openChannel('dialer', ephemeral, transcript);
+        if (channel === null)
+          return fail('bad-share', `${peer.spec.id}'s X25519 share is unusable`);
+        const proof = proofDigest({ role: 'dialer', ...transcript });
         const auth: Auth = { t: 'auth', sig: toHex(this.options.signer.sign(proof)) };
         ws.send(JSON.stringify(auth));
         stage = 'welcome';
         return;
       }
-      if (parseHandshake(text, welcomeSchema) === null)
+      if (parseHandshake(text, welcomeSchema) === null || channel === null)
         return fail('malformed', 'expected welcome');
       clearTimeout(timer);
       stage = 'open';
       peer.dialing = null;
       peer.attempts = 0;
-      this.established(peer, ws, 'out');
+      conn = this.established(peer, ws, 'out', channel);
     });
     ws.on('error', (err: Error & { code?: string }) => {
       if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.frameTooLarge(peer.spec.id);
@@ -653,7 +670,10 @@ export class Transport {
     let stage: 'hello' | 'auth' | 'open' | 'refused' = 'hello';
     let peer: Peer | null = null;
     let hello: Hello | null = null;
+    let transcript: ChannelTranscript | null = null;
+    let conn: Conn | null = null;
     const nonce = freshNonce();
+    const ephemeral = freshEphemeral();
     const finish = () => {
       if (!this.unauthenticated.delete(ws)) return;
       this.pendingHandshakes--;
@@ -684,8 +704,8 @@ export class Transport {
     const helloTimer = this.awaitHello(() => stage === 'hello', refuse);
 
     ws.on('message', (data, isBinary) => {
-      if (stage === 'open' && peer !== null) {
-        this.deliver(peer, data, isBinary);
+      if (stage === 'open' && peer !== null && conn !== null) {
+        this.deliver(peer, conn, data, isBinary);
         return;
       }
       if (stage === 'refused') return;
@@ -713,20 +733,23 @@ export class Transport {
         if (known.bannedUntil > Date.now())
           return refuse('banned', `"${hello.from}" is banned for misbehaving`);
         peer = known;
-        const proof = proofDigest({
-          role: 'acceptor',
+        transcript = {
           cluster: this.options.cluster,
           dialer: hello.from,
           acceptor: this.options.self,
           dialerNonce: hello.nonce,
           acceptorNonce: nonce,
-        });
+          dialerShare: hello.share,
+          acceptorShare: ephemeral.share,
+        };
         clearTimeout(helloTimer);
+        const proof = proofDigest({ role: 'acceptor', ...transcript });
         const challenge: Challenge = {
           t: 'challenge',
           from: this.options.self,
           key: this.publicKeyHex,
           nonce,
+          share: ephemeral.share,
           sig: toHex(this.options.signer.sign(proof)),
         };
         ws.send(JSON.stringify(challenge));
@@ -735,23 +758,19 @@ export class Transport {
       }
       // stage === 'auth'
       const auth = parseHandshake<Auth>(text, authSchema);
-      if (auth === null || hello === null || peer === null)
+      if (auth === null || hello === null || peer === null || transcript === null)
         return refuse('malformed', 'expected auth');
-      const digest = proofDigest({
-        role: 'dialer',
-        cluster: this.options.cluster,
-        dialer: hello.from,
-        acceptor: this.options.self,
-        dialerNonce: hello.nonce,
-        acceptorNonce: nonce,
-      });
+      const digest = proofDigest({ role: 'dialer', ...transcript });
       if (!this.options.backend.verify(peer.spec.publicKey, digest, fromHex(auth.sig)))
         return refuse('bad-signature', `"${hello.from}"'s proof does not verify under its key`);
+      const channel = openChannel('acceptor', ephemeral, transcript);
+      if (channel === null)
+        return refuse('bad-share', `"${hello.from}"'s X25519 share is unusable`);
       clearTimeout(timer);
       finish();
       stage = 'open';
       ws.send(JSON.stringify({ t: 'welcome' }));
-      this.established(peer, ws, 'in');
+      conn = this.established(peer, ws, 'in', channel);
     });
     ws.on('error', (err: Error & { code?: string }) => {
       if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
@@ -799,13 +818,14 @@ export class Transport {
 
   // --- established connections ---------------------------------------------------------
 
-  private established(peer: Peer, ws: WebSocket, direction: Direction): void {
+  private established(peer: Peer, ws: WebSocket, direction: Direction, channel: Channel): Conn {
+    const conn: Conn = { ws, direction, channel, broken: false, heard: true, silentBeats: 0 };
     if (this.closed) {
       ws.terminate();
-      return;
+      conn.broken = true;
+      return conn;
     }
     const old = peer.conn;
-    const conn: Conn = { ws, direction, heard: true, silentBeats: 0 };
     const heard = () => {
       conn.heard = true;
     };
@@ -821,6 +841,7 @@ export class Transport {
     }
     this.log.info({ peer: peer.spec.id, direction }, 'peer connected');
     this.events.peerUp?.(peer.spec.id, direction);
+    return conn;
   }
 
   private lost(peer: Peer): void {
@@ -834,23 +855,34 @@ export class Transport {
     }
   }
 
-  private deliver(peer: Peer, data: RawData, isBinary: boolean): void {
-    if (isBinary) {
-      this.countRejection('binary-frame', { peer: peer.spec.id, detail: 'binary frame ignored' });
-      return;
-    }
-    peer.framesIn++;
-    this.framesIn++;
+  private deliver(peer: Peer, conn: Conn, data: RawData, isBinary: boolean): void {
+    if (conn.broken) return;
     // Banned, its connection closing: what it sent meanwhile would cost us, and is its own loss.
     if (peer.bannedUntil > Date.now()) {
       this.countRejection('banned', { peer: peer.spec.id, detail: 'frame from a banned peer' });
       return;
     }
+    const text = isBinary ? conn.channel.open(rawBuffer(data)) : null;
+    if (text === null) {
+      // Injected, altered, replayed, reordered or dropped on the way: the stream is not the
+      // peer's any more. Close it; the dialer reconnects, and the links resend.
+      conn.broken = true;
+      this.countRejection('bad-mac', {
+        peer: peer.spec.id,
+        detail: isBinary ? 'frame MAC does not verify' : 'unauthenticated text frame',
+      });
+      conn.ws.pause();
+      conn.ws.close(CLOSE_BAD_MAC, 'bad mac');
+      setTimeout(() => conn.ws.terminate(), 1_000).unref();
+      return;
+    }
+    peer.framesIn++;
+    this.framesIn++;
     if (!this.withinBudget(peer)) {
       this.events.throttled?.(peer.spec.id);
       return;
     }
-    this.events.frame(peer.spec.id, rawText(data, Number.POSITIVE_INFINITY));
+    this.events.frame(peer.spec.id, text);
   }
 
   /**
@@ -941,6 +973,11 @@ export class Transport {
 function rawLength(data: RawData): number {
   if (Array.isArray(data)) return data.reduce((sum, b) => sum + b.length, 0);
   return data instanceof ArrayBuffer ? data.byteLength : data.length;
+}
+
+function rawBuffer(data: RawData): Buffer {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return data instanceof ArrayBuffer ? Buffer.from(data) : data;
 }
 
 function rawText(data: RawData, max: number): string {

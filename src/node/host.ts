@@ -19,9 +19,11 @@ import { InputError } from '../cli/errors.js';
 import {
   type ClusterFile,
   type ClusterProtocol,
+  clusterAuth,
   clusterView,
   publicKeys,
 } from '../core/cluster-file.js';
+import type { AuthMode } from '../core/definition.js';
 import { KeyRing, makeSigner } from '../core/envelope.js';
 import type { Json } from '../core/json.js';
 import type { NodeId, ProtocolFactory } from '../core/protocol.js';
@@ -109,15 +111,16 @@ export const HTTP_LIMITS = { requestMs: 5_000, idleMs: 10_000, checkIntervalMs: 
  * only while a connection is down (resent as soon as it is back up: Transport peerUp) or when
  * a socket's buffer overflows. A 40 ms timer (the simulator's, over a lossy network) would
  * resend whatever a busy peer has not acknowledged yet, which only adds load; here the timer
- * is the slow safety net, and ACKs are delayed and cumulative.
+ * is the slow safety net, and ACKs ride on DATA frames (src/links/perfect-link.ts).
  */
 export const PROCESS_LINK_OPTIONS: Partial<LinkOptions> = {
   retransmitMs: 1_000,
   maxRetransmitMs: 4_000,
-  // One cumulative ACK per peer every 100 ms (or every 128 messages) instead of one per
-  // message: fewer frames and syscalls on both sides. An ACK only lets the sender forget what
-  // it keeps for resending; it holds at most that long of traffic more.
-  ackDelayMs: 100,
+  // No ACK frames while traffic flows both ways: the next DATA back carries the ACK; a
+  // standalone cumulative ACK only after 250 ms with nothing to send back (or once 128
+  // messages wait). An ACK only lets the sender forget what it keeps for resending; it holds
+  // at most that long of traffic more.
+  ackDelayMs: 250,
 };
 
 /** Check that `id` is a `role` of the cluster and that `key` is its key; InputError if not. */
@@ -185,6 +188,8 @@ export interface HostStatus {
   id: NodeId;
   cluster: string;
   protocol: string;
+  /** How its messages are authenticated: signed envelopes, or the MAC channel alone. */
+  auth: AuthMode;
   kit: string;
   role: string | null;
   term: number | null;
@@ -327,6 +332,7 @@ export class ProcessHost {
         incarnation: store.incarnation,
         ...(options.maxFrameBytes === undefined ? {} : { maxFrameBytes: options.maxFrameBytes }),
         link: { ...PROCESS_LINK_OPTIONS, ...options.link },
+        auth: clusterAuth(file),
       },
       {
         now: () => Date.now(),
@@ -432,6 +438,7 @@ export class ProcessHost {
       id: this.options.id,
       cluster: this.options.file.clusterId,
       protocol: this.options.file.protocol,
+      auth: this.runtime.auth,
       kit: this.options.kit.name,
       ...derived,
       adversary: this.options.adversary ?? null,

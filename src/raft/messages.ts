@@ -126,6 +126,8 @@ export type Redirect = z.infer<typeof redirectSchema>;
 export const raftDefinition: ProtocolDefinition = {
   name: 'raft',
   model: 'crash',
+  // Point-to-point only: ForwardRequest is a new message of the follower, not a relayed proof.
+  channelAuth: true,
   messages: {
     VoteRequest: voteRequestSchema,
     VoteResponse: voteResponseSchema,

@@ -450,8 +450,11 @@ export class RaftNode implements Protocol {
       this.inflight.set(follower, 0);
     }
     this.appendedThisTerm.clear();
-    this.appendToLog([{ msg: { type: 'noop' }, term: this.currentTerm }]);
+    // What the log held before the no-op is durable: it was persisted before this node's
+    // VoteRequests left, and the votes came back after.
     this.ackedLength.set(this.nodeId, this.log.length);
+    this.appendToLog([{ msg: { type: 'noop' }, term: this.currentTerm }]);
+    this.ackOwnLog();
     for (const request of this.takeBuffered()) {
       if (this.isNewRequest(request)) this.appendRequest(request);
     }
@@ -523,8 +526,29 @@ export class RaftNode implements Protocol {
     this.appendedThisTerm.set(request.client, request.seq);
     const { client, seq, command } = request;
     this.appendToLog([{ msg: { type: 'request', client, seq, command }, term: this.currentTerm }]);
-    this.ackedLength.set(this.nodeId, this.log.length);
+    this.ackOwnLog();
     return true;
+  }
+
+  /**
+   * "ackedLength[nodeId] := log.length" — once the leader's own write is durable (thesis
+   * §10.2.1): its LogRequests leave while the disk works (ctx.sendAhead), and its copy counts
+   * toward a commit quorum only when it would survive a crash. Hosts without the runtime's
+   * afterDurable (unit-test contexts) count it at once, as the slide does.
+   */
+  private ackOwnLog(): void {
+    const length = this.log.length;
+    if (this.ctx.afterDurable === undefined) {
+      this.ackedLength.set(this.nodeId, length);
+      return;
+    }
+    const term = this.currentTerm;
+    this.ctx.afterDurable(() => {
+      if (this.currentRole !== 'leader' || this.currentTerm !== term) return;
+      if ((this.ackedLength.get(this.nodeId) ?? 0) >= length) return;
+      this.ackedLength.set(this.nodeId, length);
+      this.commitLogEntries();
+    });
   }
 
   /** Take the requests buffered while no leader was known. */
@@ -611,7 +635,10 @@ export class RaftNode implements Protocol {
       leaderCommit: this.commitLength,
       suffix,
     };
-    this.ctx.send(followerId, this.ctx.sign('LogRequest', body));
+    // Replicated while the leader's own write of the suffix is still in progress (§10.2.1).
+    const message = this.ctx.sign('LogRequest', body);
+    if (this.ctx.sendAhead === undefined) this.ctx.send(followerId, message);
+    else this.ctx.sendAhead(followerId, message);
   }
 
   // ══ Slide 6/9: followers receiving messages ════════════════════════════════════════════

@@ -105,6 +105,7 @@ export function buildSimulation(
     definition: kit.definition,
     factory: (_instance, identity) => wrap(identity, factories.get(identity)!),
     network: scenario.network,
+    ...(scenario.auth === undefined ? {} : { auth: scenario.auth }),
     twins: scenario.twins.map((id) => ({ id: `${id}'`, identity: id })),
     byzantine: [...byzantine, ...scenario.twins.map((id) => `${id}'`)],
     trace,

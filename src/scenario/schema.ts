@@ -62,6 +62,11 @@ export const scenarioSchema = z
     clients: z.number().int().min(1).max(64).default(2),
     /** Run a configuration that breaks the fault bound, so a course can watch safety break. */
     unsafe: z.boolean().default(false),
+    /**
+     * 'signed' or 'channel' (src/core/definition.ts); absent: the protocol's default — Raft
+     * relies on its authenticated links, the Byzantine protocols sign (and refuse 'channel').
+     */
+    auth: z.enum(['signed', 'channel']).optional(),
     seed: z.number().int().nonnegative().default(1),
     /** Simulated milliseconds. */
     duration: ms.default(10_000),

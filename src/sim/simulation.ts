@@ -11,7 +11,7 @@
  * the sender can reach, and both sign with the same key.
  */
 import { type ClusterView, makeClusterView } from '../core/cluster-view.js';
-import type { ProtocolDefinition } from '../core/definition.js';
+import type { AuthMode, ProtocolDefinition } from '../core/definition.js';
 import { KeyRing, makeSigner } from '../core/envelope.js';
 import type { Json } from '../core/json.js';
 import type { NodeId, ProtocolFactory } from '../core/protocol.js';
@@ -59,6 +59,12 @@ export interface SimOptions {
   /** Instances whose behaviour is adversarial (marked in the trace). */
   byzantine?: Iterable<string>;
   link?: Partial<LinkOptions>;
+  /**
+   * Message authentication (src/core/definition.ts; default: the protocol's). The simulated
+   * network hands every frame to the runtime with its true sender, so it models the
+   * authenticated channels of real nodes, and 'channel' runs the runtime's rule unchanged.
+   */
+  auth?: AuthMode;
   /** 'full' records every event with clocks; 'notes' only notes, outputs and faults. */
   trace?: 'full' | 'notes';
   /**
@@ -324,6 +330,7 @@ export class Simulation {
         signer: makeSigner(node.identity, this.seeds.get(node.identity)!, fastBackend),
         incarnation: ++this.incarnations,
         ...(this.options.link === undefined ? {} : { link: this.options.link }),
+        ...(this.options.auth === undefined ? {} : { auth: this.options.auth }),
       },
       {
         now: () => this.clock,

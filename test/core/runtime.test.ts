@@ -237,6 +237,45 @@ describe('NodeRuntime: group commit', () => {
   });
 });
 
+describe('NodeRuntime: sendAhead and afterDurable (Raft thesis §10.2.1)', () => {
+  /** n0 persists each Ping, replicates it ahead to n2, answers n1 after the write. */
+  const replicate: Script = (ctx, event) => {
+    if (event.type !== 'message') return;
+    ctx.persist(`log/${event.n}`, event.n);
+    ctx.sendAhead?.('n2', ping(ctx, event.n));
+    ctx.send('n1', ping(ctx, event.n * 10));
+    ctx.afterDurable?.(() => ctx.output({ durable: event.n }));
+  };
+
+  it('with an asynchronous sync: an ahead message leaves while the write is in flight, the rest after', () => {
+    const rec = recorder('async');
+    const rt = runtime('n0', rec.io, replicate);
+    rt.start(null);
+    const [f1] = framesFromN1(1);
+    rt.receive('n1', f1 as string);
+    expect(rec.log).toEqual(['send n2 Ping 1']); // at the end of the step, before any flush
+    rec.flush();
+    expect(rec.log).toEqual(['send n2 Ping 1', 'persist log/1 (in flight)']);
+    rec.durable();
+    expect(rec.log.slice(2)).toEqual(['ack n1', 'send n1 Ping 10', 'output {"durable":1}']);
+  });
+
+  it('with a synchronous persist: an ahead message is an ordinary send, after the write', () => {
+    const rec = recorder();
+    const rt = runtime('n0', rec.io, replicate);
+    rt.start(null);
+    const [f1] = framesFromN1(1);
+    rt.receive('n1', f1 as string);
+    expect(rec.log).toEqual([
+      'persist log/1',
+      'ack n1',
+      'send n2 Ping 1',
+      'send n1 Ping 10',
+      'output {"durable":1}',
+    ]);
+  });
+});
+
 describe('NodeRuntime: a step is atomic', () => {
   /** On Ping 2 the core persists, sends, outputs, messages itself — then throws. */
   const brokenOnTwo: Script = (ctx, event) => {

@@ -114,4 +114,48 @@ describe('PerfectLinks', () => {
     b.links.onTimer('#ack:a');
     expect(b.take()).toEqual([{ t: 'a', i: 1, s: 3 }]);
   });
+
+  it('with a delayed ACK, a DATA back carries the ACK and no ACK frame is sent', () => {
+    const a = end(1, { ackDelayMs: 5, ackEvery: 100 });
+    const b = end(2, { ackDelayMs: 5, ackEvery: 100 });
+    let ackFrames = 0;
+    // A steady exchange: a sends two, b answers one, a hundred times over.
+    for (let round = 0; round < 100; round++) {
+      a.links.send('b', message(2 * round));
+      a.links.send('b', message(2 * round + 1));
+      for (const frame of a.take()) {
+        if (frame.t === 'a') ackFrames++;
+        b.links.onFrame('a', frame);
+      }
+      b.links.send('a', message(round));
+      for (const frame of b.take()) {
+        if (frame.t === 'a') ackFrames++;
+        a.links.onFrame('b', frame);
+      }
+    }
+    expect(ackFrames).toBe(0);
+    // b's DATA acknowledged everything a sent, so a keeps nothing; b's delayed ACK is off.
+    expect(a.links.pending('b')).toBe(0);
+    expect(b.timers.has('#ack:a')).toBe(false);
+    // a still owes b an ACK for b's last message: only a's timer, after silence, sends one.
+    expect(b.links.pending('a')).toBe(1);
+    expect(a.timers.has('#ack:b')).toBe(true);
+    a.links.onTimer('#ack:b');
+    for (const frame of a.take()) b.links.onFrame('a', frame);
+    expect(b.links.pending('a')).toBe(0);
+  });
+
+  it('with a delayed ACK, what a dead connection swallowed is resent when it comes back', () => {
+    const a = end(1, { ackDelayMs: 5, ackEvery: 100, retransmitMs: 1_000 });
+    const b = end(2, { ackDelayMs: 5, ackEvery: 100 });
+    a.links.send('b', message(1));
+    for (const frame of a.take()) b.links.onFrame('a', frame);
+    // The connection dies with 2 and 3 written into it: lost, no timer has fired.
+    a.links.send('b', message(2));
+    a.links.send('b', message(3));
+    a.take();
+    a.links.resend('b'); // the transport's peerUp
+    const got = a.take().flatMap((frame) => delivered(b.links.onFrame('a', frame)));
+    expect(got).toEqual([2, 3]);
+  });
 });

@@ -5,98 +5,25 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocketServer } from 'ws';
 import { nodeBackend } from '../../src/crypto/ed25519-node.js';
 import { toHex } from '../../src/crypto/hex.js';
 import { generateKey } from '../../src/crypto/keyfile.js';
+import { freshEphemeral, MAC_BYTES } from '../../src/net/channel.js';
 import { freshNonce, proofDigest } from '../../src/net/handshake.js';
 import { CLOSE_REFUSED, WS_PATH } from '../../src/net/transport.js';
 import { ClientHost } from '../../src/node/client-host.js';
 import { ProcessHost } from '../../src/node/host.js';
 import { SqliteStore } from '../../src/node/storage.js';
+import { type HandDial, type HandDialOutcome, handDial } from '../helpers/hand-dialer.js';
 import { testKit } from '../node/fixtures/test-kit.js';
 import { makeCluster, sleep, type TempCluster, waitFor } from '../node/helpers.js';
 
-interface Attempt {
-  cluster?: string;
-  from: string;
-  to?: string;
-  /** Public key presented in hello (hex). */
-  key: string;
-  /** Seed actually used to sign the proof (null: send `sig` instead). */
-  seed: Uint8Array | null;
-  sig?: string;
-  nonce?: string;
-  /** Send nothing and wait to be timed out. */
-  silent?: boolean;
-  helloPadding?: number;
-}
+type Attempt = Omit<HandDial, 'cluster' | 'to'> & { cluster?: string; to?: string };
 
-interface Outcome {
-  welcomed: boolean;
-  closeCode: number | null;
-  closeReason: string;
-  ws: WebSocket;
-  /** The acceptor's nonce and the proof we sent (for replay tests). */
-  acceptorNonce: string | null;
-  authSig: string | null;
-}
-
-/** Run the dialer's half of the handshake by hand against 127.0.0.1:port. */
-function attempt(port: number, a: Attempt): Promise<Outcome> {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}${WS_PATH}`, { perMessageDeflate: false });
-    const nonce = a.nonce ?? freshNonce();
-    const out: Outcome = {
-      welcomed: false,
-      closeCode: null,
-      closeReason: '',
-      ws,
-      acceptorNonce: null,
-      authSig: null,
-    };
-    ws.on('open', () => {
-      if (a.silent) return;
-      const hello: Record<string, unknown> = {
-        t: 'hello',
-        v: 1,
-        cluster: a.cluster ?? clusterId,
-        from: a.from,
-        to: a.to ?? 'n1',
-        key: a.key,
-        nonce,
-      };
-      if (a.helloPadding !== undefined) hello.pad = 'x'.repeat(a.helloPadding);
-      ws.send(JSON.stringify(hello));
-    });
-    ws.on('message', (data) => {
-      const msg = JSON.parse(data.toString()) as { t: string; nonce?: string };
-      if (msg.t === 'challenge') {
-        out.acceptorNonce = msg.nonce ?? null;
-        const digest = proofDigest({
-          role: 'dialer',
-          cluster: a.cluster ?? clusterId,
-          dialer: a.from,
-          acceptor: a.to ?? 'n1',
-          dialerNonce: nonce,
-          acceptorNonce: msg.nonce ?? '',
-        });
-        const sig =
-          a.seed === null ? (a.sig ?? '00'.repeat(64)) : toHex(nodeBackend.sign(a.seed, digest));
-        out.authSig = sig;
-        ws.send(JSON.stringify({ t: 'auth', sig }));
-      } else if (msg.t === 'welcome') {
-        out.welcomed = true;
-        resolve(out);
-      }
-    });
-    ws.on('error', () => {});
-    ws.on('close', (code, reason) => {
-      out.closeCode = code;
-      out.closeReason = reason.toString();
-      resolve(out);
-    });
-  });
+/** Run the dialer's half of the handshake by hand against 127.0.0.1:port (to n1 by default). */
+function attempt(port: number, a: Attempt): Promise<HandDialOutcome> {
+  return handDial(port, { ...a, cluster: a.cluster ?? clusterId, to: a.to ?? 'n1' });
 }
 
 let cluster: TempCluster;
@@ -253,7 +180,7 @@ describe('handshake', () => {
     expect(ok.welcomed).toBe(true);
     const before = refusals()['frame-too-large'] ?? 0;
     const closed = new Promise<number>((resolve) => ok.ws.on('close', (code) => resolve(code)));
-    ok.ws.send('x'.repeat((1 << 20) + 1));
+    ok.ws.send(Buffer.alloc((1 << 20) + MAC_BYTES + 1));
     expect(await closed).toBe(1009);
     await waitFor(() => (refusals()['frame-too-large'] ?? 0) === before + 1, 2_000, 'count');
     // The node is unharmed: the next authenticated client still gets answers.
@@ -281,9 +208,15 @@ describe('handshake', () => {
     await new Promise<void>((r) => server.once('listening', () => r()));
     server.on('connection', (ws) => {
       ws.on('message', (data) => {
-        const hello = JSON.parse(data.toString()) as { t: string; from: string; nonce: string };
+        const hello = JSON.parse(data.toString()) as {
+          t: string;
+          from: string;
+          nonce: string;
+          share: string;
+        };
         if (hello.t !== 'hello') return;
         const nonce = freshNonce();
+        const share = freshEphemeral().share;
         const digest = proofDigest({
           role: 'acceptor',
           cluster: clusterId,
@@ -291,6 +224,8 @@ describe('handshake', () => {
           acceptor: 'n2',
           dialerNonce: hello.nonce,
           acceptorNonce: nonce,
+          dialerShare: hello.share,
+          acceptorShare: share,
         });
         const real = cluster.file.nodes.find((n) => n.id === 'n2')!.publicKey;
         // Claim n2's real public key, but sign with ours.
@@ -300,6 +235,7 @@ describe('handshake', () => {
             from: 'n2',
             key: real,
             nonce,
+            share,
             sig: toHex(nodeBackend.sign(fake.seed, digest)),
           }),
         );

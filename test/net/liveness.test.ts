@@ -7,13 +7,13 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import { nodeBackend } from '../../src/crypto/ed25519-node.js';
 import { toHex } from '../../src/crypto/hex.js';
-import { freshNonce, proofDigest } from '../../src/net/handshake.js';
-import { WS_PATH } from '../../src/net/transport.js';
+import type { Channel } from '../../src/net/channel.js';
 import { ProcessHost } from '../../src/node/host.js';
 import { SqliteStore } from '../../src/node/storage.js';
+import { handDial } from '../helpers/hand-dialer.js';
 import { testKit } from '../node/fixtures/test-kit.js';
 import { makeCluster, sleep, type TempCluster, waitFor } from '../node/helpers.js';
 
@@ -46,46 +46,22 @@ afterAll(async () => {
 });
 
 /** Connect to n1 as `client`, authenticated; `autoPong: false` leaves pings unanswered. */
-function connect(client: string, autoPong: boolean): Promise<WebSocket> {
-  const clusterId = cluster.file.clusterId;
+async function connect(
+  client: string,
+  autoPong: boolean,
+): Promise<{ ws: WebSocket; channel: Channel }> {
   const seed = cluster.key(client).seed;
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${cluster.port('n1')}${WS_PATH}`, {
-      perMessageDeflate: false,
-      autoPong,
-    });
-    const nonce = freshNonce();
-    ws.on('open', () => {
-      const key = toHex(nodeBackend.publicKey(seed));
-      ws.send(
-        JSON.stringify({
-          t: 'hello',
-          v: 1,
-          cluster: clusterId,
-          from: client,
-          to: 'n1',
-          key,
-          nonce,
-        }),
-      );
-    });
-    ws.on('message', (data) => {
-      const msg = JSON.parse(data.toString()) as { t: string; nonce?: string };
-      if (msg.t === 'challenge') {
-        const digest = proofDigest({
-          role: 'dialer',
-          cluster: clusterId,
-          dialer: client,
-          acceptor: 'n1',
-          dialerNonce: nonce,
-          acceptorNonce: msg.nonce ?? '',
-        });
-        ws.send(JSON.stringify({ t: 'auth', sig: toHex(nodeBackend.sign(seed, digest)) }));
-      } else if (msg.t === 'welcome') resolve(ws);
-    });
-    ws.on('error', reject);
-    ws.on('close', (code) => reject(new Error(`closed ${code} during the handshake`)));
+  const r = await handDial(cluster.port('n1'), {
+    cluster: cluster.file.clusterId,
+    from: client,
+    to: 'n1',
+    key: toHex(nodeBackend.publicKey(seed)),
+    seed,
+    autoPong,
   });
+  if (!r.welcomed || r.channel === null)
+    throw new Error(`closed ${r.closeCode} during the handshake`);
+  return { ws: r.ws, channel: r.channel };
 }
 
 const connected = (id: string) => n1.transport.isConnected(id);
@@ -100,7 +76,7 @@ function stall(ms: number): void {
 
 describe('connection liveness', () => {
   it('a peer that sends frames but never answers a ping stays connected', async () => {
-    const ws = await connect('c0', false);
+    const { ws, channel } = await connect('c0', false);
     let pings = 0;
     ws.on('ping', () => pings++);
     await waitFor(() => connected('c0'), 5_000);
@@ -109,7 +85,7 @@ describe('connection liveness', () => {
       closed = true;
     });
     // A frame every 50 ms (junk to the protocol, which rejects it: traffic all the same).
-    const chatter = setInterval(() => ws.send('{}'), HEARTBEAT_MS / 2);
+    const chatter = setInterval(() => ws.send(channel.seal('{}')), HEARTBEAT_MS / 2);
     try {
       await waitFor(() => pings >= 8, 10_000);
       expect(closed).toBe(false);
@@ -122,7 +98,7 @@ describe('connection liveness', () => {
   });
 
   it('an event-loop stall of many heartbeats does not drop a connection', async () => {
-    const ws = await connect('c1', true);
+    const { ws } = await connect('c1', true);
     await waitFor(() => connected('c1'), 5_000);
     let closed = false;
     ws.on('close', () => {

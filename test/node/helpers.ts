@@ -29,11 +29,21 @@ export async function makeCluster(
   clients: number,
   protocol: 'pbft' | 'raft' = 'pbft',
   app: 'kv' | 'ledger' = 'kv',
+  auth?: 'signed' | 'channel',
 ): Promise<TempCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'bftkit-node-'));
   const basePort = await freeBasePort(nodes);
   const out = join(dir, 'keys');
-  const file = keygen({ nodes, clients, protocol, app, basePort, host: '127.0.0.1', out });
+  const file = keygen({
+    nodes,
+    clients,
+    protocol,
+    app,
+    basePort,
+    host: '127.0.0.1',
+    out,
+    ...(auth === undefined ? {} : { auth }),
+  });
   return {
     dir,
     clusterPath: join(out, 'cluster.json'),

@@ -45,6 +45,8 @@ export interface KvRunOptions {
   seed: number;
   keys: readonly string[];
   log?: (line: string) => void;
+  /** The cluster file's auth (default: the protocol's). */
+  auth?: 'signed' | 'channel';
 }
 
 export interface KvRunResult {
@@ -62,7 +64,7 @@ export interface KvRunResult {
 
 export async function runKvCluster(o: KvRunOptions): Promise<KvRunResult> {
   const log = o.log ?? (() => {});
-  const cluster = await makeCluster(o.n, o.clients, o.protocol);
+  const cluster = await makeCluster(o.n, o.clients, o.protocol, 'kv', o.auth);
   const nodes = new Map<NodeId, NodeProcess>();
   const ids = cluster.file.nodes.map((n) => n.id);
   const params = JSON.stringify(o.params);

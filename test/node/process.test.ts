@@ -5,13 +5,12 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
-import { nodeBackend } from '../../src/crypto/ed25519-node.js';
+import type { WebSocket } from 'ws';
 import { toHex } from '../../src/crypto/hex.js';
 import { generateKey } from '../../src/crypto/keyfile.js';
-import { freshNonce, proofDigest } from '../../src/net/handshake.js';
-import { WS_PATH } from '../../src/net/transport.js';
+import { MAC_BYTES } from '../../src/net/channel.js';
 import { ClientHost } from '../../src/node/client-host.js';
+import { handDial } from '../helpers/hand-dialer.js';
 import { testKit } from './fixtures/test-kit.js';
 import {
   getStatus,
@@ -48,45 +47,14 @@ afterAll(async () => {
 });
 
 /** Open a raw connection to `port` and run the dialer's side of the handshake. */
-function dial(
+async function dial(
   port: number,
   from: string,
   key: string,
   seed: Uint8Array,
 ): Promise<{ ws: WebSocket; welcomed: boolean; reason: string }> {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}${WS_PATH}`, { perMessageDeflate: false });
-    const nonce = freshNonce();
-    ws.on('open', () =>
-      ws.send(
-        JSON.stringify({
-          t: 'hello',
-          v: 1,
-          cluster: cluster.file.clusterId,
-          from,
-          to: 'n0',
-          key,
-          nonce,
-        }),
-      ),
-    );
-    ws.on('message', (data) => {
-      const m = JSON.parse(data.toString()) as { t: string; nonce: string };
-      if (m.t === 'challenge') {
-        const digest = proofDigest({
-          role: 'dialer',
-          cluster: cluster.file.clusterId,
-          dialer: from,
-          acceptor: 'n0',
-          dialerNonce: nonce,
-          acceptorNonce: m.nonce,
-        });
-        ws.send(JSON.stringify({ t: 'auth', sig: toHex(nodeBackend.sign(seed, digest)) }));
-      } else if (m.t === 'welcome') resolve({ ws, welcomed: true, reason: '' });
-    });
-    ws.on('error', () => {});
-    ws.on('close', (_code, reason) => resolve({ ws, welcomed: false, reason: reason.toString() }));
-  });
+  const r = await handDial(port, { cluster: cluster.file.clusterId, from, to: 'n0', key, seed });
+  return { ws: r.ws, welcomed: r.welcomed, reason: r.closeReason };
 }
 
 describe('replica processes', () => {
@@ -145,7 +113,7 @@ describe('replica processes', () => {
     const conn = await dial(port, 'c1', toHex(c1.publicKey), c1.seed);
     expect(conn.welcomed).toBe(true);
     const closed = new Promise<number>((r) => conn.ws.on('close', (code) => r(code)));
-    conn.ws.send('y'.repeat((1 << 20) + 10));
+    conn.ws.send(Buffer.alloc((1 << 20) + MAC_BYTES + 10));
     expect(await closed).toBe(1009);
     const status = await waitStatus(
       port,

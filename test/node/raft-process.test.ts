@@ -1,7 +1,8 @@
 /**
  * A 3-node Raft cluster of real processes serves three clients; the leader is killed with
  * SIGKILL during the load and restarted. No acknowledged write is lost (final reads are part
- * of the history) and the history is linearizable.
+ * of the history) and the history is linearizable. Once with Raft's default auth, 'channel'
+ * (unsigned envelopes over the MAC channel), once with 'signed'.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkLinearizability } from '../../src/check/linearizability.js';
@@ -10,20 +11,23 @@ import { findKit } from '../../src/scenario/kits.js';
 import { killAll } from './helpers.js';
 import { type KvRunResult, runKvCluster } from './kv-cluster.js';
 
-let run: KvRunResult | null = null;
+const runs: KvRunResult[] = [];
 
 afterAll(async () => {
   await killAll();
-  run?.cluster.cleanup();
+  for (const run of runs) run.cluster.cleanup();
 });
 
-describe('raft processes', () => {
+describe.each([
+  ['channel', undefined],
+  ['signed', 'signed'],
+] as const)('raft processes, auth %s', (auth, configured) => {
   it('survive kill -9 of the leader under load: nothing acknowledged is lost, linearizable', async () => {
     // The leader of the highest term any replica reports.
     const leaderOf = (statuses: readonly HostStatus[]) =>
       statuses.filter((s) => s.role === 'leader').sort((a, b) => (b.term ?? 0) - (a.term ?? 0))[0]
         ?.id ?? null;
-    run = await runKvCluster({
+    const run = await runKvCluster({
       kit: findKit('raft'),
       protocol: 'raft',
       n: 3,
@@ -37,7 +41,10 @@ describe('raft processes', () => {
       seed: 1,
       keys: ['k0', 'k1', 'k2', 'k3'],
       log: (line) => process.stderr.write(`${line}\n`),
+      ...(configured === undefined ? {} : { auth: configured }),
     });
+    runs.push(run);
+    for (const status of run.statuses.values()) expect(status?.auth).toBe(auth);
     expect(run.stuck).toEqual([]);
     expect(run.killed).toHaveLength(1);
     expect(run.completedAfterRestart).toBeGreaterThan(0);

@@ -1,6 +1,6 @@
 /**
  * A scripted cluster for golden transcripts (docs/transcripts.md): the protocol's real cores
- * in the real NodeRuntime (admission, signatures, the order of effects), but no clock that
+ * in the real NodeRuntime (admission, signatures where the protocol signs, the order of effects), but no clock that
  * runs and no network that decides — the script says which message arrives, which timer
  * fires, who crashes. Every effect a node's runtime releases becomes a line of text.
  *
@@ -411,15 +411,18 @@ export class TranscriptCluster {
         continue;
       }
       const group = [line.send];
+      const { message } = line.send;
+      const body = show(message.body);
+      // Same kind and body: one message (ed25519 is deterministic, so signed or not — Raft's
+      // default auth is 'channel' — this is the line a signature would have grouped).
       for (let next = this.lines[i + 1]; next !== undefined && 'send' in next; ) {
-        if (next.node !== line.node || next.send.message.sig !== line.send.message.sig) break;
-        if (next.send.message.kind !== line.send.message.kind) break;
+        if (next.node !== line.node || next.send.message.kind !== message.kind) break;
+        if (show(next.send.message.body) !== body) break;
         group.push(next.send);
         next = this.lines[++i + 1];
       }
-      const { message } = line.send;
       out.push(
-        `${this.indent}${line.node} send ${group.map((m) => `#${m.id}`).join(',')} → ${group.map((m) => m.to).join(',')} ${message.kind} ${show(message.body)}`,
+        `${this.indent}${line.node} send ${group.map((m) => `#${m.id}`).join(',')} → ${group.map((m) => m.to).join(',')} ${message.kind} ${body}`,
       );
     }
     return out;
