@@ -17,6 +17,7 @@ import type { ClusterFile } from '../core/cluster-file.js';
 import { makeSigner, signEnvelope } from '../core/envelope.js';
 import { fastBackend } from '../crypto/backends.js';
 import { readKeyFile } from '../crypto/keyfile.js';
+import { freshEphemeral } from '../net/channel.js';
 import { freshNonce, HANDSHAKE_VERSION } from '../net/handshake.js';
 import { WS_PATH } from '../net/transport.js';
 import { ClientHost } from '../node/client-host.js';
@@ -124,6 +125,7 @@ function unauthenticated(cluster: Target, count: (n: number) => void) {
             to: node.id,
             key: client.publicKey,
             nonce: freshNonce(),
+            share: freshEphemeral().share,
           }),
         );
     });
