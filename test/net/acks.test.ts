@@ -5,12 +5,11 @@
  * died is delivered once the connection is back, resent on reconnect (the retransmission
  * timer, set far beyond the test's length here, never fires).
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClientHost } from '../../src/node/client-host.js';
-import { ProcessHost } from '../../src/node/host.js';
-import { SqliteStore } from '../../src/node/storage.js';
+import type { ProcessHost } from '../../src/node/host.js';
 import { testKit } from '../node/fixtures/test-kit.js';
+import { testReplica } from '../node/fixtures/test-replica.js';
 import { makeCluster, type TempCluster } from '../node/helpers.js';
 
 /**
@@ -40,16 +39,7 @@ function countFrames(host: ProcessHost, peer: string) {
 
 beforeAll(async () => {
   cluster = await makeCluster(4, 1);
-  n1 = new ProcessHost({
-    file: cluster.file,
-    id: 'n1',
-    key: cluster.key('n1'),
-    role: 'replica',
-    kit: testKit,
-    store: new SqliteStore(join(cluster.dir, 'data', 'n1'), {
-      cluster: cluster.file.clusterId,
-      node: 'n1',
-    }),
+  n1 = testReplica(cluster, 'n1', {
     transport: { backoff: BACKOFF },
     link: LINK,
   });

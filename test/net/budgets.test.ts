@@ -3,14 +3,13 @@
  * budget (a client flooding bad signatures is banned), the frame budget (a replica flooding
  * frames is throttled, then banned). Each test failed on the code before the budgets.
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { REFUSALS_PER_SECOND, WS_PATH } from '../../src/net/transport.js';
 import { ClientHost } from '../../src/node/client-host.js';
-import { FAILURE_BUDGET, ProcessHost } from '../../src/node/host.js';
-import { SqliteStore } from '../../src/node/storage.js';
+import { FAILURE_BUDGET, type ProcessHost } from '../../src/node/host.js';
 import { testKit } from '../node/fixtures/test-kit.js';
+import { testReplica } from '../node/fixtures/test-replica.js';
 import { makeCluster, sleep, type TempCluster, waitFor } from '../node/helpers.js';
 
 let cluster: TempCluster;
@@ -20,16 +19,7 @@ let port: number;
 beforeAll(async () => {
   cluster = await makeCluster(4, 3);
   port = cluster.port('n1');
-  n1 = new ProcessHost({
-    file: cluster.file,
-    id: 'n1',
-    key: cluster.key('n1'),
-    role: 'replica',
-    kit: testKit,
-    store: new SqliteStore(join(cluster.dir, 'data', 'n1'), {
-      cluster: cluster.file.clusterId,
-      node: 'n1',
-    }),
+  n1 = testReplica(cluster, 'n1', {
     // Silent sockets hold their slot for long: only the per-address bound can help.
     transport: { handshakeTimeoutMs: 60_000, framesPerSecond: { client: 300, replica: 20_000 } },
   });

@@ -4,7 +4,6 @@
  * tampered with, replayed and reordered. Each is refused by its MAC, closes the connection
  * (4002), is counted as 'bad-mac', and never reaches admission.
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeBackend } from '../../src/crypto/ed25519-node.js';
 import { toHex } from '../../src/crypto/hex.js';
@@ -16,10 +15,9 @@ import {
 } from '../../src/net/channel.js';
 import { freshNonce } from '../../src/net/handshake.js';
 import { CLOSE_BAD_MAC } from '../../src/net/transport.js';
-import { ProcessHost } from '../../src/node/host.js';
-import { SqliteStore } from '../../src/node/storage.js';
+import type { ProcessHost } from '../../src/node/host.js';
 import { type HandDialOutcome, handDial } from '../helpers/hand-dialer.js';
-import { testKit } from '../node/fixtures/test-kit.js';
+import { testReplica } from '../node/fixtures/test-replica.js';
 import { makeCluster, type TempCluster, waitFor } from '../node/helpers.js';
 
 function pair() {
@@ -85,16 +83,7 @@ let n1: ProcessHost;
 
 beforeAll(async () => {
   cluster = await makeCluster(4, 2);
-  n1 = new ProcessHost({
-    file: cluster.file,
-    id: 'n1',
-    key: cluster.key('n1'),
-    role: 'replica',
-    kit: testKit,
-    store: new SqliteStore(join(cluster.dir, 'data', 'n1'), {
-      cluster: cluster.file.clusterId,
-      node: 'n1',
-    }),
+  n1 = testReplica(cluster, 'n1', {
     transport: { backoff: { initialMs: 50, maxMs: 200 } },
   });
   await n1.listen();

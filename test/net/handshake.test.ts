@@ -3,7 +3,6 @@
  * that present the right key, an unknown one, a known id with the wrong key, a replayed
  * proof, the wrong direction, nothing at all, or oversized frames.
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { nodeBackend } from '../../src/crypto/ed25519-node.js';
@@ -13,10 +12,10 @@ import { freshEphemeral, MAC_BYTES } from '../../src/net/channel.js';
 import { freshNonce, proofDigest } from '../../src/net/handshake.js';
 import { CLOSE_REFUSED, WS_PATH } from '../../src/net/transport.js';
 import { ClientHost } from '../../src/node/client-host.js';
-import { ProcessHost } from '../../src/node/host.js';
-import { SqliteStore } from '../../src/node/storage.js';
+import type { ProcessHost } from '../../src/node/host.js';
 import { type HandDial, type HandDialOutcome, handDial } from '../helpers/hand-dialer.js';
 import { testKit } from '../node/fixtures/test-kit.js';
+import { testReplica } from '../node/fixtures/test-replica.js';
 import { makeCluster, sleep, type TempCluster, waitFor } from '../node/helpers.js';
 
 type Attempt = Omit<HandDial, 'cluster' | 'to'> & { cluster?: string; to?: string };
@@ -35,13 +34,7 @@ beforeAll(async () => {
   cluster = await makeCluster(4, 2);
   clusterId = cluster.file.clusterId;
   n1Port = cluster.port('n1');
-  n1 = new ProcessHost({
-    file: cluster.file,
-    id: 'n1',
-    key: cluster.key('n1'),
-    role: 'replica',
-    kit: testKit,
-    store: new SqliteStore(join(cluster.dir, 'data', 'n1'), { cluster: clusterId, node: 'n1' }),
+  n1 = testReplica(cluster, 'n1', {
     transport: { handshakeTimeoutMs: 400, backoff: { initialMs: 50, maxMs: 200 } },
   });
   await n1.listen();
@@ -298,17 +291,10 @@ describe('send queues', () => {
 
 describe('replica mesh', () => {
   it('replicas connect once per pair, the earlier one in the file dialing', async () => {
-    const hosts = ['n0', 'n2', 'n3'].map(
-      (id) =>
-        new ProcessHost({
-          file: cluster.file,
-          id,
-          key: cluster.key(id),
-          role: 'replica',
-          kit: testKit,
-          store: new SqliteStore(join(cluster.dir, 'data', id), { cluster: clusterId, node: id }),
-          transport: { backoff: { initialMs: 50, maxMs: 200 } },
-        }),
+    const hosts = ['n0', 'n2', 'n3'].map((id) =>
+      testReplica(cluster, id, {
+        transport: { backoff: { initialMs: 50, maxMs: 200 } },
+      }),
     );
     try {
       for (const h of hosts) await h.listen();

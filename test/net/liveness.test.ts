@@ -5,16 +5,14 @@
  * through an event-loop stall of many heartbeats (CPU starvation); it is closed once the peer
  * is silent for good.
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
 import { nodeBackend } from '../../src/crypto/ed25519-node.js';
 import { toHex } from '../../src/crypto/hex.js';
 import type { Channel } from '../../src/net/channel.js';
-import { ProcessHost } from '../../src/node/host.js';
-import { SqliteStore } from '../../src/node/storage.js';
+import type { ProcessHost } from '../../src/node/host.js';
 import { handDial } from '../helpers/hand-dialer.js';
-import { testKit } from '../node/fixtures/test-kit.js';
+import { testReplica } from '../node/fixtures/test-replica.js';
 import { makeCluster, sleep, type TempCluster, waitFor } from '../node/helpers.js';
 
 const HEARTBEAT_MS = 100;
@@ -24,16 +22,7 @@ let n1: ProcessHost;
 
 beforeAll(async () => {
   cluster = await makeCluster(4, 3);
-  n1 = new ProcessHost({
-    file: cluster.file,
-    id: 'n1',
-    key: cluster.key('n1'),
-    role: 'replica',
-    kit: testKit,
-    store: new SqliteStore(join(cluster.dir, 'data', 'n1'), {
-      cluster: cluster.file.clusterId,
-      node: 'n1',
-    }),
+  n1 = testReplica(cluster, 'n1', {
     transport: { heartbeatMs: HEARTBEAT_MS, backoff: { initialMs: 50, maxMs: 200 } },
   });
   await n1.listen();

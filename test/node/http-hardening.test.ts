@@ -3,12 +3,10 @@
  * read strictly, slowloris and idle connections closed by the host's own deadlines.
  */
 import { connect, type Socket } from 'node:net';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProcessHost } from '../../src/node/host.js';
+import type { ProcessHost } from '../../src/node/host.js';
 import { decimal } from '../../src/node/ledger-sink.js';
-import { SqliteStore } from '../../src/node/storage.js';
-import { testKit } from './fixtures/test-kit.js';
+import { testReplica } from './fixtures/test-replica.js';
 import { makeCluster, type TempCluster, waitFor } from './helpers.js';
 
 let cluster: TempCluster;
@@ -18,16 +16,7 @@ let port: number;
 beforeAll(async () => {
   cluster = await makeCluster(4, 1);
   port = cluster.port('n1');
-  host = new ProcessHost({
-    file: cluster.file,
-    id: 'n1',
-    key: cluster.key('n1'),
-    role: 'replica',
-    kit: testKit,
-    store: new SqliteStore(join(cluster.dir, 'data', 'n1'), {
-      cluster: cluster.file.clusterId,
-      node: 'n1',
-    }),
+  host = testReplica(cluster, 'n1', {
     http: { requestMs: 1_000, idleMs: 1_500, checkIntervalMs: 200 },
   });
   await host.listen();
