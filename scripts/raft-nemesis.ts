@@ -22,11 +22,11 @@
  */
 import { parseArgs } from 'node:util';
 import { checkLinearizability } from '../src/check/linearizability.js';
-import type { Json } from '../src/core/json.js';
+import type { HistoryEntry } from '../src/core/kit.js';
+import { Rng } from '../src/core/rng.js';
+import type { Json } from '../src/crypto/json.js';
 import { ClientHost, RequestTimeout } from '../src/node/client-host.js';
-import type { HistoryEntry } from '../src/scenario/kit.js';
 import { findKit } from '../src/scenario/kits.js';
-import { Rng } from '../src/sim/rng.js';
 import {
   getStatus,
   kill9,

@@ -8,8 +8,6 @@
 
 // --- Keys and signatures -------------------------------------------------------------------
 
-/** A cluster file and one key file per node and client, as `bftkit keygen` writes them. */
-export { type KeygenOptions, keygen } from './cli/keygen.js';
 /**
  * Cluster files (`bftkit-cluster/1`): `loadClusterFile(path)` and `parseClusterFile(json)`
  * validate one (an InputError names the field); `publicKeys(file)` maps ids to keys.
@@ -20,6 +18,19 @@ export {
   parseClusterFile,
   publicKeys,
 } from './core/cluster-file.js';
+/**
+ * Secret key files (`bftkit-secret-key/1`, mode 0600): `generateKey(id, clusterId)`,
+ * `readKeyFile(path)`, `writeKeyFile(path, key)`.
+ */
+export {
+  generateKey,
+  KEY_FORMAT,
+  readKeyFile,
+  type SecretKey,
+  writeKeyFile,
+} from './core/keyfile.js';
+/** A cluster file and one key file per node and client, as `bftkit keygen` writes them. */
+export { type KeygenOptions, keygen } from './core/keygen.js';
 /** The quorum sizes of the literature: ⌊(n+f)/2⌋+1 (Byzantine), ⌊n/2⌋+1 (crash). */
 export { byzantineQuorum, type FaultModel, majority, maxFaults } from './core/quorum.js';
 /**
@@ -34,17 +45,6 @@ export { fastBackend, signatureBackends } from './crypto/backends.js';
  * signatures and interoperate.
  */
 export type { SignatureBackend } from './crypto/ed25519.js';
-/**
- * Secret key files (`bftkit-secret-key/1`, mode 0600): `generateKey(id, clusterId)`,
- * `readKeyFile(path)`, `writeKeyFile(path, key)`.
- */
-export {
-  generateKey,
-  KEY_FORMAT,
-  readKeyFile,
-  type SecretKey,
-  writeKeyFile,
-} from './crypto/keyfile.js';
 
 // --- Signed envelopes ----------------------------------------------------------------------
 
@@ -66,14 +66,15 @@ export {
   type Signer,
   signEnvelope,
 } from './core/envelope.js';
-export type { Json } from './core/json.js';
 /** Canonical JSON (sorted keys, no floats): the bytes that get hashed and signed. */
 export { canonical, canonicalBytes } from './crypto/canonical.js';
+export type { Json } from './crypto/json.js';
 
 // --- The sans-IO protocol interface --------------------------------------------------------
 
 /** What a host must know of a protocol to admit its messages: name, fault model, schemas. */
 export type { ProtocolDefinition } from './core/definition.js';
+export type { HistoryEntry, ProtocolKit, RunRecord, Violation } from './core/kit.js';
 /**
  * A protocol core is a `ProtocolFactory`: given a `Context` (its identity, the cluster, time,
  * timers, randomness, storage, send/broadcast, sign, note), it returns a `Protocol` whose
@@ -87,7 +88,6 @@ export type {
   ProtocolFactory,
   Recovered,
 } from './core/protocol.js';
-export type { HistoryEntry, ProtocolKit, RunRecord, Violation } from './scenario/kit.js';
 /**
  * The protocol kits the scenario runner and the process host know (`pbft`, `raft`,
  * `byz-register`, …): a definition, replica and client cores, a workload and a checker.
@@ -173,14 +173,14 @@ export {
 
 /** A base port with `count` free consecutive loopback ports after it (for keygen). */
 export { freeBasePort } from './bench/cluster.js';
-/** Bad input (a cluster file, a key file, options): the message names what is wrong. */
-export { InputError } from './cli/errors.js';
 /**
  * Embed a replica: `startNode({ cluster, id, data, key? })` validates everything, opens its
  * SQLite store, listens (WebSocket links, `/status`, `/metrics`) and starts its core; the
  * returned `ProcessHost` reports `status()` and stops with `close()`.
  */
 export { type NodeCommandOptions, startNode } from './cli/node.js';
+/** Bad input (a cluster file, a key file, options): the message names what is wrong. */
+export { InputError } from './core/errors.js';
 export { RequestTimeout } from './node/client-host.js';
 /** A KV client (put, get, cas) and a ledger client (signed transfers) of a running cluster. */
 export {
@@ -189,5 +189,6 @@ export {
   LedgerClient,
   type TransferReceipt,
 } from './node/clients.js';
-export { fetchStatus, type HostStatus, ProcessHost } from './node/host.js';
+export { ProcessHost } from './node/host.js';
+export { fetchStatus, type HostStatus } from './node/status.js';
 export type { KvResult } from './smr/kv.js';

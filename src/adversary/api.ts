@@ -12,8 +12,8 @@
  */
 import type { z } from 'zod';
 import type { Envelope } from '../core/envelope-types.js';
-import type { Json } from '../core/json.js';
 import type { Context, NodeId, ProtocolFactory } from '../core/protocol.js';
+import type { Json } from '../crypto/json.js';
 
 export interface AdversaryDefinition<P = Record<string, Json>> {
   readonly name: string;

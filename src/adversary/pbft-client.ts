@@ -21,8 +21,8 @@
  */
 import { z } from 'zod';
 import type { Envelope } from '../core/envelope-types.js';
-import type { Json } from '../core/json.js';
 import type { Context, NodeId, ProtocolFactory } from '../core/protocol.js';
+import type { Json } from '../crypto/json.js';
 import { digestOf } from '../pbft/digest.js';
 import type { PrePrepareBody, RequestBody, RequestEnvelope } from '../pbft/messages.js';
 import { type AdversaryDefinition, act, interceptSends, type Out } from './api.js';

@@ -21,8 +21,8 @@
  */
 import { z } from 'zod';
 import type { Envelope } from '../core/envelope-types.js';
-import type { Json } from '../core/json.js';
 import type { NodeId } from '../core/protocol.js';
+import type { Json } from '../crypto/json.js';
 import type { PrePrepareBody } from '../pbft/messages.js';
 import { act } from './api.js';
 import { define, PBFT, phantomDigest, wrapPbft } from './pbft-wrap.js';

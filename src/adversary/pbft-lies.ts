@@ -20,7 +20,7 @@
  */
 import { z } from 'zod';
 import type { Envelope } from '../core/envelope-types.js';
-import type { Json } from '../core/json.js';
+import type { Json } from '../crypto/json.js';
 import { digestOf } from '../pbft/digest.js';
 import type {
   CheckpointEnvelope,

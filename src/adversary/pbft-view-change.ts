@@ -16,7 +16,7 @@
  */
 import { z } from 'zod';
 import type { Envelope } from '../core/envelope-types.js';
-import type { Json } from '../core/json.js';
+import type { Json } from '../crypto/json.js';
 import { NULL_DIGEST, primaryOf } from '../pbft/certificates.js';
 import { digestOf } from '../pbft/digest.js';
 import type {

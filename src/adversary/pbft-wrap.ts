@@ -14,8 +14,8 @@
  * batches nobody proposed (`phantomDigest`).
  */
 import type { Envelope } from '../core/envelope-types.js';
-import type { Json } from '../core/json.js';
 import type { Context, NodeId, Protocol, ProtocolFactory } from '../core/protocol.js';
+import type { Json } from '../crypto/json.js';
 import { digestOf } from '../pbft/digest.js';
 import type { PrePrepareBody, RequestEnvelope } from '../pbft/messages.js';
 import { type AdversaryDefinition, act, type Out } from './api.js';

@@ -30,8 +30,8 @@
  */
 import { z } from 'zod';
 import type { Envelope } from '../core/envelope-types.js';
-import type { Json } from '../core/json.js';
 import type { NodeId } from '../core/protocol.js';
+import type { Json } from '../crypto/json.js';
 import { primaryOf } from '../pbft/certificates.js';
 import { digestOf } from '../pbft/digest.js';
 import type {

@@ -23,10 +23,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { keygen } from '../cli/keygen.js';
 import type { ClusterFile } from '../core/cluster-file.js';
-import type { HostStatus } from '../node/host.js';
-import type { Params } from '../scenario/kit.js';
+import { keygen } from '../core/keygen.js';
+import type { Params } from '../core/kit.js';
+import type { HostStatus } from '../node/status.js';
 import { Driver, type DriverReport } from './driver.js';
 import {
   cpuSeconds,

@@ -6,13 +6,13 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { workerScript } from '../cli/launcher.js';
 import type { ClusterFile } from '../core/cluster-file.js';
-import type { Json } from '../core/json.js';
-import { readKeyFile } from '../crypto/keyfile.js';
+import { readKeyFile } from '../core/keyfile.js';
+import type { Params } from '../core/kit.js';
+import { workerScript } from '../core/launcher.js';
+import type { Json } from '../crypto/json.js';
 import { ClientHost, RequestTimeout } from '../node/client-host.js';
-import { kitForCluster } from '../node/host.js';
-import type { Params } from '../scenario/kit.js';
+import { kitForCluster } from '../node/registry.js';
 
 const REQUEST_TIMEOUT_MS = 10_000;
 

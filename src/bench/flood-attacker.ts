@@ -12,16 +12,16 @@
 
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import { InputError } from '../cli/errors.js';
 import type { ClusterFile } from '../core/cluster-file.js';
 import { makeSigner, signEnvelope } from '../core/envelope.js';
+import { InputError } from '../core/errors.js';
+import { readKeyFile } from '../core/keyfile.js';
 import { fastBackend } from '../crypto/backends.js';
-import { readKeyFile } from '../crypto/keyfile.js';
 import { freshEphemeral } from '../net/channel.js';
 import { freshNonce, HANDSHAKE_VERSION } from '../net/handshake.js';
 import { WS_PATH } from '../net/transport.js';
 import { ClientHost } from '../node/client-host.js';
-import { kitForCluster } from '../node/host.js';
+import { kitForCluster } from '../node/registry.js';
 
 export const PROCESS_ATTACKS = ['bad-signatures', 'unauthenticated'] as const;
 export type ProcessAttack = (typeof PROCESS_ATTACKS)[number];

@@ -25,8 +25,8 @@
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { InputError } from '../cli/errors.js';
-import { bftkitProcessArgs } from '../cli/launcher.js';
+import { InputError } from '../core/errors.js';
+import { bftkitProcessArgs } from '../core/launcher.js';
 import {
   BenchAborted,
   type BenchCluster,

@@ -7,10 +7,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { bftkitProcessArgs } from '../cli/launcher.js';
 import type { ClusterFile } from '../core/cluster-file.js';
-import { fetchStatus, type HostStatus } from '../node/host.js';
-import type { Params } from '../scenario/kit.js';
+import type { Params } from '../core/kit.js';
+import { bftkitProcessArgs } from '../core/launcher.js';
+import { fetchStatus, type HostStatus } from '../node/status.js';
 
 export interface Replica {
   id: string;

@@ -12,8 +12,8 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { keygen } from '../cli/keygen.js';
-import { fetchStatus } from '../node/host.js';
+import { keygen } from '../core/keygen.js';
+import { fetchStatus } from '../node/status.js';
 import { freeBasePort } from './cluster.js';
 
 const RUNS = 5;

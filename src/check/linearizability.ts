@@ -11,8 +11,8 @@
  * explored are cached, so each is expanded at most once. See src/check/README.md.
  */
 
-import type { Json } from '../core/json.js';
-import type { HistoryEntry, Violation } from '../scenario/kit.js';
+import type { HistoryEntry, Violation } from '../core/kit.js';
+import type { Json } from '../crypto/json.js';
 import { type KvCommand, type KvResult, kvCommandSchema, kvResultSchema } from '../smr/kv.js';
 import { ms } from './format.js';
 

@@ -6,8 +6,8 @@
  */
 
 import { z } from 'zod';
-import type { Json } from '../core/json.js';
-import type { HistoryEntry, Violation } from '../scenario/kit.js';
+import type { HistoryEntry, Violation } from '../core/kit.js';
+import type { Json } from '../crypto/json.js';
 import { ms } from './format.js';
 
 /** Most violations reported by one checker; the rest are summed up in a final one. */

@@ -6,8 +6,8 @@
  * ends, and on Ctrl-C or SIGTERM (exit 130). See src/bench/cluster.ts.
  */
 import { BenchAborted, formatClusterBench, runClusterBench } from '../bench/cluster.js';
-import { EXIT, InputError } from './errors.js';
-import { parseParams } from './node.js';
+import { EXIT, InputError } from '../core/errors.js';
+import { parseParams } from '../node/params.js';
 
 export interface BenchClusterCommandOptions {
   protocol: 'pbft' | 'raft';

@@ -20,17 +20,19 @@
  * its counter in DIR (like a node); without it the counter starts from the wall clock in
  * microseconds, which grows as long as the clock does.
  */
-import type { ClusterFile, ClusterProtocol } from '../core/cluster-file.js';
+import type { ClusterFile } from '../core/cluster-file.js';
 import { loadClusterFile } from '../core/cluster-file.js';
-import type { Json } from '../core/json.js';
-import type { Recovered } from '../core/protocol.js';
-import { readKeyFile } from '../crypto/keyfile.js';
+import { EXIT, InputError } from '../core/errors.js';
+import { readKeyFile } from '../core/keyfile.js';
+import type { Json } from '../crypto/json.js';
 import { ClientHost, RequestTimeout } from '../node/client-host.js';
-import { checkIdentity, kitForCluster } from '../node/host.js';
+import { ClockStore, COUNTER_KEY } from '../node/clock-store.js';
+import { checkIdentity } from '../node/identity.js';
+import { parseOperation } from '../node/kv-operation.js';
+import { parseParams } from '../node/params.js';
+import { kitForCluster } from '../node/registry.js';
 import { SqliteStore, type Store } from '../node/storage.js';
-import { type KvCommand, type KvResult, kvCommandSchema } from '../smr/kv.js';
-import { EXIT, InputError } from './errors.js';
-import { parseParams } from './node.js';
+import type { KvCommand, KvResult } from '../smr/kv.js';
 
 export interface ClientCommandOptions {
   cluster: string;
@@ -41,56 +43,6 @@ export interface ClientCommandOptions {
   params?: string;
   out?: (line: string) => void;
   err?: (line: string) => void;
-}
-
-/** FROM of `cas` meaning "the key is absent". */
-export const ABSENT = '-';
-
-/** Where each protocol's client core keeps its request counter (see its start()). */
-const COUNTER_KEY: Partial<Record<ClusterProtocol, string>> = { pbft: 'timestamp', raft: 'seq' };
-
-/** Parse `put KEY VALUE | get KEY | cas KEY FROM TO` into a KV command; InputError if bad. */
-export function parseOperation(op: string, args: readonly string[]): KvCommand {
-  const want = { put: 2, get: 1, cas: 3 }[op];
-  if (want === undefined)
-    throw new InputError(`unknown operation "${op}" (expected put, get or cas)`);
-  if (args.length !== want) {
-    const usage = { put: 'put KEY VALUE', get: 'get KEY', cas: 'cas KEY FROM TO' }[op];
-    throw new InputError(`${op} takes ${want} argument(s): ${usage}`);
-  }
-  const [key, a, b] = args as [string, string, string];
-  const raw =
-    op === 'put'
-      ? { op, key, value: a }
-      : op === 'get'
-        ? { op, key }
-        : { op, key, from: a === ABSENT ? null : a, to: b };
-  const parsed = kvCommandSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new InputError(
-      `${op}: ${issue?.path.map(String).join('.') || 'arguments'}: ${issue?.message ?? 'invalid'}`,
-    );
-  }
-  return parsed.data;
-}
-
-/** A store that remembers nothing, whose counter starts from the clock (no --data; KvClient). */
-export class ClockStore implements Store {
-  readonly starts = 1;
-  readonly incarnation: number;
-  readonly recovered: Recovered;
-
-  constructor(protocol: ClusterProtocol) {
-    // Microseconds of the wall clock: larger than any earlier invocation's.
-    const now = Date.now() * 1000;
-    this.incarnation = now;
-    const key = COUNTER_KEY[protocol];
-    this.recovered = new Map(key === undefined ? [] : [[key, now]]);
-  }
-
-  persist(): void {}
-  close(): void {}
 }
 
 /** What the operation's result means for the exit code, and how it is printed. */

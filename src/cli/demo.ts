@@ -2,8 +2,9 @@
  * `bftkit demo` / `npm run demo`: the signed ledger with a Byzantine replica (src/demo/run.ts).
  * Exit 0 when every honest replica's ledger verified, 1 otherwise, 2 on bad options.
  */
+
+import { EXIT } from '../core/errors.js';
 import { type DemoSummary, runDemo } from '../demo/run.js';
-import { EXIT } from './errors.js';
 
 export interface DemoCommandOptions {
   duration: number;

@@ -1,13 +1,13 @@
 /** `bftkit lab list | start LAB DIR | grade LAB [DIR]`: coursework labs and their grader. */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { EXIT, InputError } from '../core/errors.js';
 import { formatGrade, grade } from '../labs/grade.js';
 import type { Solution } from '../labs/lab.js';
 import { findLab, knownLabs } from '../labs/labs.js';
 import { loadSolution } from '../labs/load.js';
 import { startWorkspace } from '../labs/workspace.js';
 import { parseSeeds } from '../scenario/sweep.js';
-import { EXIT, InputError } from './errors.js';
 
 export function listLabs(json: boolean): number {
   const labs = knownLabs().map((l) => ({

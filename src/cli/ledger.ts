@@ -11,7 +11,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { EXIT, InputError } from './errors.js';
+import { EXIT, InputError } from '../core/errors.js';
 
 export interface VerifyOptions {
   data: string;

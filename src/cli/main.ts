@@ -8,7 +8,7 @@
  * when `scenario` is on the command line (`scenario …`, `help scenario`).
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { EXIT, InputError } from './errors.js';
+import { EXIT, InputError } from '../core/errors.js';
 import { ledgerCommandSpec } from './ledger.js';
 import type { twinsCommandSpec } from './twins.js';
 
@@ -89,7 +89,7 @@ function keygenCommand(program: Command): void {
     .option('--cluster-id <id>', 'cluster id (default: random)')
     .requiredOption('--out <dir>', 'directory to write cluster.json and the key files to')
     .action(async (o) => {
-      const { keygen } = await import('./keygen.js');
+      const { keygen } = await import('../core/keygen.js');
       const file = keygen({
         nodes: o.nodes,
         clients: o.clients,
@@ -140,7 +140,7 @@ function clusterCommands(program: Command): void {
     )
     .option('--params <json>', 'protocol parameters as a JSON object, passed to every node')
     .action(async (o) => {
-      const { clusterUp } = await import('./cluster-up.js');
+      const { clusterUp } = await import('../node/cluster-up.js');
       exitCode = await clusterUp({
         cluster: o.cluster,
         data: o.data,

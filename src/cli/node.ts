@@ -7,19 +7,16 @@
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { loadClusterFile } from '../core/cluster-file.js';
-import type { Json } from '../core/json.js';
-import { readKeyFile } from '../crypto/keyfile.js';
-import {
-  adversaryFor,
-  checkIdentity,
-  kitForCluster,
-  ProcessHost,
-  processLogger,
-} from '../node/host.js';
+import { EXIT, InputError } from '../core/errors.js';
+import { readKeyFile } from '../core/keyfile.js';
+import type { ProtocolKit } from '../core/kit.js';
+import { ProcessHost } from '../node/host.js';
+import { checkIdentity } from '../node/identity.js';
 import { LedgerSink } from '../node/ledger-sink.js';
+import { processLogger } from '../node/logging.js';
+import { parseParams } from '../node/params.js';
+import { adversaryFor, kitForCluster } from '../node/registry.js';
 import { SqliteStore } from '../node/storage.js';
-import type { Params, ProtocolKit } from '../scenario/kit.js';
-import { EXIT, InputError } from './errors.js';
 
 export interface NodeCommandOptions {
   cluster: string;
@@ -37,19 +34,6 @@ export interface NodeOverrides {
   logger?: Logger;
 }
 
-export function parseParams(text: string | undefined): Params {
-  if (text === undefined) return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new InputError(`--params: not valid JSON: ${text}`);
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value))
-    throw new InputError('--params: expected a JSON object');
-  return value as Record<string, Json>;
-}
-
 /** Validate everything, open the store, listen and start; returns the running host. */
 export async function startNode(
   o: NodeCommandOptions,
@@ -65,7 +49,7 @@ export async function startNode(
   const params = parseParams(o.params);
   // Refuse bad input before the store counts a start.
   checkIdentity(file, o.id, key, 'replica');
-  if (o.adversary !== undefined) adversaryFor(o.adversary, kit);
+  const adversary = o.adversary === undefined ? null : adversaryFor(o.adversary, kit);
   const store = new SqliteStore(o.data, { cluster: file.clusterId, node: o.id });
   const logger = overrides.logger ?? processLogger();
   let ledger: LedgerSink | null = null;
@@ -79,7 +63,7 @@ export async function startNode(
       role: 'replica',
       kit,
       params,
-      adversary: o.adversary ?? null,
+      adversary,
       store,
       logger,
       ...(ledger === null

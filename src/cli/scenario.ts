@@ -1,10 +1,10 @@
 /** `bftkit scenario …`: list the built-in scenarios, run one and report its verdict. */
 import { writeFileSync } from 'node:fs';
+import { EXIT } from '../core/errors.js';
 import { builtinNames, loadScenario, scenarioRef } from '../scenario/load.js';
 import { runScenario, type ScenarioReport } from '../scenario/runner.js';
 import { parseSeeds, sweep } from '../scenario/sweep.js';
 import { renderTraceHtml } from '../web/trace-viewer.js';
-import { EXIT } from './errors.js';
 
 export function listScenarios(json: boolean): number {
   const scenarios = builtinNames().map((name) => {

@@ -11,6 +11,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
+import { EXIT, InputError } from '../core/errors.js';
 import { describeSchedule, scheduleAt, spaceSize } from '../twins/generate.js';
 import {
   compileSchedule,
@@ -20,7 +21,6 @@ import {
   VARIANTS,
 } from '../twins/run.js';
 import { runTwins, type TwinsSummary } from '../twins/twins.js';
-import { EXIT, InputError } from './errors.js';
 
 export interface TwinsCliOptions {
   protocol: string;

@@ -21,6 +21,8 @@ import { z } from 'zod';
 
 export const MAX_COUNTER = 2 ** 52;
 export const MAX_NESTING = 64;
+/** The largest frame a node accepts unless configured otherwise (ws's maxPayload). */
+export const DEFAULT_MAX_FRAME_BYTES = 1 << 20;
 
 /** An integer in [min, MAX_COUNTER]: a term, view, sequence number or timestamp. */
 export function counterSchema(min = 0) {

@@ -5,11 +5,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { InputError } from '../cli/errors.js';
 import { checkPublicKey } from '../crypto/ed25519.js';
 import { fromHex } from '../crypto/hex.js';
 import { type ClusterView, makeClusterView } from './cluster-view.js';
 import type { AuthMode } from './definition.js';
+import { InputError } from './errors.js';
 import { ConfigError, checkFaultBound, type FaultModel } from './quorum.js';
 
 export const CLUSTER_FORMAT = 'bftkit-cluster/1';

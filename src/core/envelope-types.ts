@@ -1,4 +1,4 @@
-import type { Json } from './json.js';
+import type { Json } from '../crypto/json.js';
 import type { NodeId } from './protocol.js';
 
 /**

@@ -17,10 +17,10 @@ import { canonical } from '../crypto/canonical.js';
 import type { SignatureBackend } from '../crypto/ed25519.js';
 import { sha256 } from '../crypto/hash-node.js';
 import { fromHex, toHex } from '../crypto/hex.js';
+import type { Json } from '../crypto/json.js';
 import { MAX_NESTING, nestingDepth } from './bounds.js';
 import { type AuthMode, type ProtocolDefinition, signingProtocol } from './definition.js';
 import type { Envelope } from './envelope-types.js';
-import type { Json } from './json.js';
 import { own } from './own.js';
 import type { NodeId } from './protocol.js';
 

@@ -12,9 +12,10 @@
  *   upon event ⟨request|r⟩        → onRequest(r)
  *   trigger ⟨pl.send|q, m⟩        → ctx.send(q, m) / ctx.broadcast(m)
  */
+
+import type { Json } from '../crypto/json.js';
 import type { ClusterView } from './cluster-view.js';
 import type { Envelope } from './envelope-types.js';
-import type { Json } from './json.js';
 
 export type NodeId = string;
 

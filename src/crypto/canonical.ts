@@ -10,7 +10,7 @@
  *     cycles) is refused: bytes travel as lowercase hex strings.
  * Being JSON, it is readable in traces and reproducible in any language.
  */
-import type { Json } from '../core/json.js';
+import type { Json } from './json.js';
 
 export class EncodingError extends Error {
   override name = 'EncodingError';

@@ -19,23 +19,18 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { freeBasePort } from '../bench/cluster.js';
-import { clusterUp, parseAdversarySpecs } from '../cli/cluster-up.js';
-import { InputError } from '../cli/errors.js';
-import { keygen } from '../cli/keygen.js';
 import type { ClusterFile } from '../core/cluster-file.js';
-import type { Json } from '../core/json.js';
-import { readKeyFile, type SecretKey } from '../crypto/keyfile.js';
+import { InputError } from '../core/errors.js';
+import { readKeyFile, type SecretKey } from '../core/keyfile.js';
+import { keygen } from '../core/keygen.js';
+import type { Json } from '../crypto/json.js';
 import type { AuditResult } from '../ledger/audit.js';
 import { nodeLedgerCrypto } from '../ledger/node-crypto.js';
 import { proveTx } from '../ledger/proof.js';
 import { auditDataDir, LedgerStore, type ReadOnlyLedger } from '../ledger/store.js';
-import {
-  adversaryFor,
-  fetchStatus,
-  type HostStatus,
-  kitForCluster,
-  kitForProtocol,
-} from '../node/host.js';
+import { clusterUp, parseAdversarySpecs } from '../node/cluster-up.js';
+import { adversaryFor, kitForCluster, kitForProtocol } from '../node/registry.js';
+import { fetchStatus, type HostStatus } from '../node/status.js';
 import { type DashboardServer, startDashboard } from '../web/ledger-dashboard.js';
 import { TransferWorkload } from './workload.js';
 

@@ -8,15 +8,15 @@
 import type { Logger } from 'pino';
 import type { ClusterFile } from '../core/cluster-file.js';
 import { makeSigner } from '../core/envelope.js';
-import type { Json } from '../core/json.js';
+import type { SecretKey } from '../core/keyfile.js';
+import type { HostedKit, Params } from '../core/kit.js';
+import { Rng } from '../core/rng.js';
 import { fastBackend } from '../crypto/backends.js';
-import type { SecretKey } from '../crypto/keyfile.js';
+import type { Json } from '../crypto/json.js';
 import type { LedgerResult } from '../ledger/app.js';
 import { nodeLedgerCrypto } from '../ledger/node-crypto.js';
 import { makeTransfer, type TransferEnvelope, txId } from '../ledger/tx.js';
 import { ClientHost, RequestTimeout } from '../node/client-host.js';
-import type { HostedKit, Params } from '../scenario/kit.js';
-import { Rng } from '../sim/rng.js';
 
 export interface WorkloadOptions {
   file: ClusterFile;

@@ -6,9 +6,9 @@
  */
 import type { ProtocolDefinition } from '../core/definition.js';
 import type { NodeId, ProtocolFactory } from '../core/protocol.js';
+import { Rng } from '../core/rng.js';
 import { loadScenario } from '../scenario/load.js';
 import { buildSimulation, closedLoop } from '../scenario/runner.js';
-import { Rng } from '../sim/rng.js';
 import { simulatedSeed } from '../sim/simulation.js';
 
 export interface CapturedFrame {

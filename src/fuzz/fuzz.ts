@@ -16,11 +16,11 @@
 import { signingProtocol } from '../core/definition.js';
 import { type Domain, makeSigner, signEnvelope } from '../core/envelope.js';
 import type { Envelope } from '../core/envelope-types.js';
-import type { Json } from '../core/json.js';
 import type { NodeId, ProtocolFactory } from '../core/protocol.js';
+import { Rng } from '../core/rng.js';
 import { fastBackend } from '../crypto/backends.js';
 import { canonical } from '../crypto/canonical.js';
-import { Rng } from '../sim/rng.js';
+import type { Json } from '../crypto/json.js';
 import { type CapturedFrame, CORPUS_SCENARIOS, type Corpus, captureCorpus } from './corpus.js';
 import { mutate, OPERATORS, type Operator } from './mutate.js';
 import { corpusKeys, Target } from './target.js';

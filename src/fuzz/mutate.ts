@@ -3,7 +3,7 @@
  * returns the frame's new text; tree mutations may also be re-signed by the sender (validly
  * signed junk), text mutations never can.
  */
-import type { Rng } from '../sim/rng.js';
+import type { Rng } from '../core/rng.js';
 
 export const PROTOTYPE_KEYS = [
   '__proto__',

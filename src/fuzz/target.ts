@@ -6,10 +6,10 @@
 import { makeClusterView } from '../core/cluster-view.js';
 import { KeyRing, makeSigner } from '../core/envelope.js';
 import type { Envelope } from '../core/envelope-types.js';
-import type { Json } from '../core/json.js';
 import type { NodeId } from '../core/protocol.js';
-import { NodeRuntime } from '../core/runtime.js';
 import { fastBackend } from '../crypto/backends.js';
+import type { Json } from '../crypto/json.js';
+import { NodeRuntime } from '../runtime/runtime.js';
 import type { Corpus } from './corpus.js';
 
 export class Target {

@@ -1,5 +1,5 @@
 /** Every lab, in course order (docs/teaching.md follows the same order). */
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../core/errors.js';
 import type { Lab } from './lab.js';
 import { leaderDetectorLab } from './leader-detector.js';
 import { pbftAttackLab } from './pbft-attack.js';

@@ -8,9 +8,9 @@
  * complaints to whom it likes, about any round), complaints delivered in a random order chosen
  * by the seed, and BLD1–BLD3 checked on the outcome.
  */
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../core/errors.js';
 import type { NodeId } from '../core/protocol.js';
-import { Rng } from '../sim/rng.js';
+import { Rng } from '../core/rng.js';
 import type { Lab, LabTest, RunOutcome, Solution } from './lab.js';
 
 /** What the student's `detector(config, hooks)` returns. */

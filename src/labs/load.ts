@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type Plugin } from 'esbuild';
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../core/errors.js';
 import type { Solution } from './lab.js';
 
 /** src/index.ts when bftkit runs from its sources (tsx), dist/index.js when built. */

@@ -13,11 +13,13 @@
  * sees only `v.verify`. Scenario tests run the PBFT view-change scenarios with every correct
  * replica using the student's rules.
  */
-import { InputError } from '../cli/errors.js';
+
 import { makeClusterView } from '../core/cluster-view.js';
 import type { Envelope } from '../core/envelope-types.js';
-import type { Json } from '../core/json.js';
+import { InputError } from '../core/errors.js';
 import type { NodeId } from '../core/protocol.js';
+import { Rng } from '../core/rng.js';
+import type { Json } from '../crypto/json.js';
 import { NULL_DIGEST, primaryOf, type Verifier } from '../pbft/certificates.js';
 import { digestOf } from '../pbft/digest.js';
 import { parsePbftParams, replicaOptions } from '../pbft/kit.js';
@@ -37,7 +39,6 @@ import {
 } from '../pbft/view-change.js';
 import { replicaIds } from '../scenario/runner.js';
 import type { Scenario } from '../scenario/schema.js';
-import { Rng } from '../sim/rng.js';
 import type { Lab, RunOutcome, Solution } from './lab.js';
 import { buildTests, byzantineNodes, type Wrap } from './scenario-test.js';
 

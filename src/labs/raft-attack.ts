@@ -7,7 +7,7 @@
  * contained. The cluster is raft-figure8's: n = 5, three clients, one entry per LogRequest,
  * PreVote and CheckQuorum off, election timeouts of 3–3.3 s unless the schedule says otherwise.
  */
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../core/errors.js';
 import { parseRaftParams } from '../raft/kit.js';
 import { validateScenario } from '../scenario/load.js';
 import type { Scenario } from '../scenario/schema.js';

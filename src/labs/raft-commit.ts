@@ -6,7 +6,7 @@
  * three functions as its `rules` option; the checkers (election safety, state-machine safety,
  * leader completeness, linearizability) and the liveness bound judge the run.
  */
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../core/errors.js';
 import { replicaOptions } from '../raft/kit.js';
 import { RaftNode } from '../raft/raft.js';
 import type { RaftRules } from '../raft/rules.js';

@@ -5,7 +5,7 @@
  * replicas that breaks the register at n ≤ 3f and is contained at n > 3f.
  */
 
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../core/errors.js';
 import type { ProtocolFactory } from '../core/protocol.js';
 import type { Scenario } from '../scenario/schema.js';
 import type { Lab, Solution } from './lab.js';

@@ -2,7 +2,7 @@
  * Lab tests that run a scenario in the simulator with the student's code plugged in through
  * the runner's `wrap` option: the same runtime, adversaries and checkers as `scenario run`.
  */
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../core/errors.js';
 import type { NodeId, ProtocolFactory } from '../core/protocol.js';
 import { findKit } from '../scenario/kits.js';
 import { loadScenario, validateScenario } from '../scenario/load.js';

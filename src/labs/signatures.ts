@@ -16,7 +16,7 @@
  */
 import { createPublicKey, verify as opensslVerify } from 'node:crypto';
 import { verify as nobleVerify } from '@noble/ed25519';
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../core/errors.js';
 import { signatureBackends } from '../crypto/backends.js';
 import { checkVerificationRule } from '../crypto/ed25519.js';
 import { fromHex } from '../crypto/hex.js';

@@ -14,7 +14,7 @@ import {
 } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../core/errors.js';
 import type { Lab } from './lab.js';
 
 /** The package root (src/labs/.. /.. or dist/labs/../..). */

@@ -18,8 +18,8 @@
  */
 import { z } from 'zod';
 import type { Envelope } from '../core/envelope-types.js';
-import type { Json } from '../core/json.js';
 import type { Context, NodeId } from '../core/protocol.js';
+import type { Json } from '../crypto/json.js';
 import type { AppDefinition, AppRequest, ReplicatedApp } from '../smr/app.js';
 import {
   BLOCK_VOTE,

@@ -13,10 +13,10 @@
  * Browser-safe: no node: imports here or in anything this module imports.
  */
 
-import type { Json } from '../core/json.js';
 import { canonical } from '../crypto/canonical.js';
 import { nobleBackend, type SignatureBackend } from '../crypto/ed25519.js';
 import { sha256 as nobleSha256 } from '../crypto/hash.js';
+import type { Json } from '../crypto/json.js';
 
 /** The protocol part of every ledger domain tag. */
 export const LEDGER_PROTOCOL = 'ledger';

@@ -5,12 +5,12 @@
  * differs. Its name stays "pbft": PBFT's adversaries apply unchanged.
  */
 import type { ClusterFile } from '../core/cluster-file.js';
+import type { HostedKit, Params } from '../core/kit.js';
 import type { NodeId, ProtocolFactory } from '../core/protocol.js';
 import { PbftClient } from '../pbft/client.js';
 import { parsePbftParams, replicaOptions } from '../pbft/kit.js';
 import { pbftDefinitionFor } from '../pbft/messages.js';
 import { PbftReplica } from '../pbft/replica.js';
-import type { HostedKit, Params } from '../scenario/kit.js';
 import { ledgerApp } from './app.js';
 import { ledgerCluster } from './cluster.js';
 import { nodeLedgerCrypto } from './node-crypto.js';

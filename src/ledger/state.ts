@@ -21,8 +21,8 @@
  * Browser-safe.
  */
 import { z } from 'zod';
-import type { Json } from '../core/json.js';
 import { toHex } from '../crypto/hex.js';
+import type { Json } from '../crypto/json.js';
 import type { LedgerCluster } from './cluster.js';
 import { type LedgerCrypto, ledgerDigest, nobleLedgerCrypto } from './crypto.js';
 import { type TransferEnvelope, verifyTransferSignature } from './tx.js';

@@ -17,11 +17,11 @@
 import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { InputError } from '../cli/errors.js';
 import type { ClusterFile } from '../core/cluster-file.js';
-import type { Json } from '../core/json.js';
+import { DB_FILE } from '../core/data-dir.js';
+import { InputError } from '../core/errors.js';
 import { canonical } from '../crypto/canonical.js';
-import { DB_FILE } from '../node/storage.js';
+import type { Json } from '../crypto/json.js';
 import { type AuditResult, auditLedger } from './audit.js';
 import { type BlockHeader, blockHash, type CertifiedBlock } from './block.js';
 import type { LedgerCrypto } from './crypto.js';

@@ -16,9 +16,9 @@
 import { z } from 'zod';
 import type { Signer } from '../core/envelope.js';
 import type { Envelope } from '../core/envelope-types.js';
-import type { Json } from '../core/json.js';
 import { canonicalBytes } from '../crypto/canonical.js';
 import { fromHex, toHex } from '../crypto/hex.js';
+import type { Json } from '../crypto/json.js';
 import type { LedgerCluster } from './cluster.js';
 import { type LedgerCrypto, ledgerDigest, nobleLedgerCrypto } from './crypto.js';
 

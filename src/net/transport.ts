@@ -24,9 +24,9 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
+import { DEFAULT_MAX_FRAME_BYTES } from '../core/bounds.js';
 import type { Signer } from '../core/envelope.js';
 import type { NodeId } from '../core/protocol.js';
-import { DEFAULT_MAX_FRAME_BYTES } from '../core/runtime.js';
 import type { SignatureBackend } from '../crypto/ed25519.js';
 import { fromHex, toHex } from '../crypto/hex.js';
 import {

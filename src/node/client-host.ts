@@ -9,10 +9,10 @@
  */
 import type { Logger } from 'pino';
 import type { ClusterFile } from '../core/cluster-file.js';
-import type { Json } from '../core/json.js';
+import type { SecretKey } from '../core/keyfile.js';
+import type { HostedKit, Params } from '../core/kit.js';
 import type { NodeId } from '../core/protocol.js';
-import type { SecretKey } from '../crypto/keyfile.js';
-import type { HostedKit, Params } from '../scenario/kit.js';
+import type { Json } from '../crypto/json.js';
 import { type HostOptions, ProcessHost } from './host.js';
 import { MemoryStore, SqliteStore, type Store } from './storage.js';
 

@@ -4,19 +4,22 @@
  * the same core and transport as `bftkit client` and the demo's clients. For PBFT a result is
  * accepted on f+1 matching signed replies; for Raft the client follows redirects to the leader.
  */
-import { ClockStore, parseOperation } from '../cli/client.js';
+
 import { type ClusterFile, loadClusterFile } from '../core/cluster-file.js';
 import { makeSigner, type Signer } from '../core/envelope.js';
-import type { Json } from '../core/json.js';
+import { readKeyFile, type SecretKey } from '../core/keyfile.js';
+import type { Params } from '../core/kit.js';
 import { fastBackend } from '../crypto/backends.js';
-import { readKeyFile, type SecretKey } from '../crypto/keyfile.js';
+import type { Json } from '../crypto/json.js';
 import type { LedgerResult } from '../ledger/app.js';
 import { nodeLedgerCrypto } from '../ledger/node-crypto.js';
 import { makeTransfer, type TransferEnvelope, txId } from '../ledger/tx.js';
-import type { Params } from '../scenario/kit.js';
 import type { KvCommand, KvResult } from '../smr/kv.js';
 import { ClientHost } from './client-host.js';
-import { checkIdentity, kitForCluster } from './host.js';
+import { ClockStore } from './clock-store.js';
+import { checkIdentity } from './identity.js';
+import { parseOperation } from './kv-operation.js';
+import { kitForCluster } from './registry.js';
 
 export interface ClientOptions {
   /** The cluster file, or its path. */

@@ -15,80 +15,24 @@ import { randomInt } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import pino, { type Logger } from 'pino';
 import type { AdversaryDefinition } from '../adversary/api.js';
-import { InputError } from '../cli/errors.js';
-import {
-  type ClusterFile,
-  type ClusterProtocol,
-  clusterAuth,
-  clusterView,
-  publicKeys,
-} from '../core/cluster-file.js';
-import type { AuthMode } from '../core/definition.js';
+import { type ClusterFile, clusterAuth, clusterView, publicKeys } from '../core/cluster-file.js';
 import { KeyRing, makeSigner } from '../core/envelope.js';
-import type { Json } from '../core/json.js';
+import { InputError } from '../core/errors.js';
+import type { SecretKey } from '../core/keyfile.js';
+import type { HostedKit, Params } from '../core/kit.js';
 import type { NodeId, ProtocolFactory } from '../core/protocol.js';
-import { NodeRuntime, type RuntimeEvent } from '../core/runtime.js';
 import { fastBackend } from '../crypto/backends.js';
-import { fromHex, toHex } from '../crypto/hex.js';
-import type { SecretKey } from '../crypto/keyfile.js';
-import { ledgerKit } from '../ledger/kit.js';
+import { fromHex } from '../crypto/hex.js';
+import type { Json } from '../crypto/json.js';
 import type { LinkOptions } from '../links/perfect-link.js';
-import {
-  type PeerSpec,
-  type PeerStatus,
-  Transport,
-  type TransportOptions,
-} from '../net/transport.js';
-import { findAdversary } from '../scenario/adversaries.js';
-import type { HostedKit, Params, ProtocolKit } from '../scenario/kit.js';
-import { findKit, knownKits, UnknownNameError } from '../scenario/kits.js';
+import { type PeerSpec, Transport, type TransportOptions } from '../net/transport.js';
+import { NodeRuntime, type RuntimeEvent } from '../runtime/runtime.js';
+import { checkIdentity, type HostRole } from './identity.js';
+import { noteLevel } from './logging.js';
 import { HostMetrics } from './metrics.js';
 import { NoteTracker } from './notes.js';
+import type { HostStatus } from './status.js';
 import type { Store } from './storage.js';
-
-/** Which kit hosts each protocol a cluster file can name. */
-export const KIT_FOR_PROTOCOL: Readonly<Record<ClusterProtocol, string>> = {
-  raft: 'raft',
-  pbft: 'pbft',
-  register: 'byz-register',
-};
-
-export function kitForProtocol(protocol: ClusterProtocol): ProtocolKit {
-  const name = KIT_FOR_PROTOCOL[protocol];
-  try {
-    return findKit(name);
-  } catch (e) {
-    if (e instanceof UnknownNameError)
-      throw new InputError(
-        `protocol "${protocol}" needs the "${name}" kit, which is not available yet (known kits: ${
-          knownKits()
-            .map((k) => k.name)
-            .join(', ') || 'none'
-        })`,
-      );
-    throw e;
-  }
-}
-
-/**
- * The kit a cluster file's nodes run: its protocol's, or for `app: "ledger"` PBFT over the
- * ledger, whose keys (replicas' and accounts') come from the file.
- */
-export function kitForCluster(file: ClusterFile): HostedKit {
-  if (file.app === 'ledger') return ledgerKit(file);
-  return kitForProtocol(file.protocol);
-}
-
-export function adversaryFor(name: string, kit: HostedKit): AdversaryDefinition {
-  try {
-    return findAdversary(name, kit.name);
-  } catch (e) {
-    if (e instanceof UnknownNameError) throw new InputError(e.message);
-    throw e;
-  }
-}
-
-export type HostRole = 'replica' | 'client';
 
 /**
  * Signature verdicts a host remembers (KeyRing). In the normal case a signature is seen once;
@@ -123,24 +67,6 @@ export const PROCESS_LINK_OPTIONS: Partial<LinkOptions> = {
   ackDelayMs: 250,
 };
 
-/** Check that `id` is a `role` of the cluster and that `key` is its key; InputError if not. */
-export function checkIdentity(file: ClusterFile, id: NodeId, key: SecretKey, role: HostRole) {
-  const members = role === 'replica' ? file.nodes : file.clients;
-  const member = members.find((m) => m.id === id);
-  if (member === undefined)
-    throw new InputError(
-      `"${id}" is not a ${role} of cluster ${file.clusterId} (${role}s: ${members.map((m) => m.id).join(', ') || 'none'})`,
-    );
-  if (key.id !== id) throw new InputError(`the key file is for "${key.id}", not "${id}"`);
-  if (key.clusterId !== file.clusterId)
-    throw new InputError(`the key file is for cluster "${key.clusterId}", not "${file.clusterId}"`);
-  if (toHex(key.publicKey) !== member.publicKey)
-    throw new InputError(
-      `the key file of "${id}" does not match its public key in the cluster file`,
-    );
-  return member;
-}
-
 export interface HostOptions {
   file: ClusterFile;
   id: NodeId;
@@ -148,8 +74,8 @@ export interface HostOptions {
   role: HostRole;
   kit: HostedKit;
   params?: Params;
-  /** Name of an adversary (src/scenario/adversaries.ts) that replaces the honest core. */
-  adversary?: string | null;
+  /** An adversary (src/scenario/adversaries.ts, by adversaryFor) that replaces the honest core. */
+  adversary?: AdversaryDefinition | null;
   store: Store;
   logger?: Logger;
   maxFrameBytes?: number;
@@ -182,47 +108,6 @@ export interface HostOptions {
    * stderr and exit the process with code 70).
    */
   fatal?: (error: Error) => void;
-}
-
-export interface HostStatus {
-  id: NodeId;
-  cluster: string;
-  protocol: string;
-  /** How its messages are authenticated: signed envelopes, or the MAC channel alone. */
-  auth: AuthMode;
-  kit: string;
-  role: string | null;
-  term: number | null;
-  view: number | null;
-  leader: NodeId | null;
-  lastCommitted: number | null;
-  adversary: string | null;
-  incarnation: number;
-  starts: number;
-  recovered: boolean;
-  pid: number;
-  startedAt: string;
-  uptimeSeconds: number;
-  listen: { host: string; port: number } | null;
-  peers: (PeerStatus & { pendingUnacked: number })[];
-  rejections: { transport: Record<string, number>; admission: Record<string, number> };
-  dropped: { transport: Record<string, number>; links: number };
-  frames: { in: number; out: number };
-  persists: number;
-  outputs: number;
-  coreErrors: number;
-  notes: Record<string, { at: number; count: number; data: Json | null }>;
-  app: Json;
-}
-
-/** A node's GET /status, or null if it does not answer (in time) or answers with an error. */
-export async function fetchStatus(baseUrl: string, timeoutMs: number): Promise<HostStatus | null> {
-  try {
-    const res = await fetch(`${baseUrl}/status`, { signal: AbortSignal.timeout(timeoutMs) });
-    return res.ok ? ((await res.json()) as HostStatus) : null;
-  } catch {
-    return null;
-  }
 }
 
 export class ProcessHost {
@@ -266,7 +151,7 @@ export class ProcessHost {
       throw new InputError(`${kit.name} parameters: ${detail}`);
     }
     if (options.adversary) {
-      const adversary = adversaryFor(options.adversary, kit);
+      const { adversary } = options;
       factory = adversary.create(factory, adversary.params.parse({}));
     }
     const peers: PeerSpec[] = [
@@ -416,7 +301,7 @@ export class ProcessHost {
         starts: store.starts,
         recovered: store.recovered !== null,
         kit: this.options.kit.name,
-        adversary: this.options.adversary ?? null,
+        adversary: this.options.adversary?.name ?? null,
         listen: this.listenAddress,
       },
       'starting',
@@ -441,7 +326,7 @@ export class ProcessHost {
       auth: this.runtime.auth,
       kit: this.options.kit.name,
       ...derived,
-      adversary: this.options.adversary ?? null,
+      adversary: this.options.adversary?.name ?? null,
       incarnation: store.incarnation,
       starts: store.starts,
       recovered: store.recovered !== null,
@@ -611,11 +496,7 @@ export class ProcessHost {
       }
       case 'note':
         this.notes.record(event.event, event.data, Date.now());
-        if (WARN_NOTES.has(event.event))
-          this.log.warn({ event: event.event, data: event.data }, 'note');
-        else if (INFO_NOTES.has(event.event))
-          this.log.info({ event: event.event, data: event.data }, 'note');
-        else this.log.debug({ event: event.event, data: event.data }, 'note');
+        this.log[noteLevel(event.event)]({ event: event.event, data: event.data }, 'note');
         break;
       case 'start':
         this.log.info({ recovered: event.recovered }, 'core started');
@@ -695,32 +576,7 @@ export class ProcessHost {
   }
 }
 
-const INFO_NOTES = new Set([
-  'role',
-  'became-leader',
-  'view',
-  'view-change',
-  'trust',
-  'recovered',
-  'start',
-  'state',
-  'adversary',
-]);
-const WARN_NOTES = new Set(['evidence', 'divergence', 'truncate-committed']);
-
 function defaultFatal(error: Error): void {
   process.stderr.write(`bftkit: fatal: ${error.message}\n`);
   process.exit(70);
-}
-
-/** The JSON-lines logger of a node process (stdout; level from BFTKIT_LOG_LEVEL). */
-export function processLogger(): Logger {
-  return pino(
-    {
-      level: process.env.BFTKIT_LOG_LEVEL ?? 'info',
-      timestamp: pino.stdTimeFunctions.isoTime,
-      base: { pid: process.pid },
-    },
-    pino.destination({ dest: 1, sync: true }),
-  );
 }

@@ -14,9 +14,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { InputError } from '../cli/errors.js';
 import type { ClusterFile } from '../core/cluster-file.js';
-import type { Json } from '../core/json.js';
+import { InputError } from '../core/errors.js';
+import type { Json } from '../crypto/json.js';
 import type { LedgerBlockOutput, LedgerResumedOutput } from '../ledger/app.js';
 import { LedgerChain } from '../ledger/chain.js';
 import { ledgerCluster } from '../ledger/cluster.js';

@@ -10,8 +10,9 @@
  *
  * A protocol that makes none of these notes simply shows nulls.
  */
-import type { Json } from '../core/json.js';
+
 import type { NodeId } from '../core/protocol.js';
+import type { Json } from '../crypto/json.js';
 
 /** Distinct note kinds remembered (a misbehaving core cannot grow the table without end). */
 const MAX_KINDS = 64;

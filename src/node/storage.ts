@@ -45,12 +45,12 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { InputError } from '../cli/errors.js';
-import type { Json } from '../core/json.js';
+import { DB_FILE } from '../core/data-dir.js';
+import { InputError } from '../core/errors.js';
 import type { Recovered } from '../core/protocol.js';
+import type { Json } from '../crypto/json.js';
 
 export const STORE_FORMAT = 'bftkit-store/1';
-export const DB_FILE = 'state.db';
 
 /** What a host needs from stable storage. */
 export interface Store {

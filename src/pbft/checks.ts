@@ -14,9 +14,10 @@
  * Notes read: replica 'commit' {view, seq, digest}, 'execute' {seq, digest, requests:
  * [[client, timestamp], …]}, 'state' {seq}, 'restore' {seq}, 'start' {recovered}; client 'request' {timestamp}.
  */
-import type { Json } from '../core/json.js';
+
+import type { NoteRecord, RunRecord, Violation } from '../core/kit.js';
 import type { NodeId } from '../core/protocol.js';
-import type { NoteRecord, RunRecord, Violation } from '../scenario/kit.js';
+import type { Json } from '../crypto/json.js';
 
 type Obj = { [key: string]: Json };
 

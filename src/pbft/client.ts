@@ -9,8 +9,8 @@
  * view — hence the primary to send to first — is learnt from the replies.
  */
 import type { Envelope } from '../core/envelope-types.js';
-import type { Json } from '../core/json.js';
 import type { Context, NodeId, Protocol, Recovered } from '../core/protocol.js';
+import type { Json } from '../crypto/json.js';
 import type { AppDefinition } from '../smr/app.js';
 import { kvApp } from '../smr/kv.js';
 import { primaryOf } from './certificates.js';
@@ -88,7 +88,7 @@ export class PbftClient implements Protocol<unknown> {
   }
 
   /**
-   * The host's prefilter (src/core/runtime.ts Prefilter): a reply to a request this client has
+   * The host's prefilter (src/runtime/runtime.ts Prefilter): a reply to a request this client has
    * already accepted (f+1 matching replies came first) is of no use, so the host may drop it
    * before checking its signature — the slower replicas' replies cost nothing. Anything else,
    * malformed or not, goes through admission as usual.

@@ -18,8 +18,8 @@
  * from the prepared certificates (`cert/v/s`).
  */
 import type { z } from 'zod';
-import type { Json } from '../core/json.js';
 import type { Context, Recovered } from '../core/protocol.js';
+import type { Json } from '../crypto/json.js';
 import type { CommitCertificate, PbftSchemas, Snapshot } from './messages.js';
 
 export class CorruptStoreError extends Error {

@@ -5,8 +5,8 @@
  * one sequence number. Anyone holding the public keys can check it with `checkEvidence`.
  */
 import type { Envelope } from '../core/envelope-types.js';
-import type { Json } from '../core/json.js';
 import type { NodeId } from '../core/protocol.js';
+import type { Json } from '../crypto/json.js';
 import { canonicalJson } from './digest.js';
 import { pbftMessages, SLOTTED_KINDS } from './messages.js';
 

@@ -14,10 +14,10 @@
  */
 import { z } from 'zod';
 import { checkLinearizability } from '../check/linearizability.js';
-import type { Json } from '../core/json.js';
+import type { Params, ProtocolKit } from '../core/kit.js';
 import type { NodeId, ProtocolFactory } from '../core/protocol.js';
-import type { Params, ProtocolKit } from '../scenario/kit.js';
-import type { Rng } from '../sim/rng.js';
+import type { Rng } from '../core/rng.js';
+import type { Json } from '../crypto/json.js';
 import { kvApp } from '../smr/kv.js';
 import { checkPbft } from './checks.js';
 import { DEFAULT_CLIENT_OPTIONS, PbftClient } from './client.js';

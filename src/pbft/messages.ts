@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { counterSchema } from '../core/bounds.js';
 import type { ProtocolDefinition } from '../core/definition.js';
-import type { Json } from '../core/json.js';
+import type { Json } from '../crypto/json.js';
 import type { AppDefinition } from '../smr/app.js';
 import { kvApp } from '../smr/kv.js';
 

@@ -4,8 +4,9 @@
  * committed-local, execution in sequence order, replies, and the request timer that starts a
  * view change (PBFT-35). The primary's side of PBFT-13 … 15 is in proposer.ts.
  */
-import type { Json } from '../core/json.js';
+
 import type { NodeId } from '../core/protocol.js';
+import type { Json } from '../crypto/json.js';
 import { type AppRequest, fitsOneBatch } from '../smr/app.js';
 import { checkPrePrepare, primaryOf } from './certificates.js';
 import { persistBatch } from './durable.js';

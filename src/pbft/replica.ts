@@ -22,9 +22,9 @@
 import type { ClusterView } from '../core/cluster-view.js';
 import { wasAdmitted } from '../core/envelope.js';
 import type { Envelope } from '../core/envelope-types.js';
-import type { Json } from '../core/json.js';
 import { own } from '../core/own.js';
 import type { Context, NodeId, Protocol, Recovered } from '../core/protocol.js';
+import type { Json } from '../crypto/json.js';
 import type { ReplicatedApp } from '../smr/app.js';
 import { SessionTable } from '../smr/sessions.js';
 import { primaryOf, type Verifier } from './certificates.js';

@@ -9,8 +9,9 @@
  *   lagging replica:  installs the snapshot only if q CHECKPOINTs vouch for its digest, then
  *                     executes each batch only if its q COMMITs vouch for it
  */
-import type { Json } from '../core/json.js';
+
 import type { NodeId } from '../core/protocol.js';
+import type { Json } from '../crypto/json.js';
 import type { ReplicatedApp } from '../smr/app.js';
 import { SessionTable } from '../smr/sessions.js';
 import { checkCheckpointProof, checkCommitCertificate, type Verifier } from './certificates.js';

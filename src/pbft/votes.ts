@@ -15,8 +15,8 @@
  * are the store's format; `parseVoteKey` reads one back at recovery, and nowhere else.
  */
 import type { Envelope } from '../core/envelope-types.js';
-import type { Json } from '../core/json.js';
 import type { Context } from '../core/protocol.js';
+import type { Json } from '../crypto/json.js';
 import type { PreparedCertificate } from './messages.js';
 
 /** A slot one vote is signed for: (view, seq), a checkpoint's seq, or a view. */

@@ -14,8 +14,9 @@
  *                   (CheckQuorum off); with CheckQuorum it steps down within two checks.
  *                   A crash makes no note: use it in scenarios where leaders do not crash.
  */
+
+import type { RunRecord, Violation } from '../core/kit.js';
 import type { NodeId } from '../core/protocol.js';
-import type { RunRecord, Violation } from '../scenario/kit.js';
 
 export interface DisruptionBounds {
   maxTerm?: number | undefined;

@@ -14,9 +14,9 @@
  * Notes of nodes the run marks Byzantine prove nothing and are skipped.
  */
 import { z } from 'zod';
-import type { Json } from '../core/json.js';
+import type { NoteRecord, RunRecord, Violation } from '../core/kit.js';
 import type { NodeId } from '../core/protocol.js';
-import type { NoteRecord, RunRecord, Violation } from '../scenario/kit.js';
+import type { Json } from '../crypto/json.js';
 
 const count = z.number().int().min(0);
 const becameLeaderSchema = z.object({

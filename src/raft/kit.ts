@@ -20,10 +20,10 @@
  */
 import { z } from 'zod';
 import { checkLinearizability } from '../check/linearizability.js';
-import type { Json } from '../core/json.js';
+import type { Params, ProtocolKit, RunRecord, Violation } from '../core/kit.js';
 import type { NodeId, ProtocolFactory } from '../core/protocol.js';
-import type { Params, ProtocolKit, RunRecord, Violation } from '../scenario/kit.js';
-import type { Rng } from '../sim/rng.js';
+import type { Rng } from '../core/rng.js';
+import type { Json } from '../crypto/json.js';
 import type { KvCommand } from '../smr/kv.js';
 import { RaftClient } from './client.js';
 import { checkDisruption } from './disruption.js';

@@ -19,12 +19,12 @@
  */
 
 import type { Envelope } from '../core/envelope-types.js';
-import type { Json } from '../core/json.js';
 import type { Context, NodeId, Protocol, Recovered } from '../core/protocol.js';
 import { majority } from '../core/quorum.js';
 import { canonical } from '../crypto/canonical.js';
 import { sha256 } from '../crypto/hash-node.js';
 import { toHex } from '../crypto/hex.js';
+import type { Json } from '../crypto/json.js';
 import { type KvResult, KvStore } from '../smr/kv.js';
 import { SessionTable } from '../smr/sessions.js';
 import { RaftLog } from './log.js';

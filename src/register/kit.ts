@@ -7,10 +7,10 @@
  * over the whole history: all clients are honest, so nothing is left out.
  */
 import { checkAtomicity, checkRegularity } from '../check/register.js';
-import type { Json } from '../core/json.js';
+import type { ProtocolKit, RunRecord, Violation } from '../core/kit.js';
 import type { NodeId } from '../core/protocol.js';
-import type { ProtocolKit, RunRecord, Violation } from '../scenario/kit.js';
-import type { Rng } from '../sim/rng.js';
+import type { Rng } from '../core/rng.js';
+import type { Json } from '../crypto/json.js';
 import { byzantineClient, byzantineReplica } from './byzantine.js';
 import { majorityClient, majorityReplica } from './majority.js';
 import { atomicRegisterDefinition, byzRegisterDefinition, registerDefinition } from './messages.js';

@@ -1,8 +1,9 @@
 /** Every protocol the scenario runner knows, by the name a scenario file uses. */
+
+import type { ProtocolKit } from '../core/kit.js';
 import { pbftKit } from '../pbft/kit.js';
 import { raftKit } from '../raft/kit.js';
 import { registerKits } from '../register/kit.js';
-import type { ProtocolKit } from './kit.js';
 
 const kits: readonly ProtocolKit[] = [...registerKits, raftKit, pbftKit];
 

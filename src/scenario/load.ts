@@ -2,8 +2,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InputError } from '../cli/errors.js';
 import { jsonPath } from '../core/cluster-file.js';
+import { InputError } from '../core/errors.js';
 import { ConfigError, checkFaultBound } from '../core/quorum.js';
 import { findAdversary } from './adversaries.js';
 import { findKit, UnknownNameError } from './kits.js';

@@ -3,12 +3,13 @@
  * drives closed-loop client workloads, and asks the protocol's checkers for a verdict.
  * It is generic — everything protocol-specific comes from the kit.
  */
-import type { Json } from '../core/json.js';
+
+import type { HistoryEntry, Params, ProtocolKit, RunRecord, Violation } from '../core/kit.js';
 import type { NodeId, ProtocolFactory } from '../core/protocol.js';
-import { Rng } from '../sim/rng.js';
+import { Rng } from '../core/rng.js';
+import type { Json } from '../crypto/json.js';
 import { type SimStats, Simulation } from '../sim/simulation.js';
 import { findAdversary } from './adversaries.js';
-import type { HistoryEntry, Params, ProtocolKit, RunRecord, Violation } from './kit.js';
 import { findKit } from './kits.js';
 import type { Fault, Scenario } from './schema.js';
 

@@ -5,8 +5,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { InputError } from '../cli/errors.js';
-import { workerScript } from '../cli/launcher.js';
+import { InputError } from '../core/errors.js';
+import { workerScript } from '../core/launcher.js';
 import { builtinNames, loadScenario, scenarioRef } from './load.js';
 
 export interface SweepTask {

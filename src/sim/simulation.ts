@@ -13,15 +13,15 @@
 import { type ClusterView, makeClusterView } from '../core/cluster-view.js';
 import type { AuthMode, ProtocolDefinition } from '../core/definition.js';
 import { KeyRing, makeSigner } from '../core/envelope.js';
-import type { Json } from '../core/json.js';
+import type { NoteRecord } from '../core/kit.js';
 import type { NodeId, ProtocolFactory } from '../core/protocol.js';
-import { NodeRuntime } from '../core/runtime.js';
+import { Rng } from '../core/rng.js';
 import { fastBackend } from '../crypto/backends.js';
 import { sha256 } from '../crypto/hash-node.js';
+import type { Json } from '../crypto/json.js';
 import type { LinkOptions } from '../links/perfect-link.js';
-import type { NoteRecord } from '../scenario/kit.js';
+import { NodeRuntime } from '../runtime/runtime.js';
 import { EventQueue } from './event-queue.js';
-import { Rng } from './rng.js';
 import { type SimEvent, TRACE_FORMAT, type TraceLine, Tracer } from './trace.js';
 
 export interface NetworkModel {

@@ -7,8 +7,8 @@
  * with the sender's clocks, and the matching 'deliver' merges them — retransmissions keep the
  * id, so a message's causal edge runs from its first send to its one delivery.
  */
-import type { Json } from '../core/json.js';
-import type { RuntimeEvent } from '../core/runtime.js';
+import type { Json } from '../crypto/json.js';
+import type { RuntimeEvent } from '../runtime/runtime.js';
 
 export const TRACE_FORMAT = 'bftkit-trace/1';
 

@@ -13,8 +13,8 @@
  */
 import type { z } from 'zod';
 import type { Envelope } from '../core/envelope-types.js';
-import type { Json } from '../core/json.js';
 import type { Context, NodeId } from '../core/protocol.js';
+import type { Json } from '../crypto/json.js';
 
 /** One request of a committed batch that this replica executes (new for its client). */
 export interface AppRequest {

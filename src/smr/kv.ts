@@ -3,7 +3,7 @@
  * compare-and-swap, applied deterministically in log order. Raft and PBFT run the same one.
  */
 import { z } from 'zod';
-import type { Json } from '../core/json.js';
+import type { Json } from '../crypto/json.js';
 import type { AppDefinition, AppRequest, ReplicatedApp } from './app.js';
 
 export const KEY_MAX = 256;

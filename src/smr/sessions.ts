@@ -4,7 +4,7 @@
  * request's result; a retried request gets the cached result and is not applied again, and
  * an older one is ignored (its client has already moved on).
  */
-import type { Json } from '../core/json.js';
+import type { Json } from '../crypto/json.js';
 
 export interface SessionEntry<R extends Json = Json> {
   seq: number;

@@ -19,7 +19,7 @@
  * S(n+f, k)^R), and `sampleIndices` draws M distinct ones uniformly with a seeded Rng (Floyd's
  * algorithm), or takes them all when the space is no larger than M.
  */
-import { Rng } from '../sim/rng.js';
+import { Rng } from '../core/rng.js';
 
 /** S(n, k): the number of ways to split n labelled items into k non-empty unlabelled blocks. */
 export function stirling2(n: number, k: number): bigint {

@@ -14,7 +14,7 @@
  * checkers: agreement, total order, validity, and linearizability of the client history.
  * Twinned identities count as Byzantine there — their notes prove nothing.
  */
-import type { Json } from '../core/json.js';
+import type { Json } from '../crypto/json.js';
 import { validateScenario } from '../scenario/load.js';
 import { runScenario } from '../scenario/runner.js';
 import type { Scenario, ScenarioInput } from '../scenario/schema.js';

@@ -6,7 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { workerScript } from '../cli/launcher.js';
+import { workerScript } from '../core/launcher.js';
 import {
   partitionsPerRound,
   sampleIndices,

@@ -25,8 +25,8 @@ import {
 } from '../../src/adversary/pbft-view-change.js';
 import { alternativeBatch, wrapPbft } from '../../src/adversary/pbft-wrap.js';
 import type { Envelope } from '../../src/core/envelope-types.js';
-import type { Json } from '../../src/core/json.js';
 import type { Protocol, ProtocolFactory } from '../../src/core/protocol.js';
+import type { Json } from '../../src/crypto/json.js';
 import type { Verifier } from '../../src/pbft/certificates.js';
 import { digestOf } from '../../src/pbft/digest.js';
 import { checkEvidence } from '../../src/pbft/evidence.js';

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkLinearizability } from '../../src/check/linearizability.js';
-import type { Json } from '../../src/core/json.js';
-import type { HistoryEntry } from '../../src/scenario/kit.js';
+import type { HistoryEntry } from '../../src/core/kit.js';
+import type { Json } from '../../src/crypto/json.js';
 import { type KvCommand, KvStore } from '../../src/smr/kv.js';
 
 let counter = 0;

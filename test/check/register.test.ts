@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkLinearizability } from '../../src/check/linearizability.js';
 import { checkAtomicity, checkRegularity } from '../../src/check/register.js';
-import type { Json } from '../../src/core/json.js';
-import type { HistoryEntry } from '../../src/scenario/kit.js';
+import type { HistoryEntry } from '../../src/core/kit.js';
+import type { Json } from '../../src/crypto/json.js';
 
 let counter = 0;
 function write(value: string, invokedAt: number, respondedAt: number | null): HistoryEntry {

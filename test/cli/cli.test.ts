@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Point } from '@noble/ed25519';
 import { describe, expect, it } from 'vitest';
-import { BFTKIT } from '../../src/cli/launcher.js';
 import { parseClusterFile } from '../../src/core/cluster-file.js';
+import { readKeyFile } from '../../src/core/keyfile.js';
+import { BFTKIT } from '../../src/core/launcher.js';
 import { smallOrderEncodings } from '../../src/crypto/ed25519.js';
-import { readKeyFile } from '../../src/crypto/keyfile.js';
 
 const root = join(import.meta.dirname, '../..');
 

@@ -10,12 +10,12 @@ import {
   makeSigner,
   unsignedEnvelope,
 } from '../../src/core/envelope.js';
-import { NodeRuntime } from '../../src/core/runtime.js';
 import { nodeBackend } from '../../src/crypto/ed25519-node.js';
 import { toHex } from '../../src/crypto/hex.js';
 import { pbftDefinition } from '../../src/pbft/messages.js';
 import { raftDefinition } from '../../src/raft/messages.js';
 import { registerDefinition } from '../../src/register/messages.js';
+import { NodeRuntime } from '../../src/runtime/runtime.js';
 
 const seeds = { n0: new Uint8Array(32).fill(1), n1: new Uint8Array(32).fill(2) };
 const keys = new Map(Object.entries(seeds).map(([id, seed]) => [id, nodeBackend.publicKey(seed)]));

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Json } from '../../src/core/json.js';
 import { canonical, EncodingError } from '../../src/crypto/canonical.js';
+import type { Json } from '../../src/crypto/json.js';
 
 const jsonArb: fc.Arbitrary<Json> = fc.letrec<{ value: Json }>((tie) => ({
   value: fc.oneof(

@@ -1,5 +1,5 @@
 /**
- * The runtime's rules (src/core/runtime.ts), with a scripted core and a host that records
+ * The runtime's rules (src/runtime/runtime.ts), with a scripted core and a host that records
  * what reaches it: a step's effects leave in the order persist → send → output → messages to
  * itself (each a step of its own); group commit writes the steps of one turn in one persist
  * before any of their messages; a step whose core throws leaks nothing and stops the runtime.
@@ -11,8 +11,8 @@ import type { ProtocolDefinition } from '../../src/core/definition.js';
 import { KeyRing, makeSigner } from '../../src/core/envelope.js';
 import type { Envelope } from '../../src/core/envelope-types.js';
 import type { Context, NodeId, Protocol } from '../../src/core/protocol.js';
-import { CoreFailure, type HostIO, NodeRuntime } from '../../src/core/runtime.js';
 import { fastBackend } from '../../src/crypto/backends.js';
+import { CoreFailure, type HostIO, NodeRuntime } from '../../src/runtime/runtime.js';
 import { simulatedSeed } from '../../src/sim/simulation.js';
 
 const definition: ProtocolDefinition = {

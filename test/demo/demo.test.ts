@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BrowserContext } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BFTKIT } from '../../src/cli/launcher.js';
+import { BFTKIT } from '../../src/core/launcher.js';
 import type { DemoSummary } from '../../src/demo/run.js';
 import { CHROMIUM, hasChromium, launchChromium } from '../web/chromium.js';
 

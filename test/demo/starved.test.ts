@@ -15,8 +15,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BFTKIT } from '../../src/cli/launcher.js';
 import { loadClusterFile } from '../../src/core/cluster-file.js';
+import { BFTKIT } from '../../src/core/launcher.js';
 import type { DemoSummary } from '../../src/demo/run.js';
 import { auditDataDir } from '../../src/ledger/store.js';
 

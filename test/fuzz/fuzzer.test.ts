@@ -3,8 +3,8 @@
  * its negative test: a core with a planted bug must be caught.
  */
 import { describe, expect, it } from 'vitest';
-import type { Json } from '../../src/core/json.js';
 import type { ProtocolFactory } from '../../src/core/protocol.js';
+import type { Json } from '../../src/crypto/json.js';
 import { fuzz } from '../../src/fuzz/fuzz.js';
 
 const FRAMES = 20_000;

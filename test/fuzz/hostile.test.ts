@@ -14,8 +14,8 @@ import {
   signEnvelope,
 } from '../../src/core/envelope.js';
 import type { Envelope } from '../../src/core/envelope-types.js';
-import type { Json } from '../../src/core/json.js';
 import { fastBackend } from '../../src/crypto/backends.js';
+import type { Json } from '../../src/crypto/json.js';
 import type { Corpus } from '../../src/fuzz/corpus.js';
 import { PROTOTYPE_KEYS } from '../../src/fuzz/mutate.js';
 import { Target } from '../../src/fuzz/target.js';

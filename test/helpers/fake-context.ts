@@ -6,8 +6,8 @@
  */
 import type { ClusterView } from '../../src/core/cluster-view.js';
 import type { Envelope } from '../../src/core/envelope-types.js';
-import type { Json } from '../../src/core/json.js';
 import type { Context, NodeId } from '../../src/core/protocol.js';
+import type { Json } from '../../src/crypto/json.js';
 
 export type Effect =
   | { type: 'send'; to: NodeId; message: Envelope }

@@ -7,7 +7,7 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BFTKIT } from '../../src/cli/launcher.js';
+import { BFTKIT } from '../../src/core/launcher.js';
 
 function bftkit(...args: string[]) {
   const result = spawnSync(process.execPath, [BFTKIT, ...args], { encoding: 'utf8' });

@@ -2,12 +2,13 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DB_FILE } from '../../src/core/data-dir.js';
 import { auditLedger } from '../../src/ledger/audit.js';
 import { type BlockVote, signBlock } from '../../src/ledger/block.js';
 import { nobleLedgerCrypto } from '../../src/ledger/crypto.js';
 import { LedgerState } from '../../src/ledger/state.js';
 import { LedgerStore, LedgerStoreError } from '../../src/ledger/store.js';
-import { DB_FILE, SqliteStore } from '../../src/node/storage.js';
+import { SqliteStore } from '../../src/node/storage.js';
 import {
   crypto,
   forgeBlock,

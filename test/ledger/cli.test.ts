@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { BFTKIT } from '../../src/cli/launcher.js';
 import { main } from '../../src/cli/main.js';
+import { BFTKIT } from '../../src/core/launcher.js';
 import { txId } from '../../src/ledger/tx.js';
 import { crypto, makeFixture, rewriteBlock, standardChain, storeBlocks } from './helpers.js';
 

@@ -7,13 +7,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { keygen } from '../../src/cli/keygen.js';
 import type { ClusterFile } from '../../src/core/cluster-file.js';
+import { DB_FILE } from '../../src/core/data-dir.js';
 import { makeSigner, type Signer } from '../../src/core/envelope.js';
-import type { Json } from '../../src/core/json.js';
+import { readKeyFile } from '../../src/core/keyfile.js';
+import { keygen } from '../../src/core/keygen.js';
 import { nodeBackend } from '../../src/crypto/ed25519-node.js';
 import { toHex } from '../../src/crypto/hex.js';
-import { readKeyFile } from '../../src/crypto/keyfile.js';
+import type { Json } from '../../src/crypto/json.js';
 import {
   type Block,
   type BlockHeader,
@@ -36,7 +37,6 @@ import {
   type TransferBody,
   type TransferEnvelope,
 } from '../../src/ledger/tx.js';
-import { DB_FILE } from '../../src/node/storage.js';
 
 export const crypto = nodeLedgerCrypto;
 

@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { publicKeys } from '../../src/core/cluster-file.js';
 import { envelopeDigest, KeyRing } from '../../src/core/envelope.js';
-import type { Json } from '../../src/core/json.js';
 import { nodeBackend } from '../../src/crypto/ed25519-node.js';
 import { toHex } from '../../src/crypto/hex.js';
+import type { Json } from '../../src/crypto/json.js';
 import { ledgerCommandSchema } from '../../src/ledger/app.js';
 import {
   blockHash,

@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
+import { generateKey } from '../../src/core/keyfile.js';
 import { nodeBackend } from '../../src/crypto/ed25519-node.js';
 import { toHex } from '../../src/crypto/hex.js';
-import { generateKey } from '../../src/crypto/keyfile.js';
 import { freshEphemeral, MAC_BYTES } from '../../src/net/channel.js';
 import { freshNonce, proofDigest } from '../../src/net/handshake.js';
 import { CLOSE_REFUSED, WS_PATH } from '../../src/net/transport.js';

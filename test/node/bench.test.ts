@@ -14,15 +14,15 @@ import { z } from 'zod';
 import { makeClusterView } from '../../src/core/cluster-view.js';
 import type { ProtocolDefinition } from '../../src/core/definition.js';
 import { KeyRing, makeSigner } from '../../src/core/envelope.js';
-import type { Json } from '../../src/core/json.js';
+import { generateKey } from '../../src/core/keyfile.js';
 import type { Context, Protocol } from '../../src/core/protocol.js';
-import { type HostIO, NodeRuntime } from '../../src/core/runtime.js';
 import { nodeBackend } from '../../src/crypto/ed25519-node.js';
-import { generateKey } from '../../src/crypto/keyfile.js';
+import type { Json } from '../../src/crypto/json.js';
 import { ACK_TIMER, type LinkFrame, PerfectLinks } from '../../src/links/perfect-link.js';
 import { SqliteStore } from '../../src/node/storage.js';
 import { PbftClient } from '../../src/pbft/client.js';
 import { ELECTION_TIMER, RaftNode } from '../../src/raft/raft.js';
+import { type HostIO, NodeRuntime } from '../../src/runtime/runtime.js';
 import { FakeContext } from '../helpers/fake-context.js';
 import {
   commit,

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HostStatus } from '../../src/node/host.js';
+import type { HostStatus } from '../../src/node/status.js';
 import {
   type CliRun,
   getStatus,

@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { freeBasePort } from '../../src/bench/cluster.js';
-import type { HostStatus } from '../../src/node/host.js';
+import type { HostStatus } from '../../src/node/status.js';
 import { BFTKIT, type CliRun, getStatus, root, runBftkit, sleep } from './helpers.js';
 
 /** Generous: a node or client process starts TypeScript through tsx on a loaded machine. */

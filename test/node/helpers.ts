@@ -4,11 +4,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freeBasePort } from '../../src/bench/cluster.js';
-import { keygen } from '../../src/cli/keygen.js';
-import { BFTKIT } from '../../src/cli/launcher.js';
 import type { ClusterFile } from '../../src/core/cluster-file.js';
-import { readKeyFile, type SecretKey } from '../../src/crypto/keyfile.js';
-import type { HostStatus } from '../../src/node/host.js';
+import { readKeyFile, type SecretKey } from '../../src/core/keyfile.js';
+import { keygen } from '../../src/core/keygen.js';
+import { BFTKIT } from '../../src/core/launcher.js';
+import type { HostStatus } from '../../src/node/status.js';
 
 export const root = join(import.meta.dirname, '../..');
 export { BFTKIT };

@@ -6,12 +6,13 @@
  * Replicas are `bftkit node` processes; clients are ClientHosts in the test process over the
  * same authenticated transport.
  */
-import type { Json } from '../../src/core/json.js';
+
+import type { HistoryEntry, Params, ProtocolKit } from '../../src/core/kit.js';
 import type { NodeId } from '../../src/core/protocol.js';
+import { Rng } from '../../src/core/rng.js';
+import type { Json } from '../../src/crypto/json.js';
 import { ClientHost, RequestTimeout } from '../../src/node/client-host.js';
-import type { HostStatus } from '../../src/node/host.js';
-import type { HistoryEntry, Params, ProtocolKit } from '../../src/scenario/kit.js';
-import { Rng } from '../../src/sim/rng.js';
+import type { HostStatus } from '../../src/node/status.js';
 import {
   getStatus,
   kill9,

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TransferWorkload } from '../../src/demo/workload.js';
-import type { HostStatus } from '../../src/node/host.js';
-import { kitForCluster } from '../../src/node/host.js';
+import { kitForCluster } from '../../src/node/registry.js';
+import type { HostStatus } from '../../src/node/status.js';
 import {
   BFTKIT,
   getStatus,

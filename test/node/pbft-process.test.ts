@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkLinearizability } from '../../src/check/linearizability.js';
-import type { HostStatus } from '../../src/node/host.js';
+import type { HostStatus } from '../../src/node/status.js';
 import { findKit } from '../../src/scenario/kits.js';
 import { killAll } from './helpers.js';
 import { type KvRunResult, runKvCluster } from './kv-cluster.js';

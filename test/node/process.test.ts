@@ -6,8 +6,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
+import { generateKey } from '../../src/core/keyfile.js';
 import { toHex } from '../../src/crypto/hex.js';
-import { generateKey } from '../../src/crypto/keyfile.js';
 import { MAC_BYTES } from '../../src/net/channel.js';
 import { ClientHost } from '../../src/node/client-host.js';
 import { handDial } from '../helpers/hand-dialer.js';

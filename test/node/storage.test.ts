@@ -2,9 +2,10 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { InputError } from '../../src/cli/errors.js';
-import type { Json } from '../../src/core/json.js';
-import { DB_FILE, MemoryStore, SqliteStore } from '../../src/node/storage.js';
+import { DB_FILE } from '../../src/core/data-dir.js';
+import { InputError } from '../../src/core/errors.js';
+import type { Json } from '../../src/crypto/json.js';
+import { MemoryStore, SqliteStore } from '../../src/node/storage.js';
 
 const id = { cluster: 'test-cluster', node: 'n0' };
 const dirs: string[] = [];

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Json } from '../../src/core/json.js';
+import type { NoteRecord, RunRecord } from '../../src/core/kit.js';
+import { Rng } from '../../src/core/rng.js';
+import type { Json } from '../../src/crypto/json.js';
 import {
   checkAgreement,
   checkExecutionAgreement,
@@ -7,8 +9,6 @@ import {
   checkValidity,
 } from '../../src/pbft/checks.js';
 import { leaderFromNotes, nextKvOperation, parsePbftParams, pbftKit } from '../../src/pbft/kit.js';
-import type { NoteRecord, RunRecord } from '../../src/scenario/kit.js';
-import { Rng } from '../../src/sim/rng.js';
 import { kvCommandSchema } from '../../src/smr/kv.js';
 
 let time = 0;

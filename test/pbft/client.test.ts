@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Json } from '../../src/core/json.js';
+import type { Json } from '../../src/crypto/json.js';
 import { PbftClient } from '../../src/pbft/client.js';
 import { FakeContext } from '../helpers/fake-context.js';
 import { cluster, signed } from './helpers.js';

@@ -9,8 +9,8 @@
  * `npx bftkit scenario sweep pbft-crash-restart-all --seeds 1..200`.
  */
 import { describe, expect, it } from 'vitest';
-import type { Json } from '../../src/core/json.js';
-import type { NoteRecord, RunRecord } from '../../src/scenario/kit.js';
+import type { NoteRecord, RunRecord } from '../../src/core/kit.js';
+import type { Json } from '../../src/crypto/json.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import { runScenario } from '../../src/scenario/runner.js';
 

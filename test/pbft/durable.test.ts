@@ -6,7 +6,7 @@
  * executes each request once.
  */
 import { describe, expect, it } from 'vitest';
-import type { Json } from '../../src/core/json.js';
+import type { Json } from '../../src/crypto/json.js';
 import type { PbftReplica } from '../../src/pbft/replica.js';
 import type { FakeContext } from '../helpers/fake-context.js';
 import {

@@ -4,7 +4,7 @@
  */
 import { makeClusterView } from '../../src/core/cluster-view.js';
 import type { Envelope } from '../../src/core/envelope-types.js';
-import type { Json } from '../../src/core/json.js';
+import type { Json } from '../../src/crypto/json.js';
 import { digestOf } from '../../src/pbft/digest.js';
 import type {
   CheckpointEnvelope,

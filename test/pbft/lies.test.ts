@@ -6,7 +6,7 @@
  * `npm run mutants` (a copy of the sources per mutant), not here.
  */
 import { describe, expect, it } from 'vitest';
-import type { NoteRecord, RunRecord } from '../../src/scenario/kit.js';
+import type { NoteRecord, RunRecord } from '../../src/core/kit.js';
 import { loadScenario, validateScenario } from '../../src/scenario/load.js';
 import { livenessDeadline, runScenario } from '../../src/scenario/runner.js';
 

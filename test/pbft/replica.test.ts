@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Envelope } from '../../src/core/envelope-types.js';
-import type { Json } from '../../src/core/json.js';
+import type { Json } from '../../src/crypto/json.js';
 import { NULL_DIGEST } from '../../src/pbft/certificates.js';
 import { digestOf } from '../../src/pbft/digest.js';
 import { checkEvidence } from '../../src/pbft/evidence.js';

@@ -10,12 +10,12 @@
 import { describe, expect, it } from 'vitest';
 import { KeyRing } from '../../src/core/envelope.js';
 import type { Envelope } from '../../src/core/envelope-types.js';
-import type { Json } from '../../src/core/json.js';
+import type { NoteRecord, RunRecord, Violation } from '../../src/core/kit.js';
 import type { NodeId } from '../../src/core/protocol.js';
 import { nodeBackend } from '../../src/crypto/ed25519-node.js';
+import type { Json } from '../../src/crypto/json.js';
 import { checkEvidence } from '../../src/pbft/evidence.js';
 import { pbftKit } from '../../src/pbft/kit.js';
-import type { NoteRecord, RunRecord, Violation } from '../../src/scenario/kit.js';
 import { loadScenario, validateScenario } from '../../src/scenario/load.js';
 import { runScenario } from '../../src/scenario/runner.js';
 import type { Scenario } from '../../src/scenario/schema.js';

@@ -5,10 +5,10 @@
  * linearizability of the client history).
  */
 import { describe, expect, it } from 'vitest';
+import type { Params, RunRecord } from '../../src/core/kit.js';
+import { Rng } from '../../src/core/rng.js';
 import { pbftKit } from '../../src/pbft/kit.js';
-import type { Params, RunRecord } from '../../src/scenario/kit.js';
 import { closedLoop } from '../../src/scenario/runner.js';
-import { Rng } from '../../src/sim/rng.js';
 import { type NetworkModel, Simulation } from '../../src/sim/simulation.js';
 
 interface RunOptions {

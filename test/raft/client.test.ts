@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { makeClusterView } from '../../src/core/cluster-view.js';
 import type { Envelope } from '../../src/core/envelope-types.js';
-import type { Json } from '../../src/core/json.js';
+import type { Json } from '../../src/crypto/json.js';
 import { RaftClient, type RaftClientOutput } from '../../src/raft/client.js';
 import type { KvCommand } from '../../src/smr/kv.js';
 import { FakeContext } from '../helpers/fake-context.js';

@@ -3,9 +3,9 @@
  * run that stays inside it and reported for one that leaves it.
  */
 import { describe, expect, it } from 'vitest';
-import type { Json } from '../../src/core/json.js';
+import type { NoteRecord } from '../../src/core/kit.js';
+import type { Json } from '../../src/crypto/json.js';
 import { checkDisruption } from '../../src/raft/disruption.js';
-import type { NoteRecord } from '../../src/scenario/kit.js';
 
 const note = (time: number, node: string, event: string, data: Json): NoteRecord => ({
   time,

@@ -7,8 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { makeClusterView } from '../../src/core/cluster-view.js';
 import type { Envelope } from '../../src/core/envelope-types.js';
-import type { Json } from '../../src/core/json.js';
 import type { NodeId } from '../../src/core/protocol.js';
+import type { Json } from '../../src/crypto/json.js';
 import { ELECTION_TIMER, RaftNode } from '../../src/raft/raft.js';
 import { FakeContext } from '../helpers/fake-context.js';
 

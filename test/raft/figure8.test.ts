@@ -12,7 +12,7 @@
  *       s3, s4 (its last term 2 beats their 1), and overwrites index 1 with N2.
  */
 import { describe, expect, it } from 'vitest';
-import type { Json } from '../../src/core/json.js';
+import type { Json } from '../../src/crypto/json.js';
 import {
   checkLeaderCompleteness,
   checkRaftInvariants,

@@ -9,11 +9,11 @@
  */
 import { type ClusterView, makeClusterView } from '../../src/core/cluster-view.js';
 import type { Envelope } from '../../src/core/envelope-types.js';
-import type { Json } from '../../src/core/json.js';
+import type { NoteRecord } from '../../src/core/kit.js';
 import type { Context, NodeId, Protocol, ProtocolFactory } from '../../src/core/protocol.js';
+import { Rng } from '../../src/core/rng.js';
+import type { Json } from '../../src/crypto/json.js';
 import { raftDefinition } from '../../src/raft/messages.js';
-import type { NoteRecord } from '../../src/scenario/kit.js';
-import { Rng } from '../../src/sim/rng.js';
 
 export interface InFlight {
   from: NodeId;

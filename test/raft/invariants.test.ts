@@ -3,7 +3,8 @@
  * checker) and against one that does not.
  */
 import { describe, expect, it } from 'vitest';
-import type { Json } from '../../src/core/json.js';
+import type { NoteRecord } from '../../src/core/kit.js';
+import type { Json } from '../../src/crypto/json.js';
 import {
   checkElectionSafety,
   checkExactlyOnce,
@@ -12,7 +13,6 @@ import {
   checkStateMachineSafety,
   currentLeader,
 } from '../../src/raft/invariants.js';
-import type { NoteRecord } from '../../src/scenario/kit.js';
 
 let clock = 0;
 const note = (node: string, event: string, data: Json): NoteRecord => ({

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { HistoryEntry, RunRecord } from '../../src/core/kit.js';
+import { Rng } from '../../src/core/rng.js';
 import { raftKit, replicaOptions } from '../../src/raft/kit.js';
-import type { HistoryEntry, RunRecord } from '../../src/scenario/kit.js';
-import { Rng } from '../../src/sim/rng.js';
 import { kvCommandSchema } from '../../src/smr/kv.js';
 
 describe('raftKit', () => {

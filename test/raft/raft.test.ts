@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { type ClusterView, makeClusterView } from '../../src/core/cluster-view.js';
 import type { Envelope } from '../../src/core/envelope-types.js';
-import type { Json } from '../../src/core/json.js';
+import type { Json } from '../../src/crypto/json.js';
 import type { LogEntry, LogRequest } from '../../src/raft/messages.js';
 import {
   CHECK_QUORUM_TIMER,

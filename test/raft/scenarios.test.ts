@@ -10,11 +10,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Json } from '../../src/core/json.js';
+import type { HistoryEntry, NoteRecord, RunRecord, Violation } from '../../src/core/kit.js';
 import type { NodeId, ProtocolFactory } from '../../src/core/protocol.js';
+import type { Json } from '../../src/crypto/json.js';
 import { currentLeader } from '../../src/raft/invariants.js';
 import { replicaOptions } from '../../src/raft/kit.js';
-import type { HistoryEntry, NoteRecord, RunRecord, Violation } from '../../src/scenario/kit.js';
 import { BUILTIN_DIR, validateScenario } from '../../src/scenario/load.js';
 import { replicaIds, runScenario } from '../../src/scenario/runner.js';
 import type { Scenario } from '../../src/scenario/schema.js';

@@ -4,11 +4,11 @@
  * history (raftKit.check), and must make progress after its faults end.
  */
 import { describe, expect, it } from 'vitest';
+import type { Params, RunRecord } from '../../src/core/kit.js';
+import { Rng } from '../../src/core/rng.js';
 import { raftKit } from '../../src/raft/kit.js';
 import { raftDefinition } from '../../src/raft/messages.js';
-import type { Params, RunRecord } from '../../src/scenario/kit.js';
 import { closedLoop } from '../../src/scenario/runner.js';
-import { Rng } from '../../src/sim/rng.js';
 import { type NetworkModel, Simulation } from '../../src/sim/simulation.js';
 
 interface RunOptions {

@@ -4,8 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { RunRecord, Violation } from '../../src/core/kit.js';
 import type { ProtocolFactory } from '../../src/core/protocol.js';
-import type { RunRecord, Violation } from '../../src/scenario/kit.js';
 import { validateScenario } from '../../src/scenario/load.js';
 import { runScenario as run } from '../../src/scenario/runner.js';
 import type { Scenario, ScenarioInput } from '../../src/scenario/schema.js';

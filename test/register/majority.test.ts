@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { makeClusterView } from '../../src/core/cluster-view.js';
 import type { Envelope } from '../../src/core/envelope-types.js';
-import type { Json } from '../../src/core/json.js';
+import type { Json } from '../../src/crypto/json.js';
 import { STORE_KEY } from '../../src/register/byzantine.js';
 import { MajorityRegisterClient, MajorityRegisterReplica } from '../../src/register/majority.js';
 import { FakeContext } from '../helpers/fake-context.js';

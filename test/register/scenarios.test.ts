@@ -4,8 +4,8 @@
  * atomicity for the atomic kit) and complete every operation; the negative control is caught.
  */
 import { describe, expect, it } from 'vitest';
+import type { Violation } from '../../src/core/kit.js';
 import type { Context, ProtocolFactory } from '../../src/core/protocol.js';
-import type { Violation } from '../../src/scenario/kit.js';
 import { type DriverResult, loadScenario, runScenario } from './driver.js';
 
 const SEEDS = Array.from({ length: 10 }, (_, i) => i + 1);

@@ -17,14 +17,14 @@
 import { type ClusterView, makeClusterView } from '../../src/core/cluster-view.js';
 import { KeyRing, makeSigner } from '../../src/core/envelope.js';
 import type { Envelope } from '../../src/core/envelope-types.js';
-import type { Json } from '../../src/core/json.js';
+import type { Params, ProtocolKit } from '../../src/core/kit.js';
 import type { NodeId, ProtocolFactory } from '../../src/core/protocol.js';
-import { CoreFailure, type HostIO, NodeRuntime } from '../../src/core/runtime.js';
+import { Rng } from '../../src/core/rng.js';
 import { fastBackend } from '../../src/crypto/backends.js';
+import type { Json } from '../../src/crypto/json.js';
 import type { LinkFrame } from '../../src/links/perfect-link.js';
-import type { Params, ProtocolKit } from '../../src/scenario/kit.js';
+import { CoreFailure, type HostIO, NodeRuntime } from '../../src/runtime/runtime.js';
 import { findKit } from '../../src/scenario/kits.js';
-import { Rng } from '../../src/sim/rng.js';
 import { simulatedSeed } from '../../src/sim/simulation.js';
 import { show } from './format.js';
 

@@ -3,7 +3,7 @@
  * strings), ranking, exact sizes, and seeded uniform sampling.
  */
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../../src/sim/rng.js';
+import { Rng } from '../../src/core/rng.js';
 import {
   binomial,
   describeSchedule,

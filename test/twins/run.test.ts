@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BFTKIT } from '../../src/cli/launcher.js';
+import { BFTKIT } from '../../src/core/launcher.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import { runScenario } from '../../src/scenario/runner.js';
 import { scheduleAt, spaceSize } from '../../src/twins/generate.js';

@@ -2,16 +2,16 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { toHex } from '../crypto/hex.js';
 import {
   CLUSTER_FORMAT,
   type ClusterFile,
   PROTOCOL_MODELS,
   parseClusterFile,
-} from '../core/cluster-file.js';
-import { maxFaults } from '../core/quorum.js';
-import { toHex } from '../crypto/hex.js';
-import { generateKey, writeKeyFile } from '../crypto/keyfile.js';
+} from './cluster-file.js';
 import { InputError } from './errors.js';
+import { generateKey, writeKeyFile } from './keyfile.js';
+import { maxFaults } from './quorum.js';
 
 export interface KeygenOptions {
   nodes: number;

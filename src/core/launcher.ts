@@ -3,7 +3,7 @@
  * demo, sweeps, Twins): from the same code it is running itself. Run from the TypeScript
  * sources (tsx, vitest: this file is `launcher.ts`), a replica is
  * `<node> [BFTKIT_NODE_ARGS…] scripts/bftkit.mjs node …` and a worker boots tsx first; run
- * from the compiled package (`dist/cli/launcher.js`), a replica is `<node> dist/cli/bin.js
+ * from the compiled package (`dist/core/launcher.js`), a replica is `<node> dist/cli/bin.js
  * node …` on plain Node. So a test of an edited source never spawns a stale dist/.
  *
  * BFTKIT_NODE_ARGS holds extra flags for those node processes, split on spaces — for
@@ -17,7 +17,7 @@ const fromSources = import.meta.url.endsWith('.ts');
 export const BFTKIT = fileURLToPath(
   fromSources
     ? new URL('../../scripts/bftkit.mjs', import.meta.url)
-    : new URL('./bin.js', import.meta.url),
+    : new URL('../cli/bin.js', import.meta.url),
 );
 
 /** The argv (after the node executable) that runs `bftkit …args` as a replica process. */

@@ -6,9 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
-import { InputError } from '../cli/errors.js';
-import { fastBackend } from './backends.js';
-import { fromHex, toHex } from './hex.js';
+import { fastBackend } from '../crypto/backends.js';
+import { fromHex, toHex } from '../crypto/hex.js';
+import { InputError } from './errors.js';
 
 export const KEY_FORMAT = 'bftkit-secret-key/1';
 

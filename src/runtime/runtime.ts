@@ -39,20 +39,14 @@
  * become durable, and their messages leave, in the order of the steps.
  */
 
-import {
-  defaultLinkOptions,
-  type LinkFrame,
-  type LinkOptions,
-  linkFrameSchema,
-  PerfectLinks,
-} from '../links/perfect-link.js';
-import type { ClusterView } from './cluster-view.js';
+import { DEFAULT_MAX_FRAME_BYTES } from '../core/bounds.js';
+import type { ClusterView } from '../core/cluster-view.js';
 import {
   type AuthMode,
   type ProtocolDefinition,
   resolveAuth,
   signingProtocol,
-} from './definition.js';
+} from '../core/definition.js';
 import {
   admitEnvelope,
   type Domain,
@@ -63,10 +57,17 @@ import {
   type Signer,
   signEnvelope,
   unsignedEnvelope,
-} from './envelope.js';
-import type { Envelope } from './envelope-types.js';
-import type { Json } from './json.js';
-import type { Context, NodeId, Protocol, ProtocolFactory, Recovered } from './protocol.js';
+} from '../core/envelope.js';
+import type { Envelope } from '../core/envelope-types.js';
+import type { Context, NodeId, Protocol, ProtocolFactory, Recovered } from '../core/protocol.js';
+import type { Json } from '../crypto/json.js';
+import {
+  defaultLinkOptions,
+  type LinkFrame,
+  type LinkOptions,
+  linkFrameSchema,
+  PerfectLinks,
+} from '../links/perfect-link.js';
 
 /** What a host gives the runtime: a fair-loss network, timers, stable storage, a clock. */
 export interface HostIO {
@@ -121,8 +122,6 @@ export interface RuntimeOptions {
    */
   auth?: AuthMode;
 }
-
-export const DEFAULT_MAX_FRAME_BYTES = 1 << 20;
 
 /**
  * Optional on a protocol core: a cheap look at an inbound message that has passed the link

@@ -4,10 +4,10 @@
  * record of the run to the protocol's checkers. Everything protocol-specific lives in a kit.
  */
 
-import type { ProtocolDefinition } from '../core/definition.js';
-import type { Json } from '../core/json.js';
-import type { NodeId, ProtocolFactory } from '../core/protocol.js';
-import type { Rng } from '../sim/rng.js';
+import type { Json } from '../crypto/json.js';
+import type { ProtocolDefinition } from './definition.js';
+import type { NodeId, ProtocolFactory } from './protocol.js';
+import type { Rng } from './rng.js';
 
 /** Free-form protocol parameters from the scenario file (timeouts, batch size, …). */
 export type Params = Readonly<Record<string, Json>>;

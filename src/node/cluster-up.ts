@@ -10,11 +10,12 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadClusterFile } from '../core/cluster-file.js';
-import { readKeyFile } from '../crypto/keyfile.js';
-import { adversaryFor, fetchStatus, type HostStatus, kitForCluster } from '../node/host.js';
-import { EXIT, InputError } from './errors.js';
-import { bftkitProcessArgs } from './launcher.js';
-import { parseParams } from './node.js';
+import { EXIT, InputError } from '../core/errors.js';
+import { readKeyFile } from '../core/keyfile.js';
+import { bftkitProcessArgs } from '../core/launcher.js';
+import { parseParams } from './params.js';
+import { adversaryFor, kitForCluster } from './registry.js';
+import { fetchStatus, type HostStatus } from './status.js';
 
 export interface ClusterUpOptions {
   cluster: string;
