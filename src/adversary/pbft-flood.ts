@@ -25,7 +25,14 @@ import type { NodeId } from '../core/protocol.js';
 import type { Json } from '../crypto/json.js';
 import type { PrePrepareBody } from '../pbft/messages.js';
 import { act } from './api.js';
-import { define, PBFT, phantomDigest, wrapPbft } from './pbft-wrap.js';
+import {
+  define,
+  PBFT,
+  type PbftHooks,
+  type PbftSpy,
+  phantomDigest,
+  wrapPbft,
+} from './pbft-wrap.js';
 
 export const FLAVOURS = [
   'unknown-kind',
@@ -44,6 +51,136 @@ type Flavour = (typeof FLAVOURS)[number];
 const ZERO_SIG = '0'.repeat(128);
 const BIG = 'x'.repeat(16 * 1024);
 
+/** One flooding replica's state: the hooks wrapPbft runs beside its honest core. */
+class Flooder {
+  private turn = 0;
+  private tick = 0;
+  private highestSeq = 0;
+  /** Signed messages are made once and sent again (a cache bounded by the flavours' ranges). */
+  private readonly signed = new Map<string, Envelope>();
+
+  constructor(
+    private readonly spy: PbftSpy,
+    private readonly params: { intervalMs: number; burst: number },
+  ) {}
+
+  hooks(): PbftHooks {
+    return {
+      start: () => this.spy.setTimer('flood', this.params.intervalMs),
+      observe: (_from, message) => {
+        if (message.kind === 'PRE-PREPARE') {
+          this.highestSeq = Math.max(this.highestSeq, (message.body as PrePrepareBody).seq);
+        }
+        return true;
+      },
+      onTimer: (name) => {
+        if (name === 'flood') this.flood();
+      },
+    };
+  }
+
+  private once(key: string, make: () => Envelope): Envelope {
+    let m = this.signed.get(key);
+    if (m === undefined) {
+      m = make();
+      if (this.signed.size >= 512) this.signed.clear();
+      this.signed.set(key, m);
+    }
+    return m;
+  }
+
+  private randomHex(): string {
+    let hex = '';
+    while (hex.length < 128)
+      hex += Math.floor(this.spy.ctx.random() * 2 ** 32)
+        .toString(16)
+        .padStart(8, '0');
+    return hex;
+  }
+
+  /** The k-th message of `flavour` for replica `to`. */
+  private junk(flavour: Flavour, to: NodeId, k: number): Envelope {
+    const { ctx, view, others } = this.spy;
+    const self = ctx.self;
+    const seq = this.highestSeq + 1 + (k % 16);
+    const vote = { view, seq, digest: phantomDigest(self, view, seq) };
+    switch (flavour) {
+      case 'unknown-kind':
+        return {
+          kind: 'GOSSIP',
+          from: self,
+          body: { k, pad: k % 4 === 0 ? BIG : '' },
+          sig: ZERO_SIG,
+        };
+      case 'bad-shape':
+        return { kind: 'PREPARE', from: self, body: { view: 'one', junk: [k] }, sig: ZERO_SIG };
+      case 'bad-signature':
+        return { kind: 'COMMIT', from: self, body: vote, sig: this.randomHex() };
+      case 'sender-mismatch': {
+        const other = others.find((r) => r !== to) ?? to;
+        return { kind: 'COMMIT', from: other, body: vote, sig: ZERO_SIG };
+      }
+      case 'unknown-sender':
+        return { kind: 'COMMIT', from: 'mallory', body: vote, sig: ZERO_SIG };
+      case 'vote':
+        return this.once(`vote/${vote.view}/${vote.seq}`, () => ctx.sign('PREPARE', vote));
+      case 'view-change': {
+        const newView = view + 100 + (k % 4);
+        const body = { newView, stableSeq: 0, checkpointProof: [], prepared: [] };
+        return this.once(`vc/${newView}`, () => ctx.sign('VIEW-CHANGE', body));
+      }
+      case 'fetch':
+        return this.once('fetch', () => ctx.sign('FETCH-STATE', { lastExecuted: 0, view: 0 }));
+      case 'checkpoint': {
+        const body = {
+          seq: 1_000_000_007 + 2 * (k % 4),
+          stateDigest: phantomDigest(self, 'state'),
+        };
+        return this.once(`cp/${k % 4}`, () => ctx.sign('CHECKPOINT', body));
+      }
+      case 'request': {
+        const command = { op: 'put', key: 'k0', value: 'flood' };
+        const body = { client: self, timestamp: k % 4, command };
+        return this.once(`rq/${k % 4}`, () => ctx.sign('REQUEST', body));
+      }
+    }
+  }
+
+  /** One burst: `burst` messages to each other replica, a stray REPLY to each client. */
+  private flood(): void {
+    const { ctx } = this.spy;
+    this.tick++;
+    const counts: Record<string, Json> = {};
+    for (const to of this.spy.others) {
+      for (let i = 0; i < this.params.burst; i++) {
+        const k = this.turn++;
+        const flavour = FLAVOURS[k % FLAVOURS.length] as Flavour;
+        ctx.send(to, this.junk(flavour, to, Math.floor(k / FLAVOURS.length)));
+        counts[flavour] = ((counts[flavour] as number | undefined) ?? 0) + 1;
+      }
+    }
+    for (const client of ctx.cluster.clients) {
+      const reply = this.once(`reply/${client}`, () =>
+        ctx.sign('REPLY', {
+          view: this.spy.view,
+          timestamp: 1_000_000_000,
+          client,
+          replica: ctx.self,
+          result: { ok: true, value: 'flood' },
+        }),
+      );
+      ctx.send(client, reply);
+    }
+    act(ctx, 'flood', {
+      tick: this.tick,
+      replicas: this.spy.others.length,
+      clients: ctx.cluster.clients.length,
+      counts,
+    });
+    this.spy.setTimer('flood', this.params.intervalMs);
+  }
+}
+
 export const floodingReplica = define({
   name: 'flooding-replica',
   description:
@@ -56,128 +193,5 @@ export const floodingReplica = define({
     })
     .strict(),
   create: (honest, params: { intervalMs: number; burst: number }) =>
-    wrapPbft(honest, (spy) => {
-      const { ctx } = spy;
-      let turn = 0;
-      let tick = 0;
-      let highestSeq = 0;
-      /** Signed messages are made once and sent again (a cache bounded by the flavours' ranges). */
-      const signed = new Map<string, Envelope>();
-      const once = (key: string, make: () => Envelope): Envelope => {
-        let m = signed.get(key);
-        if (m === undefined) {
-          m = make();
-          if (signed.size >= 512) signed.clear();
-          signed.set(key, m);
-        }
-        return m;
-      };
-      const randomHex = (): string => {
-        let hex = '';
-        while (hex.length < 128)
-          hex += Math.floor(ctx.random() * 2 ** 32)
-            .toString(16)
-            .padStart(8, '0');
-        return hex;
-      };
-      const junk = (flavour: Flavour, to: NodeId, k: number): Envelope => {
-        const self = ctx.self;
-        const seq = highestSeq + 1 + (k % 16);
-        const vote = { view: spy.view, seq, digest: phantomDigest(self, spy.view, seq) };
-        switch (flavour) {
-          case 'unknown-kind':
-            return {
-              kind: 'GOSSIP',
-              from: self,
-              body: { k, pad: k % 4 === 0 ? BIG : '' },
-              sig: ZERO_SIG,
-            };
-          case 'bad-shape':
-            return { kind: 'PREPARE', from: self, body: { view: 'one', junk: [k] }, sig: ZERO_SIG };
-          case 'bad-signature':
-            return { kind: 'COMMIT', from: self, body: vote, sig: randomHex() };
-          case 'sender-mismatch': {
-            const other = spy.others.find((r) => r !== to) ?? to;
-            return { kind: 'COMMIT', from: other, body: vote, sig: ZERO_SIG };
-          }
-          case 'unknown-sender':
-            return { kind: 'COMMIT', from: 'mallory', body: vote, sig: ZERO_SIG };
-          case 'vote':
-            return once(`vote/${vote.view}/${vote.seq}`, () => ctx.sign('PREPARE', vote));
-          case 'view-change': {
-            const newView = spy.view + 100 + (k % 4);
-            return once(`vc/${newView}`, () =>
-              ctx.sign('VIEW-CHANGE', {
-                newView,
-                stableSeq: 0,
-                checkpointProof: [],
-                prepared: [],
-              }),
-            );
-          }
-          case 'fetch':
-            return once('fetch', () => ctx.sign('FETCH-STATE', { lastExecuted: 0, view: 0 }));
-          case 'checkpoint':
-            return once(`cp/${k % 4}`, () =>
-              ctx.sign('CHECKPOINT', {
-                seq: 1_000_000_007 + 2 * (k % 4),
-                stateDigest: phantomDigest(self, 'state'),
-              }),
-            );
-          case 'request':
-            return once(`rq/${k % 4}`, () =>
-              ctx.sign('REQUEST', {
-                client: self,
-                timestamp: k % 4,
-                command: { op: 'put', key: 'k0', value: 'flood' },
-              }),
-            );
-        }
-      };
-      const flood = () => {
-        tick++;
-        const counts: Record<string, Json> = {};
-        for (const to of spy.others) {
-          for (let i = 0; i < params.burst; i++) {
-            const k = turn++;
-            const flavour = FLAVOURS[k % FLAVOURS.length] as Flavour;
-            ctx.send(to, junk(flavour, to, Math.floor(k / FLAVOURS.length)));
-            counts[flavour] = ((counts[flavour] as number | undefined) ?? 0) + 1;
-          }
-        }
-        for (const client of ctx.cluster.clients) {
-          const reply = once(`reply/${client}`, () =>
-            ctx.sign('REPLY', {
-              view: spy.view,
-              timestamp: 1_000_000_000,
-              client,
-              replica: ctx.self,
-              result: { ok: true, value: 'flood' },
-            }),
-          );
-          ctx.send(client, reply);
-        }
-        act(ctx, 'flood', {
-          tick,
-          replicas: spy.others.length,
-          clients: ctx.cluster.clients.length,
-          counts,
-        });
-        spy.setTimer('flood', params.intervalMs);
-      };
-      return {
-        start() {
-          spy.setTimer('flood', params.intervalMs);
-        },
-        observe(_from, message) {
-          if (message.kind === 'PRE-PREPARE') {
-            highestSeq = Math.max(highestSeq, (message.body as PrePrepareBody).seq);
-          }
-          return true;
-        },
-        onTimer(name) {
-          if (name === 'flood') flood();
-        },
-      };
-    }),
+    wrapPbft(honest, (spy) => new Flooder(spy, params).hooks()),
 });

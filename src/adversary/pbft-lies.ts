@@ -20,6 +20,7 @@
  */
 import { z } from 'zod';
 import type { Envelope } from '../core/envelope-types.js';
+import type { NodeId } from '../core/protocol.js';
 import type { Json } from '../crypto/json.js';
 import { digestOf } from '../pbft/digest.js';
 import type {
@@ -31,7 +32,16 @@ import type {
   ViewChangeBody,
 } from '../pbft/messages.js';
 import { act, type Out } from './api.js';
-import { alternativeBatch, define, forge, halves, PBFT, wrapPbft } from './pbft-wrap.js';
+import {
+  alternativeBatch,
+  define,
+  forge,
+  halves,
+  PBFT,
+  type PbftHooks,
+  type PbftSpy,
+  wrapPbft,
+} from './pbft-wrap.js';
 
 const noParams = z.object({}).strict();
 
@@ -135,6 +145,122 @@ function smallerBatch(batch: readonly RequestEnvelope[], digest: string): Reques
   return null;
 }
 
+/** What short-certificate remembers and how it lies; the hooks run beside its honest core. */
+class ShortCertificate {
+  /** CHECKPOINT votes by (seq, state digest), to prove its stable checkpoint. */
+  private readonly checkpoints = new Map<string, Map<string, CheckpointEnvelope>>();
+  private stable: { seq: number; proof: CheckpointEnvelope[] } = { seq: 0, proof: [] };
+  private readonly proposed = new Map<number, PrePrepareEnvelope>();
+  private readonly sent = new Map<number, Envelope>();
+
+  constructor(
+    private readonly spy: PbftSpy,
+    private readonly params: { quietAfterMs: number },
+  ) {}
+
+  hooks(): PbftHooks {
+    const { spy } = this;
+    const { ctx } = spy;
+    return {
+      start: () => spy.setTimer('quiet', this.params.quietAfterMs),
+      onTimer: (name) => {
+        if (name !== 'quiet' || !spy.leading) return;
+        // Complain first, so that the new primary counts this VIEW-CHANGE among its q.
+        ctx.broadcast(this.viewChange(spy.view + 1), { includeSelf: false });
+      },
+      onNote: (event, data) => this.onCheckpoint(event, data),
+      observe: (_from, message) => {
+        this.record(message);
+        return true;
+      },
+      rewrite: (to, message) => this.rewrite(to, message),
+    };
+  }
+
+  private *rewrite(to: NodeId | null, message: Envelope): Iterable<Out> {
+    const { spy } = this;
+    this.record(message);
+    if (
+      message.kind === 'PRE-PREPARE' &&
+      spy.leading &&
+      spy.ctx.now() >= this.params.quietAfterMs
+    ) {
+      const { view, seq } = message.body as PrePrepareBody;
+      act(spy.ctx, 'withhold', { kind: 'PRE-PREPARE', view, seq });
+      return;
+    }
+    if (message.kind !== 'VIEW-CHANGE') return yield { to, message };
+    yield { to, message: this.viewChange((message.body as ViewChangeBody).newView) };
+  }
+
+  private record(message: Envelope): void {
+    if (message.kind === 'CHECKPOINT') {
+      const cp = message as CheckpointEnvelope;
+      const key = `${cp.body.seq}/${cp.body.stateDigest}`;
+      let votes = this.checkpoints.get(key);
+      if (votes === undefined) {
+        if (this.checkpoints.size >= 64)
+          this.checkpoints.delete(this.checkpoints.keys().next().value as string);
+        votes = new Map();
+        this.checkpoints.set(key, votes);
+      }
+      votes.set(cp.from, cp);
+    } else if (message.kind === 'PRE-PREPARE' && message.from === this.spy.ctx.self) {
+      const pp = message as PrePrepareEnvelope;
+      if (this.proposed.size >= 256)
+        this.proposed.delete(this.proposed.keys().next().value as number);
+      this.proposed.set(pp.body.seq, pp);
+    }
+  }
+
+  /** The core's 'checkpoint' note: its checkpoint is stable once q votes for it are known. */
+  private onCheckpoint(event: string, data: Json | undefined): void {
+    const d = data as { seq?: number; stateDigest?: string } | undefined;
+    if (event !== 'checkpoint' || d?.seq === undefined) return;
+    const quorum = this.spy.ctx.cluster.quorum;
+    const votes = this.checkpoints.get(`${d.seq}/${d.stateDigest}`);
+    const proof = [...(votes?.values() ?? [])].slice(0, quorum);
+    if (proof.length === quorum) this.stable = { seq: d.seq, proof };
+  }
+
+  /** Its VIEW-CHANGE for `newView`, made once: the stable checkpoint and one lie in P. */
+  private viewChange(newView: number): Envelope {
+    const known = this.sent.get(newView);
+    if (known !== undefined) return known;
+    const vc = this.spy.ctx.sign('VIEW-CHANGE', {
+      newView,
+      stableSeq: this.stable.seq,
+      checkpointProof: this.stable.proof,
+      prepared: this.lie(newView),
+    } as unknown as Json);
+    this.sent.set(newView, vc);
+    return vc;
+  }
+
+  /** P with one certificate: a proposed batch replaced by one that wins O's tie-break. */
+  private lie(newView: number): PreparedCertificate[] {
+    const { ctx } = this.spy;
+    for (const [seq, pp] of [...this.proposed].sort((a, b) => a[0] - b[0])) {
+      if (seq <= this.stable.seq || pp.body.view >= newView) continue;
+      const batch = smallerBatch(pp.body.batch, pp.body.digest);
+      if (batch === null) continue;
+      const lie = ctx.sign('PRE-PREPARE', {
+        ...pp.body,
+        digest: digestOf(batch),
+        batch,
+      } as unknown as Json) as PrePrepareEnvelope;
+      act(ctx, 'short-certificate', {
+        newView,
+        seq,
+        digest: pp.body.digest,
+        claimed: lie.body.digest,
+      });
+      return [{ prePrepare: lie, prepares: [] }];
+    }
+    return [];
+  }
+}
+
 export const shortCertificate = define({
   name: 'short-certificate',
   description:
@@ -144,96 +270,7 @@ export const shortCertificate = define({
     .object({ quietAfterMs: z.number().int().min(0).max(86_400_000).default(1_000) })
     .strict(),
   create: (honest, params: { quietAfterMs: number }) =>
-    wrapPbft(honest, (spy) => {
-      const { ctx } = spy;
-      /** CHECKPOINT votes by (seq, state digest), to prove its stable checkpoint. */
-      const checkpoints = new Map<string, Map<string, CheckpointEnvelope>>();
-      let stable: { seq: number; proof: CheckpointEnvelope[] } = { seq: 0, proof: [] };
-      const proposed = new Map<number, PrePrepareEnvelope>();
-      const sent = new Map<number, Envelope>();
-      const quiet = () => ctx.now() >= params.quietAfterMs;
-      const record = (message: Envelope) => {
-        if (message.kind === 'CHECKPOINT') {
-          const cp = message as CheckpointEnvelope;
-          const key = `${cp.body.seq}/${cp.body.stateDigest}`;
-          let votes = checkpoints.get(key);
-          if (votes === undefined) {
-            if (checkpoints.size >= 64)
-              checkpoints.delete(checkpoints.keys().next().value as string);
-            votes = new Map();
-            checkpoints.set(key, votes);
-          }
-          votes.set(cp.from, cp);
-        } else if (message.kind === 'PRE-PREPARE' && message.from === ctx.self) {
-          const pp = message as PrePrepareEnvelope;
-          if (proposed.size >= 256) proposed.delete(proposed.keys().next().value as number);
-          proposed.set(pp.body.seq, pp);
-        }
-      };
-      /** Its VIEW-CHANGE for `newView`, made once: the stable checkpoint and one lie in P. */
-      const viewChange = (newView: number): Envelope => {
-        const known = sent.get(newView);
-        if (known !== undefined) return known;
-        let prepared: PreparedCertificate[] = [];
-        for (const [seq, pp] of [...proposed].sort((a, b) => a[0] - b[0])) {
-          if (seq <= stable.seq || pp.body.view >= newView) continue;
-          const batch = smallerBatch(pp.body.batch, pp.body.digest);
-          if (batch === null) continue;
-          const lie = ctx.sign('PRE-PREPARE', {
-            ...pp.body,
-            digest: digestOf(batch),
-            batch,
-          } as unknown as Json) as PrePrepareEnvelope;
-          prepared = [{ prePrepare: lie, prepares: [] }];
-          act(ctx, 'short-certificate', {
-            newView,
-            seq,
-            digest: pp.body.digest,
-            claimed: lie.body.digest,
-          });
-          break;
-        }
-        const vc = ctx.sign('VIEW-CHANGE', {
-          newView,
-          stableSeq: stable.seq,
-          checkpointProof: stable.proof,
-          prepared,
-        } as unknown as Json);
-        sent.set(newView, vc);
-        return vc;
-      };
-      return {
-        start() {
-          spy.setTimer('quiet', params.quietAfterMs);
-        },
-        onTimer(name) {
-          if (name !== 'quiet' || !spy.leading) return;
-          // Complain first, so that the new primary counts this VIEW-CHANGE among its q.
-          ctx.broadcast(viewChange(spy.view + 1), { includeSelf: false });
-        },
-        onNote(event, data) {
-          const d = data as { seq?: number; stateDigest?: string } | undefined;
-          if (event !== 'checkpoint' || d?.seq === undefined) return;
-          const votes = checkpoints.get(`${d.seq}/${d.stateDigest}`);
-          const proof = [...(votes?.values() ?? [])].slice(0, ctx.cluster.quorum);
-          if (proof.length === ctx.cluster.quorum) stable = { seq: d.seq, proof };
-        },
-        observe(_from, message) {
-          record(message);
-          return true;
-        },
-        *rewrite(to, message) {
-          record(message);
-          if (message.kind === 'PRE-PREPARE' && spy.leading && quiet()) {
-            const { view, seq } = message.body as PrePrepareBody;
-            act(ctx, 'withhold', { kind: 'PRE-PREPARE', view, seq });
-            return;
-          }
-          if (message.kind !== 'VIEW-CHANGE') return yield { to, message };
-          yield { to, message: viewChange((message.body as ViewChangeBody).newView) };
-        },
-      };
-    }),
+    wrapPbft(honest, (spy) => new ShortCertificate(spy, params).hooks()),
 });
 
 // ─── commit splitter (colluders at n = 7) ────────────────────────────────────────────────────

@@ -14,7 +14,7 @@
  * batches nobody proposed (`phantomDigest`).
  */
 import type { Envelope } from '../core/envelope-types.js';
-import type { Context, NodeId, Protocol, ProtocolFactory } from '../core/protocol.js';
+import type { Context, NodeId, ProtocolFactory } from '../core/protocol.js';
 import type { Json } from '../crypto/json.js';
 import { digestOf } from '../pbft/digest.js';
 import type { PrePrepareBody, RequestEnvelope } from '../pbft/messages.js';
@@ -77,69 +77,89 @@ function field(data: Json | undefined, name: string): Json | undefined {
   return data !== null && typeof data === 'object' && !Array.isArray(data) ? data[name] : undefined;
 }
 
+/** What the wrapper learns from its core's notes: the view, its primary, the trusted leader. */
+class ViewWatch {
+  view = 0;
+  primary: NodeId;
+  leader: NodeId;
+
+  constructor(ctx: Context) {
+    this.primary = ctx.cluster.replicas[0] ?? ctx.self;
+    this.leader = this.primary;
+  }
+
+  see(event: string, data: Json | undefined): void {
+    if (event === 'view') {
+      const v = field(data, 'view');
+      const p = field(data, 'primary');
+      if (typeof v === 'number' && typeof p === 'string') {
+        this.view = v;
+        this.primary = p;
+        this.leader = p;
+      }
+    } else if (event === 'trust') {
+      const l = field(data, 'leader');
+      if (typeof l === 'string') this.leader = l;
+    }
+  }
+}
+
+function spyFor(ctx: Context, watch: ViewWatch): PbftSpy {
+  return {
+    ctx,
+    get view() {
+      return watch.view;
+    },
+    get primary() {
+      return watch.primary;
+    },
+    get leader() {
+      return watch.leader;
+    },
+    get leading() {
+      return watch.leader === ctx.self;
+    },
+    others: ctx.cluster.replicas.filter((r) => r !== ctx.self),
+    setTimer: (name, delayMs) => ctx.setTimer(ADVERSARY_TIMER + name, delayMs),
+    cancelTimer: (name) => ctx.cancelTimer(ADVERSARY_TIMER + name),
+  };
+}
+
+/** The context the honest core sees: its sends pass through `rewrite`, its notes are watched. */
+function coreContext(ctx: Context, hooks: PbftHooks, watch: ViewWatch): Context {
+  const release = (to: NodeId | null, message: Envelope, includeSelf: boolean) => {
+    const outs = hooks.rewrite?.(to, message) ?? [{ to, message }];
+    for (const out of outs) {
+      if (out.to === null) ctx.broadcast(out.message, { includeSelf });
+      else ctx.send(out.to, out.message);
+    }
+  };
+  return Object.create(ctx, {
+    send: { value: (to: NodeId, message: Envelope) => release(to, message, true) },
+    broadcast: {
+      value: (message: Envelope, options?: { includeSelf?: boolean }) =>
+        release(null, message, options?.includeSelf ?? true),
+    },
+    note: {
+      value: (event: string, data?: Json) => {
+        watch.see(event, data);
+        ctx.note(event, data);
+        hooks.onNote?.(event, data);
+      },
+    },
+  });
+}
+
 /** Run the honest PBFT replica under `setup`'s hooks, one set of hooks per instance. */
 export function wrapPbft(
   honest: ProtocolFactory,
   setup: (spy: PbftSpy) => PbftHooks,
 ): ProtocolFactory {
   return (ctx) => {
-    const replicas = ctx.cluster.replicas;
-    let view = 0;
-    let primary: NodeId = replicas[0] ?? ctx.self;
-    let leader: NodeId = primary;
-    const spy: PbftSpy = {
-      ctx,
-      get view() {
-        return view;
-      },
-      get primary() {
-        return primary;
-      },
-      get leader() {
-        return leader;
-      },
-      get leading() {
-        return leader === ctx.self;
-      },
-      others: replicas.filter((r) => r !== ctx.self),
-      setTimer: (name, delayMs) => ctx.setTimer(ADVERSARY_TIMER + name, delayMs),
-      cancelTimer: (name) => ctx.cancelTimer(ADVERSARY_TIMER + name),
-    };
-    const hooks = setup(spy);
-    const release = (to: NodeId | null, message: Envelope, includeSelf: boolean) => {
-      const outs = hooks.rewrite?.(to, message) ?? [{ to, message }];
-      for (const out of outs) {
-        if (out.to === null) ctx.broadcast(out.message, { includeSelf });
-        else ctx.send(out.to, out.message);
-      }
-    };
-    const inner: Context = Object.create(ctx, {
-      send: { value: (to: NodeId, message: Envelope) => release(to, message, true) },
-      broadcast: {
-        value: (message: Envelope, options?: { includeSelf?: boolean }) =>
-          release(null, message, options?.includeSelf ?? true),
-      },
-      note: {
-        value: (event: string, data?: Json) => {
-          if (event === 'view') {
-            const v = field(data, 'view');
-            const p = field(data, 'primary');
-            if (typeof v === 'number' && typeof p === 'string') {
-              view = v;
-              primary = p;
-              leader = p;
-            }
-          } else if (event === 'trust') {
-            const l = field(data, 'leader');
-            if (typeof l === 'string') leader = l;
-          }
-          ctx.note(event, data);
-          hooks.onNote?.(event, data);
-        },
-      },
-    });
-    const core = honest(inner);
-    const wrapped: Protocol = {
+    const watch = new ViewWatch(ctx);
+    const hooks = setup(spyFor(ctx, watch));
+    const core = honest(coreContext(ctx, hooks, watch));
+    return {
       start: (recovered) => {
         core.start(recovered);
         hooks.start?.();
@@ -154,7 +174,6 @@ export function wrapPbft(
       },
       onRequest: (request) => core.onRequest(request),
     };
-    return wrapped;
   };
 }
 
