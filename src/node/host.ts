@@ -28,44 +28,12 @@ import type { LinkOptions } from '../links/perfect-link.js';
 import { type PeerSpec, Transport, type TransportOptions } from '../net/transport.js';
 import { NodeRuntime, type RuntimeEvent } from '../runtime/runtime.js';
 import { checkIdentity, type HostRole } from './identity.js';
+import { FAILURE_BUDGET, HTTP_LIMITS, PROCESS_LINK_OPTIONS, VERDICT_CACHE_SIZE } from './limits.js';
 import { noteLevel } from './logging.js';
 import { HostMetrics } from './metrics.js';
 import { NoteTracker } from './notes.js';
 import type { HostStatus } from './status.js';
 import type { Store } from './storage.js';
-
-/**
- * Signature verdicts a host remembers (KeyRing). In the normal case a signature is seen once;
- * it comes again only inside certificates of recent slots (a VIEW-CHANGE's prepared
- * pre-prepares and prepares, a NEW-VIEW's VIEW-CHANGEs, a STATE's commit certificates), a few
- * hundred at a time. Each cached verdict costs about 1 KB of heap (its key is a long
- * concatenated string), so the KeyRing's default of 65,536 would grow a busy replica by some
- * 60 MB; 4096 keeps it near 4 MB.
- */
-export const VERDICT_CACHE_SIZE = 4_096;
-
-/** Admission failures a peer may cause per second before it is banned (banMs, doubling). */
-export const FAILURE_BUDGET = { perSecond: 50, banMs: 10_000, maxBanMs: 300_000 };
-
-/** A request must arrive whole within requestMs; an idle kept-alive connection closes after idleMs. */
-export const HTTP_LIMITS = { requestMs: 5_000, idleMs: 10_000, checkIntervalMs: 1_000 };
-
-/**
- * Perfect-link timing over WebSocket. TCP loses no frame on a live connection: frames are lost
- * only while a connection is down (resent as soon as it is back up: Transport peerUp) or when
- * a socket's buffer overflows. A 40 ms timer (the simulator's, over a lossy network) would
- * resend whatever a busy peer has not acknowledged yet, which only adds load; here the timer
- * is the slow safety net, and ACKs ride on DATA frames (src/links/perfect-link.ts).
- */
-export const PROCESS_LINK_OPTIONS: Partial<LinkOptions> = {
-  retransmitMs: 1_000,
-  maxRetransmitMs: 4_000,
-  // No ACK frames while traffic flows both ways: the next DATA back carries the ACK; a
-  // standalone cumulative ACK only after 250 ms with nothing to send back (or once 128
-  // messages wait). An ACK only lets the sender forget what it keeps for resending; it holds
-  // at most that long of traffic more.
-  ackDelayMs: 250,
-};
 
 export interface HostOptions {
   file: ClusterFile;
@@ -110,6 +78,48 @@ export interface HostOptions {
   fatal?: (error: Error) => void;
 }
 
+/** The core this host runs: the kit's replica or client, inside its adversary if it has one. */
+function coreFactory(options: HostOptions): ProtocolFactory {
+  const { id, role, kit } = options;
+  let factory: ProtocolFactory;
+  try {
+    const params = options.params ?? {};
+    factory = role === 'replica' ? kit.replica(id, params) : kit.client(id, params);
+  } catch (e) {
+    const issue = (e as { issues?: { path: PropertyKey[]; message: string }[] }).issues?.[0];
+    const detail =
+      issue === undefined
+        ? (e as Error).message
+        : `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`;
+    throw new InputError(`${kit.name} parameters: ${detail}`);
+  }
+  if (options.adversary) {
+    const { adversary } = options;
+    factory = adversary.create(factory, adversary.params.parse({}));
+  }
+  return factory;
+}
+
+/** Every other member of the cluster, as the transport dials or accepts it. */
+function peerSpecs(file: ClusterFile, id: NodeId): PeerSpec[] {
+  return [
+    ...file.nodes.map((n, rank) => ({
+      id: n.id,
+      publicKey: fromHex(n.publicKey),
+      replica: true,
+      rank,
+      host: n.host,
+      port: n.port,
+    })),
+    ...file.clients.map((c) => ({
+      id: c.id,
+      publicKey: fromHex(c.publicKey),
+      replica: false,
+      rank: Number.POSITIVE_INFINITY,
+    })),
+  ].filter((p) => p.id !== id);
+}
+
 export class ProcessHost {
   readonly runtime: NodeRuntime;
   readonly transport: Transport;
@@ -134,42 +144,11 @@ export class ProcessHost {
   private readonly closeHooks: (() => void)[] = [];
 
   constructor(readonly options: HostOptions) {
-    const { file, id, key, role, kit, store } = options;
+    const { file, id, key, role, store } = options;
     checkIdentity(file, id, key, role);
+    const factory = coreFactory(options);
     this.log = (options.logger ?? pino({ level: 'silent' })).child({ node: id });
     this.notes = new NoteTracker(id);
-    let factory: ProtocolFactory;
-    try {
-      const params = options.params ?? {};
-      factory = role === 'replica' ? kit.replica(id, params) : kit.client(id, params);
-    } catch (e) {
-      const issue = (e as { issues?: { path: PropertyKey[]; message: string }[] }).issues?.[0];
-      const detail =
-        issue === undefined
-          ? (e as Error).message
-          : `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`;
-      throw new InputError(`${kit.name} parameters: ${detail}`);
-    }
-    if (options.adversary) {
-      const { adversary } = options;
-      factory = adversary.create(factory, adversary.params.parse({}));
-    }
-    const peers: PeerSpec[] = [
-      ...file.nodes.map((n, rank) => ({
-        id: n.id,
-        publicKey: fromHex(n.publicKey),
-        replica: true,
-        rank,
-        host: n.host,
-        port: n.port,
-      })),
-      ...file.clients.map((c) => ({
-        id: c.id,
-        publicKey: fromHex(c.publicKey),
-        replica: false,
-        rank: Number.POSITIVE_INFINITY,
-      })),
-    ].filter((p) => p.id !== id);
     this.metrics = new HostMetrics(
       {
         peers: () =>
@@ -183,7 +162,14 @@ export class ProcessHost {
       role === 'replica',
     );
     this.metrics.incarnation.set(store.incarnation);
-    this.transport = new Transport(
+    this.transport = this.openTransport(peerSpecs(file, id));
+    this.runtime = this.createRuntime(factory);
+  }
+
+  private openTransport(peers: PeerSpec[]): Transport {
+    const { options } = this;
+    const { file, id, key, role } = options;
+    return new Transport(
       {
         self: id,
         cluster: file.clusterId,
@@ -207,7 +193,12 @@ export class ProcessHost {
         dropped: (_peer, reason) => this.metrics.framesDropped.inc({ reason }),
       },
     );
-    this.runtime = new NodeRuntime(
+  }
+
+  private createRuntime(factory: ProtocolFactory): NodeRuntime {
+    const { options } = this;
+    const { file, id, key, kit, store } = options;
+    return new NodeRuntime(
       {
         self: id,
         cluster: clusterView(file),

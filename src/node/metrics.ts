@@ -12,18 +12,72 @@ export interface MetricsSources {
 
 export class HostMetrics {
   readonly registry = new Registry();
-  readonly framesIn: Counter;
-  readonly framesOut: Counter;
-  readonly framesDropped: Counter<'reason'>;
-  readonly rejections: Counter<'stage' | 'reason'>;
-  readonly persists: Counter;
-  readonly persistSeconds: Histogram;
-  readonly delivered: Counter<'kind'>;
-  readonly sent: Counter<'kind'>;
-  readonly incarnation: Gauge;
-  readonly coreErrors: Counter;
-  readonly throttled: Counter;
-  readonly bans: Counter;
+  private readonly registers = [this.registry];
+  readonly framesIn: Counter = new Counter({
+    name: 'bftkit_frames_in_total',
+    help: 'Frames received from authenticated peers',
+    registers: this.registers,
+  });
+  readonly framesOut: Counter = new Counter({
+    name: 'bftkit_frames_out_total',
+    help: 'Frames written to peer connections',
+    registers: this.registers,
+  });
+  readonly framesDropped: Counter<'reason'> = new Counter({
+    name: 'bftkit_frames_dropped_total',
+    help: 'Frames not sent (no connection, socket buffer over its limit, too large)',
+    labelNames: ['reason'],
+    registers: this.registers,
+  });
+  readonly rejections: Counter<'stage' | 'reason'> = new Counter({
+    name: 'bftkit_rejections_total',
+    help: 'Refused handshakes and frames (stage transport) and messages refused by admission',
+    labelNames: ['stage', 'reason'],
+    registers: this.registers,
+  });
+  readonly persists: Counter = new Counter({
+    name: 'bftkit_persists_total',
+    help: 'Group commits to stable storage (one per step that persisted anything)',
+    registers: this.registers,
+  });
+  readonly persistSeconds: Histogram = new Histogram({
+    name: 'bftkit_persist_seconds',
+    help: 'Duration of a group commit, fsync included',
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: this.registers,
+  });
+  readonly delivered: Counter<'kind'> = new Counter({
+    name: 'bftkit_messages_delivered_total',
+    help: 'Messages admitted and delivered to the protocol core, by kind',
+    labelNames: ['kind'],
+    registers: this.registers,
+  });
+  readonly sent: Counter<'kind'> = new Counter({
+    name: 'bftkit_messages_sent_total',
+    help: 'Messages the protocol core sent, by kind',
+    labelNames: ['kind'],
+    registers: this.registers,
+  });
+  readonly incarnation: Gauge = new Gauge({
+    name: 'bftkit_incarnation',
+    help: 'Incarnation of this start of the node',
+    registers: this.registers,
+  });
+  readonly coreErrors: Counter = new Counter({
+    name: 'bftkit_core_errors_total',
+    help: 'Exceptions thrown by the protocol core (bugs); the event was dropped',
+    registers: this.registers,
+  });
+  readonly throttled: Counter = new Counter({
+    name: 'bftkit_frames_throttled_total',
+    help: 'Frames dropped unread because their peer was over its frame budget',
+    registers: this.registers,
+  });
+  readonly bans: Counter = new Counter({
+    name: 'bftkit_peer_bans_total',
+    help: 'Peers disconnected and refused for a while: over their admission-failure budget',
+    registers: this.registers,
+  });
 
   constructor(
     sources: MetricsSources,
@@ -35,74 +89,9 @@ export class HostMetrics {
      */
     processMetrics = true,
   ) {
-    const registers = [this.registry];
+    const registers = this.registers;
     this.registry.setDefaultLabels(labels);
     if (processMetrics) collectDefaultMetrics({ register: this.registry });
-    this.framesIn = new Counter({
-      name: 'bftkit_frames_in_total',
-      help: 'Frames received from authenticated peers',
-      registers,
-    });
-    this.framesOut = new Counter({
-      name: 'bftkit_frames_out_total',
-      help: 'Frames written to peer connections',
-      registers,
-    });
-    this.framesDropped = new Counter({
-      name: 'bftkit_frames_dropped_total',
-      help: 'Frames not sent (no connection, socket buffer over its limit, too large)',
-      labelNames: ['reason'],
-      registers,
-    });
-    this.rejections = new Counter({
-      name: 'bftkit_rejections_total',
-      help: 'Refused handshakes and frames (stage transport) and messages refused by admission',
-      labelNames: ['stage', 'reason'],
-      registers,
-    });
-    this.persists = new Counter({
-      name: 'bftkit_persists_total',
-      help: 'Group commits to stable storage (one per step that persisted anything)',
-      registers,
-    });
-    this.persistSeconds = new Histogram({
-      name: 'bftkit_persist_seconds',
-      help: 'Duration of a group commit, fsync included',
-      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
-      registers,
-    });
-    this.delivered = new Counter({
-      name: 'bftkit_messages_delivered_total',
-      help: 'Messages admitted and delivered to the protocol core, by kind',
-      labelNames: ['kind'],
-      registers,
-    });
-    this.sent = new Counter({
-      name: 'bftkit_messages_sent_total',
-      help: 'Messages the protocol core sent, by kind',
-      labelNames: ['kind'],
-      registers,
-    });
-    this.incarnation = new Gauge({
-      name: 'bftkit_incarnation',
-      help: 'Incarnation of this start of the node',
-      registers,
-    });
-    this.coreErrors = new Counter({
-      name: 'bftkit_core_errors_total',
-      help: 'Exceptions thrown by the protocol core (bugs); the event was dropped',
-      registers,
-    });
-    this.throttled = new Counter({
-      name: 'bftkit_frames_throttled_total',
-      help: 'Frames dropped unread because their peer was over its frame budget',
-      registers,
-    });
-    this.bans = new Counter({
-      name: 'bftkit_peer_bans_total',
-      help: 'Peers disconnected and refused for a while: over their admission-failure budget',
-      registers,
-    });
     new Gauge({
       name: 'bftkit_link_pending',
       help: 'Messages sent over the perfect link to a peer and not yet acknowledged',

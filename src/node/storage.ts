@@ -99,17 +99,7 @@ export class SqliteStore implements Store {
   constructor(dir: string, identity: StoreIdentity) {
     prepareDirectory(dir);
     this.path = join(dir, DB_FILE);
-    // Create the file 0600 ourselves: SQLite gives its -wal and -shm files the same mode.
-    try {
-      closeSync(openSync(this.path, 'a', 0o600));
-    } catch (e) {
-      throw new InputError(`cannot open ${this.path}: ${(e as NodeJS.ErrnoException).code ?? e}`);
-    }
-    try {
-      this.db = new Database(this.path);
-    } catch (e) {
-      throw new InputError(`cannot open ${this.path}: ${(e as Error).message}`);
-    }
+    this.db = openDatabase(this.path);
     try {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
@@ -117,56 +107,12 @@ export class SqliteStore implements Store {
         'CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;' +
           'CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;',
       );
-      const meta = new Map(
-        (
-          this.db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[]
-        ).map((r) => [r.key, r.value]),
-      );
-      checkIdentity(this.path, meta, identity);
-      const previousStarts = Number(meta.get('starts') ?? '0');
-      const previousIncarnation = Number(meta.get('incarnation') ?? '0');
-      this.starts = previousStarts + 1;
-      this.incarnation = Math.max(previousIncarnation + 1, Date.now());
-      const setMeta = this.db.prepare(
-        'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
-      );
-      this.db.transaction(() => {
-        setMeta.run('format', STORE_FORMAT);
-        setMeta.run('cluster', identity.cluster);
-        setMeta.run('node', identity.node);
-        setMeta.run('starts', String(this.starts));
-        setMeta.run('incarnation', String(this.incarnation));
-      })();
-      if (previousStarts === 0) this.recovered = null;
-      else {
-        const rows = this.db.prepare('SELECT key, value FROM kv').all() as {
-          key: string;
-          value: string;
-        }[];
-        this.recovered = new Map(rows.map((r) => [r.key, JSON.parse(r.value) as Json]));
-      }
-      const upsert = this.db.prepare(
-        'INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
-      );
-      const remove = this.db.prepare('DELETE FROM kv WHERE key = ?');
-      this.commit = this.db.transaction((writes: ReadonlyArray<readonly [string, Json | null]>) => {
-        for (const [key, value] of writes) {
-          if (value === null) remove.run(key);
-          else upsert.run(key, JSON.stringify(value));
-        }
-      });
-      // From here on the store syncs the WAL itself (see the top of this file). The WAL file
-      // exists (the meta transaction above wrote it, synchronously); make its directory entry
-      // durable once, then keep a descriptor to sync it.
-      this.db.pragma('wal_autocheckpoint = 0');
-      this.db.pragma('synchronous = OFF');
-      this.walFd = openSync(`${this.path}-wal`, 'r');
-      const dirFd = openSync(dir, 'r');
-      try {
-        fsyncSync(dirFd);
-      } finally {
-        closeSync(dirFd);
-      }
+      const { starts, incarnation } = countStart(this.db, this.path, identity);
+      this.starts = starts;
+      this.incarnation = incarnation;
+      this.recovered = starts === 1 ? null : readKv(this.db);
+      this.commit = commitTransaction(this.db);
+      this.walFd = syncWalOurselves(this.db, this.path, dir);
     } catch (e) {
       this.db.close();
       throw e;
@@ -255,6 +201,77 @@ export class MemoryStore implements Store {
   }
 
   close(): void {}
+}
+
+/** The database file, created 0600 by us: SQLite gives its -wal and -shm files the same mode. */
+function openDatabase(path: string): Database.Database {
+  try {
+    closeSync(openSync(path, 'a', 0o600));
+  } catch (e) {
+    throw new InputError(`cannot open ${path}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+  }
+  try {
+    return new Database(path);
+  } catch (e) {
+    throw new InputError(`cannot open ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** Check the store is this node's, and count this start (durably, before anything else). */
+function countStart(db: Database.Database, path: string, identity: StoreIdentity) {
+  const rows = db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[];
+  const meta = new Map(rows.map((r) => [r.key, r.value]));
+  checkIdentity(path, meta, identity);
+  const starts = Number(meta.get('starts') ?? '0') + 1;
+  const incarnation = Math.max(Number(meta.get('incarnation') ?? '0') + 1, Date.now());
+  const setMeta = db.prepare(
+    'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+  );
+  db.transaction(() => {
+    setMeta.run('format', STORE_FORMAT);
+    setMeta.run('cluster', identity.cluster);
+    setMeta.run('node', identity.node);
+    setMeta.run('starts', String(starts));
+    setMeta.run('incarnation', String(incarnation));
+  })();
+  return { starts, incarnation };
+}
+
+function readKv(db: Database.Database): Recovered {
+  const rows = db.prepare('SELECT key, value FROM kv').all() as { key: string; value: string }[];
+  return new Map(rows.map((r) => [r.key, JSON.parse(r.value) as Json]));
+}
+
+/** One transaction for a batch of writes (null deletes the key). */
+function commitTransaction(db: Database.Database) {
+  const upsert = db.prepare(
+    'INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+  );
+  const remove = db.prepare('DELETE FROM kv WHERE key = ?');
+  return db.transaction((writes: ReadonlyArray<readonly [string, Json | null]>) => {
+    for (const [key, value] of writes) {
+      if (value === null) remove.run(key);
+      else upsert.run(key, JSON.stringify(value));
+    }
+  });
+}
+
+/**
+ * From here on the store syncs the WAL itself (see the top of this file). The WAL file exists
+ * (the meta transaction wrote it, synchronously); make its directory entry durable once, then
+ * keep a descriptor to sync it. Returns that descriptor.
+ */
+function syncWalOurselves(db: Database.Database, path: string, dir: string): number {
+  db.pragma('wal_autocheckpoint = 0');
+  db.pragma('synchronous = OFF');
+  const walFd = openSync(`${path}-wal`, 'r');
+  const dirFd = openSync(dir, 'r');
+  try {
+    fsyncSync(dirFd);
+  } finally {
+    closeSync(dirFd);
+  }
+  return walFd;
 }
 
 function prepareDirectory(dir: string): void {
