@@ -9,7 +9,8 @@ import type { NewViewPlan, Verifier, ViewChangeBody, ViewChangeEnvelope } from '
  * PBFT-39: null if `vc` is a valid VIEW-CHANGE, else the reason in a few words. `v.cluster`
  * has `replicas`, `n`, `f`, `quorum` (q); `v.verify(envelope)` checks a signature; `v.window`
  * is L. bftkit's `checkPrePrepare(v, pp)` checks a PRE-PREPARE by itself (signed by its view's
- * primary, digest = digest(batch), every request signed by its client).
+ * primary, digest = digest(batch), every request signed by its client): null, or a refusal
+ * `{ code, detail }` whose `detail` you can pass on.
  */
 export function checkViewChange(v: Verifier, vc: ViewChangeEnvelope): string | null {
   // TODO PBFT-39: the signer; C proves the checkpoint at h (PBFT-32); every certificate in P is

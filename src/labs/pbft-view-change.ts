@@ -31,6 +31,7 @@ import type {
   ViewChangeBody,
   ViewChangeEnvelope,
 } from '../pbft/messages.js';
+import { refuse } from '../pbft/refusal.js';
 import { PbftReplica } from '../pbft/replica.js';
 import {
   type NewViewPlan,
@@ -338,8 +339,22 @@ const defects: readonly Defect[] = [
 
 // ── The property tests ──────────────────────────────────────────────────────────────────────
 
+/** The lab's two functions as the student writes them: a reason in words, not a refusal. */
+interface StudentRules {
+  checkViewChange(v: Verifier, vc: ViewChangeEnvelope): string | null;
+  computeNewView(view: number, viewChanges: readonly ViewChangeBody[]): NewViewPlan;
+}
+
+/** The student's rules as the replica takes them: a refusal from the reason they give. */
 function asRules(solution: Solution): ViewChangeRules {
-  return solution as unknown as ViewChangeRules;
+  const student = solution as unknown as StudentRules;
+  return {
+    checkViewChange: (v, vc) => {
+      const reason = student.checkViewChange(v, vc);
+      return reason === null ? null : refuse('invalid-view-change', reason);
+    },
+    computeNewView: (view, viewChanges) => student.computeNewView(view, viewChanges),
+  };
 }
 
 function guarded(body: () => RunOutcome): RunOutcome {
@@ -372,8 +387,8 @@ function checkViewChanges(solution: Solution, seed: number): RunOutcome {
           ok: false,
           detail:
             want === null
-              ? `${what}: yours rejects it (${got}), the reference accepts it`
-              : `${what}: yours accepts it, the reference rejects it (${want})`,
+              ? `${what}: yours rejects it (${got?.detail}), the reference accepts it`
+              : `${what}: yours accepts it, the reference rejects it (${want.detail})`,
         };
       }
     }

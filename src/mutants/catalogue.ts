@@ -79,7 +79,8 @@ export const mutants: readonly Mutant[] = [
     name: 'pbft-digest-not-checked',
     protocol: 'pbft',
     file: CERTS,
-    search: "if (digestOf(batch) !== digest) return 'batch does not match the digest';",
+    search:
+      "if (digestOf(batch) !== digest)\n    return refuse('digest-mismatch', 'batch does not match the digest');",
     replace: '',
     breaks:
       'A backup accepts a pre-prepare message provided the signatures in the request and the pre-prepare message are correct and d is the digest for m.',
@@ -89,8 +90,9 @@ export const mutants: readonly Mutant[] = [
     name: 'pbft-client-signature-not-checked',
     protocol: 'pbft',
     file: CERTS,
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: the source text of a template literal
-    search: 'if (!v.verify(request)) return `bad client signature (${request.from})`;',
+    search:
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the source text of a template literal
+      "if (!v.verify(request)) return refuse('bad-signature', `bad client signature (${request.from})`);",
     replace: '',
     breaks:
       'A backup accepts a pre-prepare message provided the signatures in the request and the pre-prepare message are correct.',

@@ -21,6 +21,7 @@ import type {
   PreparedCertificate,
   RequestEnvelope,
 } from './messages.js';
+import { type Refusal, refuse } from './refusal.js';
 
 export interface Verifier {
   readonly cluster: ClusterView;
@@ -38,21 +39,25 @@ export function primaryOf(cluster: ClusterView, view: number): NodeId {
 export const NULL_DIGEST = digestOf([]);
 
 /** A client request: signed by the client it names, a client of this cluster. */
-export function checkRequest(v: Verifier, request: RequestEnvelope): string | null {
-  if (request.kind !== 'REQUEST') return 'not a request';
-  if (request.from !== request.body.client) return 'request signer is not its client';
-  if (!v.cluster.clients.includes(request.from)) return `unknown client ${request.from}`;
-  if (!v.verify(request)) return `bad client signature (${request.from})`;
+export function checkRequest(v: Verifier, request: RequestEnvelope): Refusal | null {
+  if (request.kind !== 'REQUEST') return refuse('wrong-kind', 'not a request');
+  if (request.from !== request.body.client)
+    return refuse('not-its-client', 'request signer is not its client');
+  if (!v.cluster.clients.includes(request.from))
+    return refuse('not-a-client', `unknown client ${request.from}`);
+  if (!v.verify(request)) return refuse('bad-signature', `bad client signature (${request.from})`);
   return null;
 }
 
 /** A pre-prepare: signed by the primary of its view, digest = digest(batch), requests valid. */
-export function checkPrePrepare(v: Verifier, pp: PrePrepareEnvelope): string | null {
-  if (pp.kind !== 'PRE-PREPARE') return 'not a pre-prepare';
+export function checkPrePrepare(v: Verifier, pp: PrePrepareEnvelope): Refusal | null {
+  if (pp.kind !== 'PRE-PREPARE') return refuse('wrong-kind', 'not a pre-prepare');
   const { view, digest, batch } = pp.body;
-  if (pp.from !== primaryOf(v.cluster, view)) return 'pre-prepare not from the primary';
-  if (digestOf(batch) !== digest) return 'batch does not match the digest';
-  if (!v.verify(pp)) return 'bad pre-prepare signature';
+  if (pp.from !== primaryOf(v.cluster, view))
+    return refuse('not-from-primary', 'pre-prepare not from the primary');
+  if (digestOf(batch) !== digest)
+    return refuse('digest-mismatch', 'batch does not match the digest');
+  if (!v.verify(pp)) return refuse('bad-signature', 'bad pre-prepare signature');
   for (const request of batch) {
     const reason = checkRequest(v, request);
     if (reason !== null) return reason;
@@ -71,26 +76,28 @@ function checkVotes(
   slot: { view: number; seq: number; digest: string },
   count: number,
   exclude: NodeId | null,
-): string | null {
+): Refusal | null {
   const signers = new Set<NodeId>();
   for (const vote of votes) {
-    if (vote.kind !== kind) return `not a ${kind}`;
-    if (!v.cluster.replicas.includes(vote.from)) return `${kind} from a non-replica`;
-    if (vote.from === exclude) return `${kind} from the primary`;
-    if (signers.has(vote.from)) return `two ${kind}s from ${vote.from}`;
+    if (vote.kind !== kind) return refuse('wrong-kind', `not a ${kind}`);
+    if (!v.cluster.replicas.includes(vote.from))
+      return refuse('not-a-replica', `${kind} from a non-replica`);
+    if (vote.from === exclude) return refuse('vote-from-primary', `${kind} from the primary`);
+    if (signers.has(vote.from)) return refuse('duplicate-signer', `two ${kind}s from ${vote.from}`);
     const body = vote.body as { view: number; seq: number; digest: string };
     if (body.view !== slot.view || body.seq !== slot.seq || body.digest !== slot.digest) {
-      return `${kind} does not match`;
+      return refuse('vote-mismatch', `${kind} does not match`);
     }
-    if (!v.verify(vote)) return `bad ${kind} signature (${vote.from})`;
+    if (!v.verify(vote)) return refuse('bad-signature', `bad ${kind} signature (${vote.from})`);
     signers.add(vote.from);
   }
-  if (signers.size < count) return `${signers.size} ${kind}s, need ${count}`;
+  if (signers.size < count)
+    return refuse('too-few-votes', `${signers.size} ${kind}s, need ${count}`);
   return null;
 }
 
 /** prepared: the pre-prepare and q−1 matching prepares from distinct backups. */
-export function checkPreparedCertificate(v: Verifier, cert: PreparedCertificate): string | null {
+export function checkPreparedCertificate(v: Verifier, cert: PreparedCertificate): Refusal | null {
   const reason = checkPrePrepare(v, cert.prePrepare);
   if (reason !== null) return reason;
   const slot = cert.prePrepare.body;
@@ -99,7 +106,7 @@ export function checkPreparedCertificate(v: Verifier, cert: PreparedCertificate)
 }
 
 /** committed-local: the pre-prepare and q matching commits from distinct replicas. */
-export function checkCommitCertificate(v: Verifier, cert: CommitCertificate): string | null {
+export function checkCommitCertificate(v: Verifier, cert: CommitCertificate): Refusal | null {
   const reason = checkPrePrepare(v, cert.prePrepare);
   if (reason !== null) return reason;
   return checkVotes(v, 'COMMIT', cert.commits, cert.prePrepare.body, v.cluster.quorum, null);
@@ -111,18 +118,20 @@ export function checkCheckpointProof(
   seq: number,
   stateDigest: string,
   proof: readonly CheckpointEnvelope[],
-): string | null {
+): Refusal | null {
   const signers = new Set<NodeId>();
   for (const cp of proof) {
-    if (cp.kind !== 'CHECKPOINT') return 'not a checkpoint';
-    if (!v.cluster.replicas.includes(cp.from)) return 'checkpoint from a non-replica';
-    if (signers.has(cp.from)) return `two checkpoints from ${cp.from}`;
-    if (cp.body.seq !== seq || cp.body.stateDigest !== stateDigest) return 'checkpoint mismatch';
-    if (!v.verify(cp)) return `bad checkpoint signature (${cp.from})`;
+    if (cp.kind !== 'CHECKPOINT') return refuse('wrong-kind', 'not a checkpoint');
+    if (!v.cluster.replicas.includes(cp.from))
+      return refuse('not-a-replica', 'checkpoint from a non-replica');
+    if (signers.has(cp.from)) return refuse('duplicate-signer', `two checkpoints from ${cp.from}`);
+    if (cp.body.seq !== seq || cp.body.stateDigest !== stateDigest)
+      return refuse('vote-mismatch', 'checkpoint mismatch');
+    if (!v.verify(cp)) return refuse('bad-signature', `bad checkpoint signature (${cp.from})`);
     signers.add(cp.from);
   }
   if (signers.size < v.cluster.quorum) {
-    return `${signers.size} checkpoints, need ${v.cluster.quorum}`;
+    return refuse('too-few-votes', `${signers.size} checkpoints, need ${v.cluster.quorum}`);
   }
   return null;
 }

@@ -7,6 +7,7 @@ import type { NodeId } from '../core/protocol.js';
 import { persistSnapshot } from './durable.js';
 import { conflicting } from './evidence.js';
 import type { CheckpointBody, CheckpointEnvelope, Snapshot } from './messages.js';
+import { refuse } from './refusal.js';
 import type { PbftReplica } from './replica.js';
 import { stateDigestOf, takeSnapshot } from './state-transfer.js';
 
@@ -67,7 +68,11 @@ export class CheckpointTracker {
     const { seq } = checkpoint.body;
     const { checkpointInterval, watermarkWindow } = this.r.options;
     if (seq === 0 || seq % checkpointInterval !== 0) {
-      this.r.reject('CHECKPOINT', from, 'not a checkpoint sequence number');
+      this.r.reject(
+        'CHECKPOINT',
+        from,
+        refuse('not-a-checkpoint-seq', 'not a checkpoint sequence number'),
+      );
       return;
     }
     if (seq <= this.r.h) return;

@@ -21,6 +21,7 @@ import type {
   RequestEnvelope,
 } from './messages.js';
 import { TIMER } from './options.js';
+import { type Refusal, refuse } from './refusal.js';
 import type { PbftReplica } from './replica.js';
 
 /** A batch known committed (committed-local here, or proven by a certificate in STATE). */
@@ -62,7 +63,7 @@ export class NormalCase {
   onRequest(from: NodeId, request: RequestEnvelope): void {
     const { client, timestamp } = request.body;
     if (client !== from || !this.r.cluster.clients.includes(from)) {
-      this.r.reject('REQUEST', from, 'request not from its client');
+      this.r.reject('REQUEST', from, refuse('not-its-client', 'request not from its client'));
       return;
     }
     const verdict = this.r.sessions.check(client, timestamp);
@@ -94,7 +95,11 @@ export class NormalCase {
       return;
     }
     if (from !== this.r.primary) {
-      this.r.reject('PRE-PREPARE', from, 'pre-prepare not from the primary');
+      this.r.reject(
+        'PRE-PREPARE',
+        from,
+        refuse('not-from-primary', 'pre-prepare not from the primary'),
+      );
       return;
     }
     const slot = this.r.log.get(view, seq);
@@ -109,12 +114,16 @@ export class NormalCase {
     const voted = this.r.votes.get({ kind: 'prepare', view, seq });
     if (voted !== undefined && !this.r.sameDigest(pp.body.digest)(voted)) {
       // Before a restart we prepared another batch for (v, s): the primary equivocates.
-      this.r.reject('PRE-PREPARE', from, 'refused to contradict an earlier vote');
+      this.r.reject(
+        'PRE-PREPARE',
+        from,
+        refuse('contradicts-own-vote', 'refused to contradict an earlier vote'),
+      );
       return;
     }
-    const reason = this.invalidity(pp);
-    if (reason !== null) {
-      this.r.reject('PRE-PREPARE', from, reason);
+    const refusal = this.invalidity(pp);
+    if (refusal !== null) {
+      this.r.reject('PRE-PREPARE', from, refusal);
       this.r.complain(from);
       return;
     }
@@ -125,13 +134,13 @@ export class NormalCase {
   }
 
   /** PBFT-20: why no correct primary would have signed `pp` (null: it is valid). */
-  private invalidity(pp: PrePrepareEnvelope): string | null {
+  private invalidity(pp: PrePrepareEnvelope): Refusal | null {
     const commands = pp.body.batch.map((r) => r.body.command);
     return (
       checkPrePrepare(this.r.verifier, pp) ??
       (fitsOneBatch(this.r.options.app, commands)
         ? null
-        : 'batch heavier than the application allows')
+        : refuse('batch-too-heavy', 'batch heavier than the application allows'))
     );
   }
 
@@ -155,7 +164,7 @@ export class NormalCase {
     const { view, seq } = prepare.body;
     if (!this.r.acceptsVotes(view) || !this.r.inWindow(seq)) return;
     if (from === primaryOf(this.r.cluster, view)) {
-      this.r.reject('PREPARE', from, 'prepare from the primary');
+      this.r.reject('PREPARE', from, refuse('vote-from-primary', 'prepare from the primary'));
       return;
     }
     const slot = this.r.log.slot(view, seq);

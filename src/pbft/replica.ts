@@ -51,6 +51,7 @@ import { NormalCase } from './normal-case.js';
 import { DEFAULT_PBFT_OPTIONS, type PbftOptions, TIMER, watermarkProblem } from './options.js';
 import { Proposer } from './proposer.js';
 import { parseRecovered, recover, restoreState } from './recovery.js';
+import { type Refusal, type RefusalCode, refuse } from './refusal.js';
 import { StateTransfer } from './state-transfer.js';
 import { ViewChangeProtocol } from './view-change-protocol.js';
 import { VoteStore } from './votes.js';
@@ -97,7 +98,8 @@ export class PbftReplica implements Protocol<unknown> {
   lastExecuted = 0;
 
   /** Rejected inputs by reason. */
-  readonly rejected = new Map<string, number>();
+  readonly rejected = new Map<RefusalCode, number>();
+  readonly dropped = new Map<string, number>();
   /** Transferable evidence gathered so far (bounded). */
   readonly evidence: Evidence[] = [];
 
@@ -126,7 +128,11 @@ export class PbftReplica implements Protocol<unknown> {
       baseTimeoutMs: this.options.viewChangeTimeoutMs,
     });
     this.votes = new VoteStore(ctx, (kind) =>
-      this.reject(kind, this.self, 'refused to contradict an earlier vote'),
+      this.reject(
+        kind,
+        this.self,
+        refuse('contradicts-own-vote', 'refused to contradict an earlier vote'),
+      ),
     );
     this.checkpoints = new CheckpointTracker(this);
     this.normalCase = new NormalCase(this);
@@ -191,14 +197,14 @@ export class PbftReplica implements Protocol<unknown> {
   }
 
   /** Count and note an input refused as invalid (a sign of a faulty or Byzantine sender). */
-  reject(kind: string, from: NodeId, reason: string): void {
-    this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1);
-    this.ctx.note('reject', { kind, from, reason });
+  reject(kind: string, from: NodeId, { code, detail }: Refusal): void {
+    this.rejected.set(code, (this.rejected.get(code) ?? 0) + 1);
+    this.ctx.note('reject', { kind, from, reason: code, detail });
   }
 
   /** Count an input ignored as out of date or out of reach (normal for a lagging replica). */
   drop(reason: string): void {
-    this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1);
+    this.dropped.set(reason, (this.dropped.get(reason) ?? 0) + 1);
   }
 
   broadcast(message: Envelope): void {
@@ -268,7 +274,11 @@ export class PbftReplica implements Protocol<unknown> {
   private onEvidence(from: NodeId, { a, b }: EvidenceBody): void {
     if (a.from !== this.detector.leader || this.status === 'view-change') return;
     if (!conflicting(a, b) || !this.verifier.verify(a) || !this.verifier.verify(b)) {
-      this.reject('EVIDENCE', from, 'not two conflicting pre-prepares signed by the primary');
+      this.reject(
+        'EVIDENCE',
+        from,
+        refuse('bad-evidence', 'not two conflicting pre-prepares signed by the primary'),
+      );
       return;
     }
     this.reportEvidence(a, b);
@@ -295,16 +305,20 @@ export class PbftReplica implements Protocol<unknown> {
   /** PBFT-4: a message whose sender, kind or shape is wrong is dropped before any state. */
   onMessage(from: NodeId, message: Envelope): void {
     if (message.from !== from) {
-      this.reject(message.kind, from, 'sender does not match the envelope');
+      this.reject(
+        message.kind,
+        from,
+        refuse('sender-mismatch', 'sender does not match the envelope'),
+      );
       return;
     }
     const schema = own(this.messages, message.kind);
     if (schema === undefined) {
-      this.reject(message.kind, from, 'unknown message kind');
+      this.reject(message.kind, from, refuse('unknown-kind', 'unknown message kind'));
       return;
     }
     if (!wasAdmitted(message) && !schema.safeParse(message.body).success) {
-      this.reject(message.kind, from, 'malformed body');
+      this.reject(message.kind, from, refuse('bad-shape', 'malformed body'));
       return;
     }
     if (message.kind === 'REQUEST') {
@@ -312,7 +326,11 @@ export class PbftReplica implements Protocol<unknown> {
       return;
     }
     if (!this.cluster.replicas.includes(from)) {
-      this.reject(message.kind, from, 'replica message from a non-replica');
+      this.reject(
+        message.kind,
+        from,
+        refuse('not-a-replica', 'replica message from a non-replica'),
+      );
       return;
     }
     if (own(this.options.app.messages, message.kind) !== undefined) {
@@ -353,7 +371,7 @@ export class PbftReplica implements Protocol<unknown> {
         this.onEvidence(from, message.body as EvidenceBody);
         return;
       default:
-        this.reject(message.kind, from, 'not a message for replicas');
+        this.reject(message.kind, from, refuse('not-for-replicas', 'not a message for replicas'));
     }
   }
 

@@ -18,6 +18,7 @@ import { checkCheckpointProof, checkCommitCertificate, type Verifier } from './c
 import { digestOf } from './digest.js';
 import type { CommitCertificate, FetchStateBody, Snapshot, StateBody } from './messages.js';
 import { TIMER } from './options.js';
+import { type Refusal, refuse, within } from './refusal.js';
 import type { PbftReplica } from './replica.js';
 
 const MAX_FETCH_ATTEMPTS = 8;
@@ -40,11 +41,11 @@ export function stateDigestOf(snapshot: Snapshot): string {
 type StateCheckpoint = NonNullable<StateBody['checkpoint']>;
 
 /** A checkpoint offered by STATE: q signatures on its digest, and the snapshot has that digest. */
-export function checkStateCheckpoint(v: Verifier, checkpoint: StateCheckpoint): string | null {
-  const reason = checkCheckpointProof(v, checkpoint.seq, checkpoint.stateDigest, checkpoint.proof);
-  if (reason !== null) return reason;
+export function checkStateCheckpoint(v: Verifier, checkpoint: StateCheckpoint): Refusal | null {
+  const refusal = checkCheckpointProof(v, checkpoint.seq, checkpoint.stateDigest, checkpoint.proof);
+  if (refusal !== null) return refusal;
   if (stateDigestOf(checkpoint.snapshot) !== checkpoint.stateDigest) {
-    return 'snapshot does not match the checkpoint digest';
+    return refuse('snapshot-mismatch', 'snapshot does not match the checkpoint digest');
   }
   return null;
 }
@@ -152,9 +153,9 @@ export class StateTransfer {
     }
     const cp = state.checkpoint;
     if (cp !== null && cp.seq > this.r.lastExecuted && cp.seq >= this.r.h) {
-      const reason = checkStateCheckpoint(this.r.verifier, cp);
-      if (reason !== null) {
-        this.r.reject('STATE', from, reason);
+      const refusal = checkStateCheckpoint(this.r.verifier, cp);
+      if (refusal !== null) {
+        this.r.reject('STATE', from, refusal);
         return;
       }
       this.install(cp);
@@ -163,9 +164,9 @@ export class StateTransfer {
       const { view, seq, digest } = certificate.prePrepare.body;
       if (seq <= this.r.lastExecuted) continue;
       if (seq !== this.r.lastExecuted + 1 || this.r.lastExecuted < this.r.h) break;
-      const reason = checkCommitCertificate(this.r.verifier, certificate);
-      if (reason !== null) {
-        this.r.reject('STATE', from, `batch ${seq}: ${reason}`);
+      const refusal = checkCommitCertificate(this.r.verifier, certificate);
+      if (refusal !== null) {
+        this.r.reject('STATE', from, within(`batch ${seq}`, refusal));
         return;
       }
       if (!this.r.normalCase.committed.has(seq)) {

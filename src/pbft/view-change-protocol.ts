@@ -10,6 +10,7 @@ import { primaryOf } from './certificates.js';
 import { conflicting } from './evidence.js';
 import type { NewViewEnvelope, PrePrepareEnvelope, ViewChangeEnvelope } from './messages.js';
 import { TIMER } from './options.js';
+import { refuse } from './refusal.js';
 import type { PbftReplica } from './replica.js';
 import { checkNewView, type NewViewPlan, selectViewChanges } from './view-change.js';
 
@@ -109,9 +110,9 @@ export class ViewChangeProtocol {
       return;
     }
     if (newView - 1 < r.detector.round) return; // about a round we already left
-    const reason = r.options.viewChangeRules.checkViewChange(r.verifier, vc);
-    if (reason !== null) {
-      r.reject('VIEW-CHANGE', from, reason);
+    const refusal = r.options.viewChangeRules.checkViewChange(r.verifier, vc);
+    if (refusal !== null) {
+      r.reject('VIEW-CHANGE', from, refusal);
       return;
     }
     this.remember(from, vc);
@@ -205,7 +206,7 @@ export class ViewChangeProtocol {
       rules: r.options.viewChangeRules,
     });
     if (!verdict.ok) {
-      r.reject('NEW-VIEW', nv.from, verdict.reason);
+      r.reject('NEW-VIEW', nv.from, verdict.refusal);
       if (view === r.detector.round && nv.from === r.detector.leader) r.complain(nv.from);
       return;
     }
@@ -214,7 +215,11 @@ export class ViewChangeProtocol {
       if (r.detector.onComplaints(complaints)) r.follow(r.detector.next(), true);
     }
     if (r.detector.round !== view) {
-      r.reject('NEW-VIEW', nv.from, 'new view not reached by the leader detector');
+      r.reject(
+        'NEW-VIEW',
+        nv.from,
+        refuse('view-not-reached', 'new view not reached by the leader detector'),
+      );
       return;
     }
     this.enterView(nv, verdict.plan);

@@ -23,31 +23,38 @@ import type {
   ViewChangeBody,
   ViewChangeEnvelope,
 } from './messages.js';
+import { type Refusal, type RefusalCode, refuse, within } from './refusal.js';
 
 /** A VIEW-CHANGE: signed by a replica, its stable checkpoint proven, its P certificates valid. */
-export function checkViewChange(v: Verifier, vc: ViewChangeEnvelope): string | null {
-  if (vc.kind !== 'VIEW-CHANGE') return 'not a view-change';
-  if (!v.cluster.replicas.includes(vc.from)) return 'view-change from a non-replica';
-  if (!v.verify(vc)) return 'bad view-change signature';
+export function checkViewChange(v: Verifier, vc: ViewChangeEnvelope): Refusal | null {
+  const unsigned = checkSigned(v, vc);
+  if (unsigned !== null) return unsigned;
   const { newView, stableSeq, checkpointProof, prepared } = vc.body;
   if (stableSeq === 0) {
-    if (checkpointProof.length !== 0) return 'checkpoint proof for the initial state';
+    if (checkpointProof.length !== 0)
+      return refuse('bad-checkpoint-proof', 'checkpoint proof for the initial state');
   } else {
     const first = checkpointProof[0];
-    if (first === undefined) return 'stable checkpoint without proof';
-    const reason = checkCheckpointProof(v, stableSeq, first.body.stateDigest, checkpointProof);
-    if (reason !== null) return `checkpoint proof: ${reason}`;
+    if (first === undefined)
+      return refuse('bad-checkpoint-proof', 'stable checkpoint without proof');
+    const refusal = checkCheckpointProof(v, stableSeq, first.body.stateDigest, checkpointProof);
+    if (refusal !== null) return within('checkpoint proof', refusal);
   }
   const seqs = new Set<number>();
   for (const cert of prepared) {
     const { view, seq } = cert.prePrepare.body;
-    if (view >= newView) return 'prepared certificate from a view not below the new one';
+    if (view >= newView)
+      return refuse(
+        'certificate-not-below-view',
+        'prepared certificate from a view not below the new one',
+      );
     if (seq <= stableSeq || seq > stableSeq + v.window)
-      return 'prepared certificate outside window';
-    if (seqs.has(seq)) return `two prepared certificates for ${seq}`;
+      return refuse('certificate-outside-window', 'prepared certificate outside window');
+    if (seqs.has(seq))
+      return refuse('duplicate-certificate', `two prepared certificates for ${seq}`);
     seqs.add(seq);
-    const reason = checkPreparedCertificate(v, cert);
-    if (reason !== null) return `prepared certificate ${seq}: ${reason}`;
+    const refusal = checkPreparedCertificate(v, cert);
+    if (refusal !== null) return within(`prepared certificate ${seq}`, refusal);
   }
   return null;
 }
@@ -130,7 +137,7 @@ export function computeNewView(view: number, viewChanges: readonly ViewChangeBod
  * unless the lab `pbft-view-change` plugs in a student's (PbftOptions.viewChangeRules).
  */
 export interface ViewChangeRules {
-  checkViewChange(v: Verifier, vc: ViewChangeEnvelope): string | null;
+  checkViewChange(v: Verifier, vc: ViewChangeEnvelope): Refusal | null;
   computeNewView(view: number, viewChanges: readonly ViewChangeBody[]): NewViewPlan;
 }
 
@@ -150,16 +157,17 @@ export function selectViewChanges(
 }
 
 /** Only that a VIEW-CHANGE is signed by a replica (the unsafe variant's whole check). */
-function checkSigned(v: Verifier, vc: ViewChangeEnvelope): string | null {
-  if (vc.kind !== 'VIEW-CHANGE') return 'not a view-change';
-  if (!v.cluster.replicas.includes(vc.from)) return 'view-change from a non-replica';
-  if (!v.verify(vc)) return 'bad view-change signature';
+function checkSigned(v: Verifier, vc: ViewChangeEnvelope): Refusal | null {
+  if (vc.kind !== 'VIEW-CHANGE') return refuse('wrong-kind', 'not a view-change');
+  if (!v.cluster.replicas.includes(vc.from))
+    return refuse('not-a-replica', 'view-change from a non-replica');
+  if (!v.verify(vc)) return refuse('bad-signature', 'bad view-change signature');
   return null;
 }
 
 export type NewViewVerdict =
   | { readonly ok: true; readonly plan: NewViewPlan }
-  | { readonly ok: false; readonly reason: string };
+  | { readonly ok: false; readonly refusal: Refusal };
 
 /**
  * A backup accepts NEW-VIEW only if it comes from the primary of its view, V holds q valid
@@ -176,31 +184,40 @@ export function checkNewView(
   options: { unsafeSkipCheck?: boolean; rules?: ViewChangeRules } = {},
 ): NewViewVerdict {
   const rules = options.rules ?? viewChangeRules;
-  const fail = (reason: string): NewViewVerdict => ({ ok: false, reason });
-  if (nv.kind !== 'NEW-VIEW') return fail('not a new-view');
+  const fail = (code: RefusalCode, detail: string): NewViewVerdict => ({
+    ok: false,
+    refusal: refuse(code, detail),
+  });
+  if (nv.kind !== 'NEW-VIEW') return fail('wrong-kind', 'not a new-view');
   const { view, viewChanges, prePrepares } = nv.body;
   const primary = primaryOf(v.cluster, view);
-  if (nv.from !== primary) return fail('new-view not from the new primary');
-  if (!v.verify(nv)) return fail('bad new-view signature');
+  if (nv.from !== primary) return fail('not-from-primary', 'new-view not from the new primary');
+  if (!v.verify(nv)) return fail('bad-signature', 'bad new-view signature');
   for (const pp of prePrepares) {
     if (pp.kind !== 'PRE-PREPARE' || pp.from !== primary || pp.body.view !== view) {
-      return fail('O holds a pre-prepare not of the new primary for the new view');
+      return fail(
+        'not-from-primary',
+        'O holds a pre-prepare not of the new primary for the new view',
+      );
     }
-    if (digestOf(pp.body.batch) !== pp.body.digest) return fail('O batch does not match digest');
-    if (!v.verify(pp)) return fail('bad signature on a pre-prepare of O');
+    if (digestOf(pp.body.batch) !== pp.body.digest)
+      return fail('digest-mismatch', 'O batch does not match digest');
+    if (!v.verify(pp)) return fail('bad-signature', 'bad signature on a pre-prepare of O');
   }
 
   const unsafe = options.unsafeSkipCheck === true;
   const senders = new Set<NodeId>();
   for (const vc of viewChanges) {
-    if (vc.body.newView !== view) return fail('V holds a view-change for another view');
-    if (senders.has(vc.from)) return fail(`V holds two view-changes from ${vc.from}`);
-    const reason = unsafe ? checkSigned(v, vc) : rules.checkViewChange(v, vc);
-    if (reason !== null) return fail(`V: ${reason}`);
+    if (vc.body.newView !== view)
+      return fail('wrong-view', 'V holds a view-change for another view');
+    if (senders.has(vc.from))
+      return fail('duplicate-signer', `V holds two view-changes from ${vc.from}`);
+    const refusal = unsafe ? checkSigned(v, vc) : rules.checkViewChange(v, vc);
+    if (refusal !== null) return { ok: false, refusal: within('V', refusal) };
     senders.add(vc.from);
   }
   if (senders.size < v.cluster.quorum) {
-    return fail(`V holds ${senders.size} view-changes, need ${v.cluster.quorum}`);
+    return fail('too-few-votes', `V holds ${senders.size} view-changes, need ${v.cluster.quorum}`);
   }
 
   if (unsafe) {
@@ -217,12 +234,13 @@ export function checkNewView(
     view,
     viewChanges.map((vc) => vc.body),
   );
-  if (prePrepares.length !== plan.entries.length) return fail('O does not match V');
+  if (prePrepares.length !== plan.entries.length)
+    return fail('new-view-mismatch', 'O does not match V');
   for (let i = 0; i < plan.entries.length; i++) {
     const expected = plan.entries[i] as NewViewEntry;
     const pp = prePrepares[i];
     if (pp === undefined || pp.body.seq !== expected.seq || pp.body.digest !== expected.digest) {
-      return fail(`O does not match V at ${expected.seq}`);
+      return fail('new-view-mismatch', `O does not match V at ${expected.seq}`);
     }
   }
   return { ok: true, plan };

@@ -57,7 +57,7 @@ describe('pre-prepare acceptance', () => {
     const { ctx, replica } = makeReplica('r1');
     deliver(replica, prePrepare(0, 1, [request('c0', 1)], 'r2'));
     expect(ctx.sent('PREPARE')).toHaveLength(0);
-    expect(replica.rejected.get('pre-prepare not from the primary')).toBe(1);
+    expect(replica.rejected.get('not-from-primary')).toBe(1);
   });
 
   it('rejects a pre-prepare of another view', () => {
@@ -90,7 +90,7 @@ describe('pre-prepare acceptance', () => {
     const backup = makeReplica('r1', { app: heavy, batchSize: 4 });
     deliver(backup.replica, prePrepare(0, 1, [request('c0', 1), request('c1', 1)]));
     expect(backup.ctx.sent('PREPARE')).toHaveLength(0);
-    expect(backup.replica.rejected.get('batch heavier than the application allows')).toBe(1);
+    expect(backup.replica.rejected.get('batch-too-heavy')).toBe(1);
     expect(backup.ctx.sent('VIEW-CHANGE')).toHaveLength(1);
     const light = makeReplica('r1', { app: heavy, batchSize: 4 });
     deliver(light.replica, prePrepare(0, 1, [request('c0', 1)]));
@@ -113,7 +113,7 @@ describe('pre-prepare acceptance', () => {
     }) as RequestEnvelope;
     deliver(replica, prePrepare(0, 1, [request('c1', 1), fake]));
     expect(ctx.sent('PREPARE')).toHaveLength(0);
-    expect(replica.rejected.get('bad client signature (c0)')).toBe(1);
+    expect(replica.rejected.get('bad-signature')).toBe(1);
     expect(ctx.sent('VIEW-CHANGE')).toHaveLength(1);
   });
 
@@ -133,8 +133,8 @@ describe('pre-prepare acceptance', () => {
     deliver(replica, signed('r0', 'PRE-PREPARE', { view: 0, seq: 1, digest: 'xyz', batch: [] }));
     deliver(replica, signed('r0', 'WHATEVER', {}));
     expect(ctx.sent()).toHaveLength(0);
-    expect(replica.rejected.get('malformed body')).toBe(1);
-    expect(replica.rejected.get('unknown message kind')).toBe(1);
+    expect(replica.rejected.get('bad-shape')).toBe(1);
+    expect(replica.rejected.get('unknown-kind')).toBe(1);
   });
 });
 
@@ -496,7 +496,7 @@ describe('view change', () => {
     ctx.drain();
     deliver(replica, newView(1, V, [prePrepare(1, 1, [], 'r1')]));
     expect(replica.currentView).toBe(0);
-    expect(replica.rejected.get('O does not match V at 1')).toBe(1);
+    expect(replica.rejected.get('new-view-mismatch')).toBe(1);
     const [vc] = ctx.sent('VIEW-CHANGE');
     expect(vc?.body).toMatchObject({ newView: 2 });
   });
@@ -516,8 +516,8 @@ describe('view change', () => {
     deliver(replica, newView(1, V, []));
     deliver(replica, newView(1, V.slice(0, 2), []));
     expect(replica.currentView).toBe(0);
-    expect(replica.rejected.get('V: bad view-change signature')).toBe(1);
-    expect(replica.rejected.get('V holds 2 view-changes, need 3')).toBe(1);
+    expect(replica.rejected.get('bad-signature')).toBe(1);
+    expect(replica.rejected.get('too-few-votes')).toBe(1);
   });
 
   it('rejects a VIEW-CHANGE whose prepared certificate is short of prepares', () => {
@@ -525,7 +525,7 @@ describe('view change', () => {
     const pp = prePrepare(0, 1, [request('c0', 1)]);
     const cert = preparedCert(pp);
     deliver(replica, viewChange('r3', 1, [{ ...cert, prepares: cert.prepares.slice(0, 1) }]));
-    expect(replica.rejected.get('prepared certificate 1: 1 PREPAREs, need 2')).toBe(1);
+    expect(replica.rejected.get('too-few-votes')).toBe(1);
   });
 
   it('unsafeSkipNewViewCheck accepts the bad O (the deliberately unsafe variant)', () => {
@@ -564,7 +564,7 @@ describe('recovery', () => {
     const other = prePrepare(0, 1, [request('c1', 1)]);
     deliver(again.replica, other);
     expect(again.ctx.sent('PREPARE')).toHaveLength(0);
-    expect(again.replica.rejected.get('refused to contradict an earlier vote')).toBe(1);
+    expect(again.replica.rejected.get('contradicts-own-vote')).toBe(1);
     // the same pre-prepare gets the very same vote again
     deliver(again.replica, pp);
     expect(again.ctx.sent('PREPARE')).toEqual(first.ctx.sent('PREPARE'));
@@ -662,9 +662,9 @@ describe('state transfer', () => {
       newView: null,
     } as unknown as Json);
     expect(replica.executed).toBe(0);
-    expect(replica.rejected.get('2 checkpoints, need 3')).toBe(1);
-    expect(replica.rejected.get('bad checkpoint signature (r2)')).toBe(1);
-    expect(replica.rejected.get('snapshot does not match the checkpoint digest')).toBe(1);
+    expect(replica.rejected.get('too-few-votes')).toBe(1);
+    expect(replica.rejected.get('bad-signature')).toBe(1);
+    expect(replica.rejected.get('snapshot-mismatch')).toBe(1);
   });
 
   it('refuses a batch whose commit certificate is short', () => {

@@ -19,8 +19,8 @@ import {
 
 /** PBFT-23: the pre-prepare and q−1 matching PREPAREs from distinct backups. */
 function checkPrepared(v: Verifier, cert: PreparedCertificate): string | null {
-  const reason = checkPrePrepare(v, cert.prePrepare);
-  if (reason !== null) return reason;
+  const refusal = checkPrePrepare(v, cert.prePrepare);
+  if (refusal !== null) return refusal.detail;
   const { view, seq, digest } = cert.prePrepare.body;
   const primary = primaryOf(v.cluster, view);
   const signers = new Set<NodeId>();
