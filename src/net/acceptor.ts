@@ -37,7 +37,7 @@ export interface AcceptorHost {
   deliver(peer: Peer, conn: Conn, data: RawData, isBinary: boolean): void;
   frameTooLarge(peer: Peer): void;
   /** The socket of an established connection closed. */
-  closed(peer: Peer, ws: WebSocket): void;
+  socketClosed(peer: Peer, ws: WebSocket): void;
 }
 
 export interface AcceptorLimits {
@@ -168,7 +168,7 @@ export class Acceptor {
     });
     ws.on('close', (code, reason) => {
       feed({ type: 'closed', code, reason: reason.toString() });
-      if (run.open !== null) this.host.closed(run.open.peer, ws);
+      if (run.open !== null) this.host.socketClosed(run.open.peer, ws);
     });
   }
 

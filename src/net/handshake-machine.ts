@@ -4,8 +4,8 @@
  * closed) and returns the next state and the actions to carry out (send a frame, arm or disarm
  * a timer, count a refusal, close, hand over the established channel). Clocks, randomness and
  * keys come in through the context and the events, so every rule can be tested without a
- * socket (test/net/handshake-machine.test.ts); ./transport.ts feeds the socket's events in and
- * carries the actions out.
+ * socket (test/net/handshake-machine.test.ts); ./transport.ts (dialing) and ./acceptor.ts feed a
+ * socket's events in and carry the actions out.
  */
 import type { Signer } from '../core/envelope.js';
 import type { NodeId } from '../core/protocol.js';

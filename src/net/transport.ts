@@ -386,7 +386,7 @@ export class Transport {
       established: (peer, ws, channel) => this.established(peer, ws, 'in', channel),
       deliver: (peer, conn, data, isBinary) => this.deliver(peer, conn, data, isBinary),
       frameTooLarge: (peer) => this.frameTooLarge(peer.spec.id),
-      closed: (peer, ws) => {
+      socketClosed: (peer, ws) => {
         if (peer.conn?.ws === ws) this.lost(peer);
       },
     };
