@@ -21,7 +21,7 @@
  * the perfect links above retransmit, so the transport never has to queue.
  */
 import type { Server } from 'node:http';
-import type { Duplex } from 'node:stream';
+import { Duplex } from 'node:stream';
 import { type RawData, WebSocket } from 'ws';
 import { DEFAULT_MAX_FRAME_BYTES } from '../core/bounds.js';
 import type { NodeId } from '../core/protocol.js';
@@ -185,8 +185,9 @@ export class Transport {
    * one write: the socket stays corked until the current operation ends (process.nextTick).
    */
   private cork(ws: WebSocket): void {
-    const socket = (ws as unknown as { _socket?: Duplex | null })._socket;
-    if (socket == null || this.corked.has(socket)) return;
+    // ws keeps its net.Socket in a private field; without one (closed) there is nothing to cork.
+    const socket: unknown = Reflect.get(ws, '_socket');
+    if (!(socket instanceof Duplex) || this.corked.has(socket)) return;
     socket.cork();
     this.corked.add(socket);
     if (this.corked.size === 1) process.nextTick(() => this.uncorkAll());

@@ -80,18 +80,14 @@ function frame(message: unknown, now = T0): HandshakeEvent {
   return { type: 'frame', frame: text(message), now };
 }
 
-function sent<A>(actions: readonly A[]): Record<string, unknown>[] {
-  return actions.flatMap((a) => {
-    const action = a as { type: string; text?: string };
-    return action.type === 'send' && action.text !== undefined ? [JSON.parse(action.text)] : [];
-  });
+type AnyAction = DialerAction | AcceptorAction<string>;
+
+function sent(actions: readonly AnyAction[]): Record<string, unknown>[] {
+  return actions.flatMap((a) => (a.type === 'send' ? [JSON.parse(a.text)] : []));
 }
 
-function reasons<A>(actions: readonly A[]): string[] {
-  return actions.flatMap((a) => {
-    const action = a as { type: string; reason?: string };
-    return action.type === 'reject' && action.reason !== undefined ? [action.reason] : [];
-  });
+function reasons(actions: readonly AnyAction[]): string[] {
+  return actions.flatMap((a) => (a.type === 'reject' ? [a.reason] : []));
 }
 
 function helloFrom(d: DialerContext, over: Record<string, unknown> = {}) {
