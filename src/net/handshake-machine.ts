@@ -156,6 +156,7 @@ export function dialerStep(
     case 'closed':
       return { state, actions: [{ type: 'disarm', timer: 'handshake' }, ...blame(state, event)] };
     case 'oversized':
+      // ws has closed the socket itself (1009); the transport counts it as frame-too-large.
       return same(state);
   }
 }
