@@ -8,7 +8,6 @@
 
 import type { NodeId } from '../core/protocol.js';
 import { majority } from '../core/quorum.js';
-import type { Json } from '../crypto/json.js';
 import type { InstallSnapshot, LogRequest, LogResponse } from './messages.js';
 import { CHECK_QUORUM_TIMER, HEARTBEAT_TIMER } from './options.js';
 import { commitLogEntriesAnyTerm } from './rules.js';
@@ -102,7 +101,7 @@ function sendSnapshot(s: RaftState, followerId: NodeId): void {
   if (s.snapshot === null) return; // never: the log is compacted only by a snapshot
   s.progress.sent(followerId, s.snapshot.length);
   const body: InstallSnapshot = { term: s.currentTerm, snapshot: s.snapshot };
-  s.ctx.send(followerId, s.ctx.sign('InstallSnapshot', body as unknown as Json));
+  s.ctx.send(followerId, s.ctx.sign('InstallSnapshot', body));
 }
 
 // ══ Slide 8/9: leader receiving log acknowledgements ═══════════════════════════════════
