@@ -2,7 +2,7 @@
  * A leader's knowledge of how far each follower's log has come, as etcd-raft's tracker keeps
  * it: slide 1/9's sentLength and ackedLength, and the two counters pipelined replication adds
  * (maxInflight, src/raft/README.md "Gaps"). A new leader starts them afresh (becomeLeader);
- * the values a deposed leader leaves behind are never read again.
+ * what a deposed leader leaves behind is read by nothing but inspect().
  */
 
 import type { NodeId } from '../core/protocol.js';
