@@ -26,7 +26,7 @@ import { takeSnapshot } from './state-machine.js';
 import { KEY_COMMIT, KEY_LOG_LENGTH, KEY_TERM, KEY_VOTED_FOR, logKey } from './storage.js';
 
 export class RaftState {
-  // ── Slide 1/9: stable storage (changed only by the setters below, recovery aside) ──────
+  // ── Slide 1/9: stable storage (set below, where it is persisted; recovery aside) ──────
   currentTerm = 0;
   votedFor: NodeId | null = null;
   readonly log = new RaftLog(chainDigest);
