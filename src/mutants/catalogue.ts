@@ -28,7 +28,8 @@ const NORMAL_CASE = 'src/pbft/normal-case.ts';
 const CHECKPOINTS = 'src/pbft/checkpoints.ts';
 const VIEW_CHANGE = 'src/pbft/view-change-protocol.ts';
 const CERTS = 'src/pbft/certificates.ts';
-const RAFT = 'src/raft/raft.ts';
+const RAFT_ELECTION = 'src/raft/election.ts';
+const RAFT_FOLLOWER = 'src/raft/follower.ts';
 const RAFT_RULES = 'src/raft/rules.ts';
 const BYZ_REGISTER = 'src/register/byzantine.ts';
 const MAJ_REGISTER = 'src/register/majority.ts';
@@ -174,11 +175,11 @@ export const mutants: readonly Mutant[] = [
   {
     name: 'raft-vote-ignores-log',
     protocol: 'raft',
-    file: RAFT,
+    file: RAFT_ELECTION,
     // The VoteRequest's rule (onVoteRequest), not the PreVoteRequest's, which reads the same.
     search:
-      'const logOk = cLogTerm > lastTerm || (cLogTerm === lastTerm && cLogLength >= this.log.length);\n    if (cTerm === this.currentTerm && logOk',
-    replace: 'const logOk = true;\n    if (cTerm === this.currentTerm && logOk',
+      'const logOk = cLogTerm > lastTerm || (cLogTerm === lastTerm && cLogLength >= s.log.length);\n  if (cTerm === s.currentTerm && logOk',
+    replace: 'const logOk = true;\n  if (cTerm === s.currentTerm && logOk',
     breaks:
       'The voter denies its vote if its own log is more up-to-date than that of the candidate (election restriction, §5.4.1).',
     scenarios: ['raft-election-restriction', 'raft-leader-crash', 'raft-figure8'],
@@ -186,8 +187,8 @@ export const mutants: readonly Mutant[] = [
   {
     name: 'raft-two-votes-per-term',
     protocol: 'raft',
-    file: RAFT,
-    search: '(this.votedFor === cId || this.votedFor === null)',
+    file: RAFT_ELECTION,
+    search: '(s.votedFor === cId || s.votedFor === null)',
     replace: 'true',
     breaks: 'Each server will vote for at most one candidate in a given term (§5.2).',
     scenarios: ['raft-partition-minority-leader', 'raft-leader-crash', 'raft-figure8'],
@@ -225,8 +226,8 @@ export const mutants: readonly Mutant[] = [
   {
     name: 'raft-follower-obeys-stale-leader',
     protocol: 'raft',
-    file: RAFT,
-    search: 'if (term === this.currentTerm && logOk) {',
+    file: RAFT_FOLLOWER,
+    search: 'if (term === s.currentTerm && logOk) {',
     replace: 'if (logOk) {',
     breaks:
       'If the term in the RPC is smaller than the candidate’s current term, then the candidate rejects the RPC (§5.1): a follower takes log entries only from the leader of its current term.',

@@ -29,7 +29,8 @@ import { RaftClient } from './client.js';
 import { checkDisruption } from './disruption.js';
 import { checkRaftInvariants, currentLeader } from './invariants.js';
 import { MAX_SUFFIX, raftDefinition } from './messages.js';
-import { RaftNode, type RaftOptions } from './raft.js';
+import type { RaftOptions } from './options.js';
+import { RaftNode } from './raft.js';
 
 const positive = z.number().positive().max(3_600_000);
 const timeoutRange = z

@@ -8,7 +8,23 @@
  * snapshot's last term ("lastIncludedTerm"), so the consistency check of a LogRequest whose
  * prefix ends exactly at the snapshot still works.
  */
+import { canonical } from '../crypto/canonical.js';
+import { sha256 } from '../crypto/hash-node.js';
+import { toHex } from '../crypto/hex.js';
 import type { LogEntry } from './messages.js';
+
+/** Hex characters of a log digest kept in notes (128 bits). */
+const DIGEST_HEX = 32;
+const utf8 = new TextEncoder();
+
+/**
+ * The digest of the log prefix log[0..index]: H(digest of log[0..index−1] ‖ canonical(entry)).
+ * Two nodes whose digests at one index agree hold the same prefix up to that index; the
+ * checkers compare these digests, so they never need to see a node's log.
+ */
+export function chainDigest(previous: string, entry: LogEntry): string {
+  return toHex(sha256(utf8.encode(previous + canonical(entry)))).slice(0, DIGEST_HEX);
+}
 
 /** What remains of a compacted prefix (the thesis's lastIncludedIndex/Term, and two digests). */
 export interface SnapshotBase {

@@ -21,7 +21,8 @@ import type { Json } from '../../src/crypto/json.js';
 import { ACK_TIMER, type LinkFrame, PerfectLinks } from '../../src/links/perfect-link.js';
 import { SqliteStore } from '../../src/node/storage.js';
 import { PbftClient } from '../../src/pbft/client.js';
-import { ELECTION_TIMER, RaftNode } from '../../src/raft/raft.js';
+import { ELECTION_TIMER } from '../../src/raft/options.js';
+import { RaftNode } from '../../src/raft/raft.js';
 import { type HostIO, NodeRuntime } from '../../src/runtime/runtime.js';
 import { FakeContext } from '../helpers/fake-context.js';
 import {

@@ -9,7 +9,8 @@ import { makeClusterView } from '../../src/core/cluster-view.js';
 import type { Envelope } from '../../src/core/envelope-types.js';
 import type { NodeId } from '../../src/core/protocol.js';
 import type { Json } from '../../src/crypto/json.js';
-import { ELECTION_TIMER, RaftNode } from '../../src/raft/raft.js';
+import { ELECTION_TIMER } from '../../src/raft/options.js';
+import { RaftNode } from '../../src/raft/raft.js';
 import { FakeContext } from '../helpers/fake-context.js';
 
 /** A FakeContext with the runtime's two hooks: what went ahead, and writes not yet durable. */

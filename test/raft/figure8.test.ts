@@ -18,7 +18,8 @@ import {
   checkRaftInvariants,
   checkStateMachineSafety,
 } from '../../src/raft/invariants.js';
-import { ELECTION_TIMER, RaftNode } from '../../src/raft/raft.js';
+import { ELECTION_TIMER } from '../../src/raft/options.js';
+import { RaftNode } from '../../src/raft/raft.js';
 import { between, both, from, Harness, kind, to } from './harness.js';
 
 const S = ['s1', 's2', 's3', 's4', 's5'];

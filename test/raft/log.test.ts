@@ -1,8 +1,7 @@
 /** RaftLog: absolute indices over a compacted prefix (src/raft/log.ts). */
 import { describe, expect, it } from 'vitest';
-import { RaftLog } from '../../src/raft/log.js';
+import { chainDigest, RaftLog } from '../../src/raft/log.js';
 import type { LogEntry } from '../../src/raft/messages.js';
-import { chainDigest } from '../../src/raft/raft.js';
 
 const noop = (term: number): LogEntry => ({ msg: { type: 'noop' }, term });
 

@@ -10,15 +10,17 @@ import {
   CHECK_QUORUM_TIMER,
   ELECTION_TIMER,
   HEARTBEAT_TIMER,
+  type RaftOptions,
+} from '../../src/raft/options.js';
+import { RaftNode } from '../../src/raft/raft.js';
+import {
   KEY_COMMIT,
   KEY_LOG_LENGTH,
   KEY_SNAPSHOT,
   KEY_TERM,
   KEY_VOTED_FOR,
   logKey,
-  RaftNode,
-  type RaftOptions,
-} from '../../src/raft/raft.js';
+} from '../../src/raft/storage.js';
 import type { KvCommand } from '../../src/smr/kv.js';
 import { FakeContext } from '../helpers/fake-context.js';
 
