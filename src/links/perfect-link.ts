@@ -121,8 +121,13 @@ export class PerfectLinks {
     private readonly options: LinkOptions = defaultLinkOptions,
   ) {}
 
-  /** pl.send: returns the sequence number, which with the incarnation names the message. */
-  send(to: NodeId, message: Envelope): number {
+  /**
+   * pl.send: returns the sequence number, which with the incarnation names the message.
+   * `acknowledge: false` keeps the ACK owed to `to` off this frame: the runtime's ctx.sendAhead
+   * frames leave before the step's writes are durable, and an ACK means "delivered, and what
+   * that did is on disk" — a crash before the write would otherwise lose the message for good.
+   */
+  send(to: NodeId, message: Envelope, acknowledge = true): number {
     const link = this.outbound(to);
     const seq = link.nextSeq++;
     link.unacked.set(seq, message);
@@ -131,7 +136,7 @@ export class PerfectLinks {
       if (!oldest.done) link.unacked.delete(oldest.value);
       this.dropped++;
     }
-    this.io.transmit(to, this.data(to, seq, this.base(link), message));
+    this.io.transmit(to, this.data(to, seq, this.base(link), message, acknowledge));
     this.arm(to, link);
     return seq;
   }
@@ -197,10 +202,16 @@ export class PerfectLinks {
    * A DATA frame to `peer`, carrying the ACK owed to its latest incarnation if one is owed
    * (delayed ACK only: otherwise every DATA was acknowledged on arrival).
    */
-  private data(peer: NodeId, seq: number, base: number, message: Envelope): LinkFrame {
+  private data(
+    peer: NodeId,
+    seq: number,
+    base: number,
+    message: Envelope,
+    acknowledge = true,
+  ): LinkFrame {
     const frame: LinkFrame = { t: 'd', i: this.incarnation, s: seq, b: base, m: message };
     const byIncarnation = this.in.get(peer);
-    if (byIncarnation === undefined) return frame;
+    if (byIncarnation === undefined || !acknowledge) return frame;
     let latest = -1;
     for (const incarnation of byIncarnation.keys()) latest = Math.max(latest, incarnation);
     const inbound = byIncarnation.get(latest);

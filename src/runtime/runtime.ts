@@ -14,6 +14,8 @@
  * durable (Raft's leader replicating its log in parallel with writing it, thesis §10.2.1),
  * and ctx.afterDurable tells the core, in a step of its own, once they are. (With a
  * synchronous io.persist there is nothing to overlap: sendAhead is then an ordinary send.)
+ * A frame sent ahead carries no piggybacked link ACK: an ACK tells the peer it may forget a
+ * message, which it may only once what the message did is durable.
  *
  * A step is atomic. If the core throws, the effects that step queued (writes, messages,
  * outputs, self-deliveries) are dropped, the runtime stops for good — every later call throws
@@ -424,7 +426,7 @@ export class NodeRuntime {
       this.selfDeliveries.push([id, message]);
       return;
     }
-    const seq = this.links.send(to, message);
+    const seq = this.links.send(to, message, !this.sendingAhead);
     const id = `${this.self}>${to}:${this.options.incarnation}.${seq}`;
     this.io.trace({ type: 'send', to, id, kind: message.kind, body: message.body as Json });
   }

@@ -260,6 +260,42 @@ describe('NodeRuntime: sendAhead and afterDurable (Raft thesis §10.2.1)', () =>
     expect(rec.log.slice(2)).toEqual(['ack n1', 'send n1 Ping 10', 'output {"durable":1}']);
   });
 
+  it('an ahead message carries no ACK: the peer may forget its message only once its effect is durable', () => {
+    const rec = recorder('async');
+    // Over a stream (the process host): ACKs ride on DATA frames, none standalone for 250 ms.
+    const rt = new NodeRuntime(
+      {
+        self: 'n0',
+        cluster,
+        definition,
+        keys: new KeyRing(publicKeys, fastBackend),
+        signer: makeSigner('n0', seeds.get('n0') as Uint8Array, fastBackend),
+        incarnation: 1,
+        link: { ackDelayMs: 250 },
+      },
+      rec.io,
+      (ctx) =>
+        new ScriptedCore(ctx, (c, event) => {
+          if (event.type !== 'message') return;
+          c.persist(`log/${event.n}`, event.n);
+          c.sendAhead?.('n1', ping(c, event.n));
+          c.send('n1', ping(c, event.n * 10));
+        }),
+    );
+    rt.start(null);
+    const [f1] = framesFromN1(1);
+    rt.receive('n1', f1 as string);
+    rec.flush();
+    rec.durable();
+    const sent = rec.frames.map(
+      (f) => JSON.parse(f.frame) as { m: { body: { n: number } }; k?: unknown },
+    );
+    expect(sent.map((f) => [f.m.body.n, f.k ?? null])).toEqual([
+      [1, null], // ahead of the write: n1 must keep Ping 1 until it is durable here
+      [10, [1, 1]], // after it: the ACK for n1's incarnation 1, seq 1
+    ]);
+  });
+
   it('with a synchronous persist: an ahead message is an ordinary send, after the write', () => {
     const rec = recorder();
     const rt = runtime('n0', rec.io, replicate);
