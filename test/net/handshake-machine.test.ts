@@ -115,6 +115,25 @@ function refusal(reason: string, failed: boolean): AcceptorAction<string>[] {
   ];
 }
 
+/** c0's proof for `challenge` as a dialer with `d`'s nonce and share, signed with `seed`. */
+function dialerProof(
+  d: { nonce: string; ephemeral: { share: string } },
+  challenge: Record<string, string>,
+  seed: Uint8Array,
+): string {
+  const digest = proofDigest({
+    role: 'dialer',
+    cluster: CLUSTER,
+    dialer: 'c0',
+    acceptor: 'n1',
+    dialerNonce: d.nonce,
+    acceptorNonce: challenge.nonce as string,
+    dialerShare: d.ephemeral.share,
+    acceptorShare: challenge.share as string,
+  });
+  return toHex(nodeBackend.sign(seed, digest));
+}
+
 describe('an honest dialer and acceptor', () => {
   it('reach a shared MAC channel, each established with the other', () => {
     const a = acceptorCtx();
@@ -233,17 +252,7 @@ describe('the acceptor', () => {
     const { state, last } = runAcceptor(a, frame(helloFrom(d)));
     const challenge = sent(last)[0] as Record<string, string>;
     const other = generateKey('c0', CLUSTER);
-    const digest = proofDigest({
-      role: 'dialer',
-      cluster: CLUSTER,
-      dialer: 'c0',
-      acceptor: 'n1',
-      dialerNonce: d.nonce,
-      acceptorNonce: challenge.nonce as string,
-      dialerShare: d.ephemeral.share,
-      acceptorShare: challenge.share as string,
-    });
-    const sig = toHex(nodeBackend.sign(other.seed, digest));
+    const sig = dialerProof(d, challenge, other.seed);
     const step = acceptorStep(a, state, frame({ t: 'auth', sig }));
     expect(step.actions).toEqual(refusal('bad-signature', true));
     expect(step.actions[2]).toMatchObject({ claimed: 'c0' });
@@ -276,17 +285,7 @@ describe('the acceptor', () => {
     const d = { ...dialerCtx(), ephemeral: { ...freshEphemeral(), share: '00'.repeat(32) } };
     const { state, last } = runAcceptor(a, frame(helloFrom(d)));
     const challenge = sent(last)[0] as Record<string, string>;
-    const digest = proofDigest({
-      role: 'dialer',
-      cluster: CLUSTER,
-      dialer: 'c0',
-      acceptor: 'n1',
-      dialerNonce: d.nonce,
-      acceptorNonce: challenge.nonce as string,
-      dialerShare: d.ephemeral.share,
-      acceptorShare: challenge.share as string,
-    });
-    const sig = toHex(nodeBackend.sign(keys.c0.seed, digest));
+    const sig = dialerProof(d, challenge, keys.c0.seed);
     expect(acceptorStep(a, state, frame({ t: 'auth', sig })).actions).toEqual(
       refusal('bad-share', true),
     );
